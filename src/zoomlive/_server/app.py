@@ -1,0 +1,241 @@
+"""The emulator's ASGI app: ``create_app(settings)``.
+
+Request flow for a Zoom operation (one catalog row): read the body (size-capped) → in a worker
+thread: bearer token (124) → scopes (4711) → id format (300) → query and body (300) → the backend
+rule in one transaction (committed before the answer) → Zoom's JSON, or Zoom's error body.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import _catalog
+from .._errors import ZoomError
+from .._random import Clock, Source
+from .._store import Store
+from .._version import __version__
+from . import backend, control, oauth
+from .auth import authenticate, require_scopes
+from .backend import Call, Env
+from .bodies import parse_body, parse_query, parse_urlencoded
+from .http import base_url, error_response, get_env, internal_error, json_response, read_body
+from .openapi import build_openapi
+from .seed import DEMO
+from .seed import load as load_seed
+from .settings import Settings
+
+log = logging.getLogger("zoomlive.server")
+
+
+class TrackingIdMiddleware:
+    """Every response carries ``x-zm-trackingid``, as Zoom's do."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tracking = f"v=2.0;clid=emulator;rid=WEB_{uuid.uuid4().hex}".encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-zm-trackingid" for k, _ in headers):
+                    headers.append((b"x-zm-trackingid", tracking))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+# Zoom operations -----------------------------------------------------------------------------
+
+
+def execute(
+    env: Env,
+    op: _catalog.Operation,
+    *,
+    authorization: str | None,
+    path: dict[str, str],
+    query: dict[str, str],
+    content_type: str | None,
+    raw: bytes,
+    base: str,
+) -> Response:
+    """One Zoom API call, checks in Zoom's order. Runs in a worker thread."""
+    try:
+        with env.store.read() as tx:
+            principal = authenticate(tx, authorization, env.clock.now())
+        require_scopes(principal, op)
+        call = Call(principal=principal, path=path, base_url=base)
+        if "webinarId" in path:
+            call.webinar_id, call.webinar_uuid = backend.parse_webinar_id(
+                path["webinarId"], allow_uuid=op.operation_id in backend.UUID_OPERATIONS
+            )
+        if op.query_model is not None:
+            call.query = parse_query(query, op.query_model)
+        if op.request_model is not None:
+            call.body = parse_body(content_type, raw, op.request_model)
+        handler = backend.HANDLERS[op.operation_id]
+        transaction = env.store.read if op.method == "GET" else env.store.write
+        with transaction() as tx:
+            result = handler(env, tx, call)
+        return json_response(result.status, result.body, result.headers)
+    except ZoomError as err:
+        return error_response(err)
+    except Exception:
+        log.exception("unhandled error in %s", op.operation_id)
+        return internal_error()
+
+
+def operation_endpoint(op: _catalog.Operation) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        env = get_env(request)
+        try:
+            raw = b""
+            if op.request_model is not None:
+                raw = await read_body(request, env.settings.max_body_bytes)
+        except ZoomError as err:
+            return error_response(err)
+        return await run_in_threadpool(
+            execute,
+            env,
+            op,
+            authorization=request.headers.get("authorization"),
+            path=dict(request.path_params),
+            query=dict(request.query_params),
+            content_type=request.headers.get("content-type"),
+            raw=raw,
+            base=base_url(request, env),
+        )
+
+    endpoint.__name__ = op.operation_id
+    return endpoint
+
+
+# OAuth ---------------------------------------------------------------------------------------
+
+
+async def oauth_token(request: Request) -> Response:
+    env = get_env(request)
+    try:
+        raw = await read_body(request, env.settings.max_body_bytes)
+    except ZoomError as err:
+        return error_response(err)
+    params = dict(request.query_params)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if raw and media in ("application/x-www-form-urlencoded", ""):
+        with suppress(ZoomError):  # an unreadable body just adds no parameters
+            params.update(parse_urlencoded(raw))
+    authorization = request.headers.get("authorization")
+    api_url = base_url(request, env)
+
+    def run() -> Response:
+        try:
+            with env.store.read() as tx:
+                app = oauth.check_client(
+                    tx,
+                    authorization=authorization,
+                    grant_type=params.get("grant_type"),
+                    account_id=params.get("account_id"),
+                )
+            with env.store.write() as tx:
+                token = oauth.mint_token(env, tx, app, api_url)
+            return json_response(200, token, {"Cache-Control": "no-store"})
+        except ZoomError as err:
+            return error_response(err)
+        except Exception:
+            log.exception("unhandled error in oauth")
+            return internal_error()
+
+    return await run_in_threadpool(run)
+
+
+# Service routes ------------------------------------------------------------------------------
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(build_openapi(base_url(request, get_env(request))))
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_response(ZoomError(404, 404, "The requested resource was not found."))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(
+            ZoomError(405, 405, "Method not allowed.", headers=dict(exc.headers or {}))
+        )
+    if exc.status_code == 404:
+        return await not_found(request, exc)
+    return error_response(ZoomError(exc.status_code, exc.status_code, str(exc.detail)))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return internal_error()
+
+
+def open_env(settings: Settings) -> Env:
+    """Open the store (running migrations) and seed the demo account on an empty store."""
+    store = Store(settings.db)
+    env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
+    if settings.demo:
+        seed_demo_if_empty(env)
+    return env
+
+
+def seed_demo_if_empty(env: Env) -> bool:
+    with env.store.write() as tx:
+        if tx.list_accounts():
+            return False
+        load_seed(env, tx, DEMO)
+        return True
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The emulator as an ASGI app. The store opens (and migrates) when the app starts."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        env = await run_in_threadpool(open_env, settings)
+        app.state.env = env
+        try:
+            yield
+        finally:
+            env.store.close()
+
+    routes: list[BaseRoute] = [
+        Route(op.full_path, operation_endpoint(op), methods=[op.method])
+        for op in _catalog.OPERATIONS
+    ]
+    routes += [
+        Route("/oauth/token", oauth_token, methods=["POST"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    routes += control.routes()
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.add_middleware(TrackingIdMiddleware)
+    app.state.settings = settings
+    app.state.version = __version__
+    return app

@@ -1,0 +1,481 @@
+"""Zoom's behaviour as plain functions over the store.
+
+Each handler gets the environment, an open transaction, the caller and the parsed request, and
+returns a result or raises :class:`ZoomError`. No HTTP here: routes parse and serialise.
+Messages and codes follow ``docs/fidelity.md``; each one is Zoom's unless marked as a choice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from .. import _wire as w
+from .._errors import FieldError, ZoomError, validation_failed
+from .._random import Clock, Source
+from .._store import Account, Store, Tx, User, Webinar
+from .auth import Principal
+from .settings import Settings
+
+MAX_INT64 = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_UUID = re.compile(r"[A-Za-z0-9+/_=-]{22,24}")
+
+
+@dataclass
+class Env:
+    """What handlers may use besides the transaction: configuration, time and randomness."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    source: Source
+
+
+@dataclass
+class Call:
+    """One parsed Zoom API request."""
+
+    principal: Principal
+    path: dict[str, str]
+    base_url: str
+    query: BaseModel | None = None
+    body: BaseModel | None = None
+    webinar_id: int | None = None
+    webinar_uuid: str | None = None
+
+
+@dataclass
+class Result:
+    status: int
+    body: BaseModel | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Env, Tx, Call], Result]
+
+# ids -----------------------------------------------------------------------------------------
+
+
+def parse_webinar_id(raw: str, *, allow_uuid: bool = False) -> tuple[int | None, str | None]:
+    """A webinar id is an int64 (or, where Zoom allows it, a UUID); else 400 code 300."""
+    if _DIGITS.fullmatch(raw) and 0 < int(raw) <= MAX_INT64:
+        return int(raw), None
+    if allow_uuid and _UUID.fullmatch(raw) and not raw.isdigit():
+        return None, raw
+    raise ZoomError(400, 300, "Invalid webinar ID.")
+
+
+# lookups -------------------------------------------------------------------------------------
+
+
+def find_user(tx: Tx, principal: Principal, user_id: str) -> User | None:
+    """``me`` (the account's owner: its first user), an id, or an email, within the account."""
+    if user_id == "me":
+        users = tx.list_users(principal.account_id)
+        return users[0] if users else None
+    user = tx.get_user_by_email(user_id) if "@" in user_id else tx.get_user(user_id)
+    if user is None or user.account_id != principal.account_id:
+        return None
+    return user
+
+
+def has_webinar_plan(account: Account) -> bool:
+    """Zoom: "Pro or higher plan with a Webinar Add-on"."""
+    return account.plan != "free" and account.webinar_addon
+
+
+def plan_missing(user_id: str) -> ZoomError:
+    return ZoomError(
+        400,
+        200,
+        "Webinar plan is missing. You must subscribe to the webinar plan and enable webinars for "
+        f"this user in order to perform this action: {user_id}.",
+    )
+
+
+def load_webinar(tx: Tx, call: Call, *, status: int, message: str) -> Webinar:
+    """The caller's webinar or Zoom's 3001 (another account's webinar does not exist either)."""
+    if call.webinar_id is not None:
+        webinar = tx.get_webinar(call.webinar_id)
+    else:
+        webinar = tx.get_webinar_by_uuid(call.webinar_uuid or "")
+    if webinar is None or webinar.account_id != call.principal.account_id:
+        shown = call.path.get("webinarId", "")
+        raise ZoomError(status, 3001, message.format(id=shown))
+    return webinar
+
+
+def require_webinar_plan(tx: Tx, webinar: Webinar) -> User:
+    host = tx.get_user(webinar.host_id)
+    if host is None:
+        raise ZoomError(400, 1001, f"User does not exist: {webinar.host_id}.")
+    account = tx.get_account(webinar.account_id)
+    if account is None or not has_webinar_plan(account):
+        raise plan_missing(host.id)
+    return host
+
+
+def count_create_update(env: Env, tx: Tx, host: User) -> None:
+    """Zoom's per-host cap on webinar creates and updates per UTC day (429 once past it)."""
+    now = env.clock.now()
+    count = tx.bump_counter(f"webinar_create_update:{host.id}", now.strftime("%Y-%m-%d"))
+    cap = env.settings.webinar_daily_cap
+    if count > cap:
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        raise ZoomError(
+            429,
+            429,
+            f"A maximum of ({cap}) webinars can be created and updated for a single user "
+            "in one day.",
+            headers={"Retry-After": w.zoom_time(midnight) or ""},
+        )
+
+
+# views ---------------------------------------------------------------------------------------
+
+
+def webinar_view(webinar: Webinar, host: User | None, base_url: str) -> w.Webinar:
+    settings = {**w.WEBINAR_SETTINGS_DEFAULTS, **webinar.settings}
+    return w.Webinar(
+        id=webinar.id,
+        uuid=webinar.uuid,
+        host_id=webinar.host_id,
+        host_email=host.email if host else None,
+        topic=webinar.topic,
+        type=webinar.type,
+        start_time=w.zoom_time(webinar.start_time),
+        duration=webinar.duration,
+        timezone=webinar.timezone,
+        agenda=webinar.agenda,
+        created_at=w.zoom_time(webinar.created_at),
+        join_url=f"{base_url}/w/{webinar.id}",
+        start_url=f"{base_url}/s/{webinar.id}",
+        password=webinar.password,
+        settings=settings,
+        is_simulive=False,
+        creation_source="open_api",
+    )
+
+
+def user_view(user: User) -> w.UserInfo:
+    return w.UserInfo(
+        id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        display_name=f"{user.first_name} {user.last_name}".strip(),
+        email=user.email,
+        type=user.type,
+        role_name="Owner",
+        timezone=user.timezone,
+        created_at=w.zoom_time(user.created_at),
+        user_created_at=w.zoom_time(user.created_at),
+        account_id=user.account_id,
+    )
+
+
+# handlers ------------------------------------------------------------------------------------
+
+
+def get_user(env: Env, tx: Tx, call: Call) -> Result:
+    user_id = call.path["userId"]
+    user = find_user(tx, call.principal, user_id)
+    if user is None:
+        raise ZoomError(404, 1001, f"User does not exist: {user_id}.")
+    return Result(200, user_view(user))
+
+
+def _apply_fields(webinar: Webinar, body: w.WebinarCreate) -> None:
+    given = body.model_fields_set
+    if "topic" in given and body.topic is not None:
+        webinar.topic = body.topic
+    if "type" in given and body.type is not None:
+        webinar.type = body.type
+    if "start_time" in given and body.start_time is not None:
+        start = body.start_time
+        if start.tzinfo is None:  # Zoom reads a naive time in the webinar's timezone; we use UTC
+            start = start.replace(tzinfo=webinar.created_at.tzinfo)
+        webinar.start_time = start
+    if "duration" in given and body.duration is not None:
+        webinar.duration = body.duration
+    if "timezone" in given and body.timezone is not None:
+        webinar.timezone = body.timezone
+    if "password" in given and body.password is not None:
+        webinar.password = body.password
+    if "agenda" in given and body.agenda is not None:
+        webinar.agenda = body.agenda
+    if body.settings is not None:
+        webinar.settings = {
+            **webinar.settings,
+            **body.settings.model_dump(exclude_unset=True, exclude_none=True),
+        }
+
+
+def create_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    user_id = call.path["userId"]
+    host = find_user(tx, call.principal, user_id)
+    if host is None:
+        raise ZoomError(404, 1001, f"User {user_id} not exist or not belong to this account.")
+    account = tx.get_account(host.account_id)
+    if account is None or not has_webinar_plan(account):
+        raise plan_missing(host.id)
+    count_create_update(env, tx, host)
+    body = call.body
+    assert isinstance(body, w.WebinarCreate)
+    now = env.clock.now().replace(microsecond=0)
+    webinar = Webinar(
+        id=_new_webinar_id(env, tx),
+        uuid=env.source.zoom_uuid(),
+        account_id=host.account_id,
+        host_id=host.id,
+        topic="Zoom Webinar",
+        type=5,
+        start_time=now,
+        duration=60,
+        timezone=host.timezone,
+        agenda="",
+        password="",
+        settings={},
+        status="waiting",
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_fields(webinar, body)
+    tx.insert_webinar(webinar)
+    return Result(201, webinar_view(webinar, host, call.base_url))
+
+
+def _new_webinar_id(env: Env, tx: Tx) -> int:
+    while True:
+        candidate = env.source.webinar_id()
+        if tx.get_webinar(candidate) is None:
+            return candidate
+
+
+def get_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = load_webinar(tx, call, status=404, message="Webinar does not exist: {id}.")
+    host = require_webinar_plan(tx, webinar)
+    return Result(200, webinar_view(webinar, host, call.base_url))
+
+
+_NOT_FOUND_OR_EXPIRED = "Webinar {id} not found or has expired."
+
+
+def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = load_webinar(tx, call, status=404, message=_NOT_FOUND_OR_EXPIRED)
+    host = require_webinar_plan(tx, webinar)
+    if webinar.status == "started":
+        raise ZoomError(
+            400, 3000, "You cannot update or delete meetings that have started using this method."
+        )
+    body = call.body
+    assert isinstance(body, w.WebinarUpdate)
+    count_create_update(env, tx, host)
+    _apply_fields(webinar, body)
+    webinar.updated_at = env.clock.now()
+    tx.update_webinar(webinar)
+    return Result(204)
+
+
+def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = load_webinar(tx, call, status=404, message=_NOT_FOUND_OR_EXPIRED)
+    require_webinar_plan(tx, webinar)
+    if webinar.status == "started":
+        raise ZoomError(400, 3002, "Sorry, you cannot delete this webinar since it is in progress.")
+    if webinar.status == "ended":
+        raise ZoomError(400, 3007, "Sorry, you cannot delete this webinar since it has ended.")
+    tx.delete_webinar(webinar.id)
+    return Result(204)
+
+
+def update_webinar_status(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = load_webinar(tx, call, status=404, message=_NOT_FOUND_OR_EXPIRED)
+    account = tx.get_account(webinar.account_id)
+    if account is None or not has_webinar_plan(account):
+        # Zoom's documented oddity: HTTP 200 (not 204) with an error body.
+        raise ZoomError(
+            200,
+            200,
+            "Webinar plan subscription is missing. Enable webinar for this user once the "
+            f"subscription is added:{webinar.host_id}.",
+        )
+    if webinar.status == "started":
+        end_webinar(env, tx, webinar)
+    return Result(204)
+
+
+def start_webinar(env: Env, tx: Tx, webinar: Webinar) -> None:
+    """The host starts the webinar in the Zoom app (the control API plays the host)."""
+    now = env.clock.now()
+    webinar.status = "started"
+    webinar.started_at = now
+    webinar.ended_at = None
+    webinar.updated_at = now
+    tx.update_webinar(webinar)
+
+
+def end_webinar(env: Env, tx: Tx, webinar: Webinar) -> None:
+    now = env.clock.now()
+    webinar.status = "ended"
+    webinar.ended_at = now
+    webinar.updated_at = now
+    tx.update_webinar(webinar)
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _page_offset(token: str) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset = value["o"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+    except Exception:
+        raise validation_failed(
+            [FieldError(field="next_page_token", message="Invalid field.")]
+        ) from None
+    return offset
+
+
+MAX_PAGE_SIZE = 300
+
+
+def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
+    user_id = call.path["userId"]
+    query = call.query
+    assert isinstance(query, w.WebinarListQuery)
+    host = find_user(tx, call.principal, user_id)
+    if host is None:
+        raise ZoomError(404, 1001, f"User {user_id} not exist or not belong to this account.")
+    account = tx.get_account(host.account_id)
+    if account is None or not has_webinar_plan(account):
+        raise plan_missing(host.id)
+    page_size = min(query.page_size, MAX_PAGE_SIZE)
+    if query.next_page_token:
+        offset = _page_offset(query.next_page_token)
+    elif query.page_number:
+        offset = (query.page_number - 1) * page_size
+    else:
+        offset = 0
+    start_after: datetime | None = None
+    if query.type == "upcoming":
+        start_after = env.clock.now()
+    rows, total = tx.list_webinars(
+        host_id=host.id,
+        statuses=("waiting", "started"),
+        start_after=start_after,
+        offset=offset,
+        limit=page_size,
+    )
+    next_offset = offset + len(rows)
+    items = [
+        w.WebinarListItem(
+            id=r.id,
+            uuid=r.uuid,
+            host_id=r.host_id,
+            topic=r.topic,
+            type=r.type,
+            start_time=w.zoom_time(r.start_time),
+            duration=r.duration,
+            timezone=r.timezone,
+            agenda=r.agenda,
+            created_at=w.zoom_time(r.created_at),
+            join_url=f"{call.base_url}/w/{r.id}",
+        )
+        for r in rows
+    ]
+    return Result(
+        200,
+        w.WebinarList(
+            page_size=page_size,
+            total_records=total,
+            next_page_token=_page_token(next_offset) if next_offset < total else "",
+            page_count=max(1, math.ceil(total / page_size)) if total else 0,
+            page_number=offset // page_size + 1,
+            webinars=items,
+        ),
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "user": get_user,
+    "webinarCreate": create_webinar,
+    "webinars": list_webinars,
+    "webinar": get_webinar,
+    "webinarUpdate": update_webinar,
+    "webinarDelete": delete_webinar,
+    "webinarStatus": update_webinar_status,
+}
+
+# Path parameters that name a webinar, and whether the operation also takes a UUID there.
+UUID_OPERATIONS = frozenset({"webinar"})
+
+
+def state_dump(tx: Tx) -> dict[str, Any]:
+    """The whole state as JSON-ready data (secrets and token hashes left out)."""
+    return {
+        "accounts": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "plan": a.plan,
+                "webinar_addon": a.webinar_addon,
+                "custom_live_streaming": a.custom_live_streaming,
+                "created_at": w.zoom_time(a.created_at),
+            }
+            for a in tx.list_accounts()
+        ],
+        "users": [
+            {
+                "id": u.id,
+                "account_id": u.account_id,
+                "email": u.email,
+                "first_name": u.first_name,
+                "last_name": u.last_name,
+                "type": u.type,
+                "timezone": u.timezone,
+            }
+            for u in tx.list_users()
+        ],
+        "apps": [
+            {
+                "client_id": a.client_id,
+                "account_id": a.account_id,
+                "name": a.name,
+                "scopes": a.scopes,
+                "enabled": a.enabled,
+            }
+            for a in tx.list_apps()
+        ],
+        "webinars": [
+            {
+                "id": x.id,
+                "uuid": x.uuid,
+                "account_id": x.account_id,
+                "host_id": x.host_id,
+                "topic": x.topic,
+                "type": x.type,
+                "status": x.status,
+                "start_time": w.zoom_time(x.start_time),
+                "duration": x.duration,
+                "timezone": x.timezone,
+                "agenda": x.agenda,
+                "settings": x.settings,
+                "started_at": w.zoom_time(x.started_at),
+                "ended_at": w.zoom_time(x.ended_at),
+            }
+            for x in tx.list_webinars()[0]
+        ],
+        "tokens": tx.count_tokens(),
+    }

@@ -1,0 +1,470 @@
+"""The store on SQL: SQLite by default (one file, WAL, fsync on commit), PostgreSQL by URL.
+
+Every public change happens inside ``Store.write()``, one transaction that is committed before the
+emulator answers, so a 2xx is durable. SQLite writers are serialised in-process by a lock (its own
+busy handler polls with sleeps, which would wreck tail latency) and across processes by
+``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+from . import schema as s
+from .records import Account, App, Token, User, Webinar
+
+
+def _to_db(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _from_db(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC)
+
+
+def _req_from_db(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def normalize_url(db: str) -> str:
+    """``:memory:``, a file path, or an SQLAlchemy URL → an SQLAlchemy URL."""
+    if db == ":memory:":
+        return "sqlite://"
+    if "://" in db:
+        if db.startswith("postgres://"):
+            db = "postgresql://" + db.removeprefix("postgres://")
+        if db.startswith("postgresql://"):
+            db = "postgresql+psycopg://" + db.removeprefix("postgresql://")
+        return db
+    return f"sqlite:///{db}"
+
+
+class Store:
+    """Persistence behind one interface: ``read()`` and ``write()`` yield a :class:`Tx`."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = normalize_url(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._memory = self.is_sqlite and parsed.database in (None, "", ":memory:")
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._read_lock = threading.Lock() if self._memory else None
+        self.engine = self._make_engine()
+        if migrate:
+            self.migrate()
+
+    def _make_engine(self) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if self._memory:
+            engine = create_engine(
+                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            engine = create_engine(
+                self.url,
+                pool_size=8,
+                max_overflow=32,
+                connect_args={"check_same_thread": False, "timeout": 30},
+            )
+        memory = self._memory
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # We issue BEGIN ourselves (below), so the driver must not.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("zoomlive_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to ``revision`` (versioned Alembic migrations)."""
+        with self._locked(write=True), self.engine.connect() as conn:
+            conn.execution_options(zoomlive_write=True)
+            with conn.begin():
+                cfg = Config()
+                location = resources.files("zoomlive._store") / "migrations"
+                cfg.set_main_option("script_location", str(location))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn, conn.begin():
+            try:
+                row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+            except Exception:
+                return None
+            return None if row is None else str(row[0])
+
+    @contextmanager
+    def _locked(self, *, write: bool) -> Iterator[None]:
+        lock = self._write_lock if write else self._read_lock
+        if self._memory:
+            lock = self._read_lock  # one shared connection: one user at a time
+        if lock is None:
+            yield
+            return
+        with lock:
+            yield
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read-only transaction."""
+        with self._locked(write=False), self.engine.connect() as conn, conn.begin():
+            yield Tx(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """A read-write transaction, committed (durably) when the block exits without error."""
+        with self._locked(write=True), self.engine.connect() as conn:
+            conn.execution_options(zoomlive_write=True)
+            with conn.begin():
+                yield Tx(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _scopes(text: str) -> list[str]:
+    return [part for part in text.split(" ") if part]
+
+
+class Tx:
+    """Typed access to the tables within one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # accounts --------------------------------------------------------------------------------
+    def insert_account(self, a: Account) -> None:
+        self.conn.execute(
+            s.accounts.insert().values(
+                id=a.id,
+                name=a.name,
+                plan=a.plan,
+                webinar_addon=a.webinar_addon,
+                custom_live_streaming=a.custom_live_streaming,
+                created_at=_to_db(a.created_at),
+            )
+        )
+
+    def update_account(self, a: Account) -> None:
+        self.conn.execute(
+            update(s.accounts)
+            .where(s.accounts.c.id == a.id)
+            .values(
+                name=a.name,
+                plan=a.plan,
+                webinar_addon=a.webinar_addon,
+                custom_live_streaming=a.custom_live_streaming,
+            )
+        )
+
+    @staticmethod
+    def _account(row: Any) -> Account:
+        m = row._mapping
+        return Account(
+            id=m["id"],
+            name=m["name"],
+            plan=m["plan"],
+            webinar_addon=bool(m["webinar_addon"]),
+            custom_live_streaming=bool(m["custom_live_streaming"]),
+            created_at=_req_from_db(m["created_at"]),
+        )
+
+    def get_account(self, account_id: str) -> Account | None:
+        row = self.conn.execute(select(s.accounts).where(s.accounts.c.id == account_id)).first()
+        return None if row is None else self._account(row)
+
+    def list_accounts(self) -> list[Account]:
+        rows = self.conn.execute(
+            select(s.accounts).order_by(s.accounts.c.created_at, s.accounts.c.id)
+        )
+        return [self._account(r) for r in rows]
+
+    # users -----------------------------------------------------------------------------------
+    def insert_user(self, u: User) -> None:
+        self.conn.execute(
+            s.users.insert().values(
+                id=u.id,
+                account_id=u.account_id,
+                email=u.email,
+                first_name=u.first_name,
+                last_name=u.last_name,
+                type=u.type,
+                timezone=u.timezone,
+                created_at=_to_db(u.created_at),
+            )
+        )
+
+    @staticmethod
+    def _user(row: Any) -> User:
+        m = row._mapping
+        return User(
+            id=m["id"],
+            account_id=m["account_id"],
+            email=m["email"],
+            first_name=m["first_name"],
+            last_name=m["last_name"],
+            type=m["type"],
+            timezone=m["timezone"],
+            created_at=_req_from_db(m["created_at"]),
+        )
+
+    def get_user(self, user_id: str) -> User | None:
+        row = self.conn.execute(select(s.users).where(s.users.c.id == user_id)).first()
+        return None if row is None else self._user(row)
+
+    def get_user_by_email(self, email: str) -> User | None:
+        row = self.conn.execute(select(s.users).where(s.users.c.email == email.lower())).first()
+        return None if row is None else self._user(row)
+
+    def list_users(self, account_id: str | None = None) -> list[User]:
+        q = select(s.users).order_by(s.users.c.created_at, s.users.c.id)
+        if account_id is not None:
+            q = q.where(s.users.c.account_id == account_id)
+        return [self._user(r) for r in self.conn.execute(q)]
+
+    # apps ------------------------------------------------------------------------------------
+    def insert_app(self, a: App) -> None:
+        self.conn.execute(
+            s.apps.insert().values(
+                client_id=a.client_id,
+                account_id=a.account_id,
+                name=a.name,
+                secret_hash=a.secret_hash,
+                scopes=" ".join(a.scopes),
+                enabled=a.enabled,
+                created_at=_to_db(a.created_at),
+            )
+        )
+
+    def update_app(self, a: App) -> None:
+        self.conn.execute(
+            update(s.apps)
+            .where(s.apps.c.client_id == a.client_id)
+            .values(name=a.name, scopes=" ".join(a.scopes), enabled=a.enabled)
+        )
+
+    @staticmethod
+    def _app(row: Any) -> App:
+        m = row._mapping
+        return App(
+            client_id=m["client_id"],
+            account_id=m["account_id"],
+            name=m["name"],
+            secret_hash=m["secret_hash"],
+            scopes=_scopes(m["scopes"]),
+            enabled=bool(m["enabled"]),
+            created_at=_req_from_db(m["created_at"]),
+        )
+
+    def get_app(self, client_id: str) -> App | None:
+        row = self.conn.execute(select(s.apps).where(s.apps.c.client_id == client_id)).first()
+        return None if row is None else self._app(row)
+
+    def list_apps(self, account_id: str | None = None) -> list[App]:
+        q = select(s.apps).order_by(s.apps.c.created_at, s.apps.c.client_id)
+        if account_id is not None:
+            q = q.where(s.apps.c.account_id == account_id)
+        return [self._app(r) for r in self.conn.execute(q)]
+
+    # tokens ----------------------------------------------------------------------------------
+    def insert_token(self, t: Token) -> None:
+        self.conn.execute(
+            s.tokens.insert().values(
+                token_hash=t.token_hash,
+                client_id=t.client_id,
+                account_id=t.account_id,
+                scopes=" ".join(t.scopes),
+                issued_at=_to_db(t.issued_at),
+                expires_at=_to_db(t.expires_at),
+            )
+        )
+
+    def get_token(self, token_hash: str) -> Token | None:
+        row = self.conn.execute(select(s.tokens).where(s.tokens.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Token(
+            token_hash=m["token_hash"],
+            client_id=m["client_id"],
+            account_id=m["account_id"],
+            scopes=_scopes(m["scopes"]),
+            issued_at=_req_from_db(m["issued_at"]),
+            expires_at=_req_from_db(m["expires_at"]),
+        )
+
+    def purge_tokens(self, expired_before: datetime) -> int:
+        result = self.conn.execute(
+            delete(s.tokens).where(s.tokens.c.expires_at < _to_db(expired_before))
+        )
+        return int(result.rowcount or 0)
+
+    def count_tokens(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(s.tokens)).scalar_one())
+
+    # webinars --------------------------------------------------------------------------------
+    @staticmethod
+    def _webinar_values(w: Webinar) -> dict[str, Any]:
+        return {
+            "uuid": w.uuid,
+            "account_id": w.account_id,
+            "host_id": w.host_id,
+            "topic": w.topic,
+            "type": w.type,
+            "start_time": _to_db(w.start_time),
+            "duration": w.duration,
+            "timezone": w.timezone,
+            "agenda": w.agenda,
+            "password": w.password,
+            "settings": json.dumps(w.settings, separators=(",", ":"), sort_keys=True),
+            "status": w.status,
+            "created_at": _to_db(w.created_at),
+            "updated_at": _to_db(w.updated_at),
+            "started_at": _to_db(w.started_at),
+            "ended_at": _to_db(w.ended_at),
+        }
+
+    def insert_webinar(self, w: Webinar) -> None:
+        self.conn.execute(s.webinars.insert().values(id=w.id, **self._webinar_values(w)))
+
+    def update_webinar(self, w: Webinar) -> None:
+        self.conn.execute(
+            update(s.webinars).where(s.webinars.c.id == w.id).values(**self._webinar_values(w))
+        )
+
+    def delete_webinar(self, webinar_id: int) -> None:
+        self.conn.execute(delete(s.webinars).where(s.webinars.c.id == webinar_id))
+
+    @staticmethod
+    def _webinar(row: Any) -> Webinar:
+        m = row._mapping
+        return Webinar(
+            id=int(m["id"]),
+            uuid=m["uuid"],
+            account_id=m["account_id"],
+            host_id=m["host_id"],
+            topic=m["topic"],
+            type=m["type"],
+            start_time=_from_db(m["start_time"]),
+            duration=m["duration"],
+            timezone=m["timezone"],
+            agenda=m["agenda"],
+            password=m["password"],
+            settings=json.loads(m["settings"]),
+            status=m["status"],
+            created_at=_req_from_db(m["created_at"]),
+            updated_at=_req_from_db(m["updated_at"]),
+            started_at=_from_db(m["started_at"]),
+            ended_at=_from_db(m["ended_at"]),
+        )
+
+    def get_webinar(self, webinar_id: int) -> Webinar | None:
+        row = self.conn.execute(select(s.webinars).where(s.webinars.c.id == webinar_id)).first()
+        return None if row is None else self._webinar(row)
+
+    def get_webinar_by_uuid(self, uuid: str) -> Webinar | None:
+        row = self.conn.execute(select(s.webinars).where(s.webinars.c.uuid == uuid)).first()
+        return None if row is None else self._webinar(row)
+
+    def list_webinars(
+        self,
+        *,
+        host_id: str | None = None,
+        account_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        start_after: datetime | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[list[Webinar], int]:
+        """Webinars in a stable order (start time, then id), with the total before paging."""
+        cond = []
+        if host_id is not None:
+            cond.append(s.webinars.c.host_id == host_id)
+        if account_id is not None:
+            cond.append(s.webinars.c.account_id == account_id)
+        if statuses is not None:
+            cond.append(s.webinars.c.status.in_(list(statuses)))
+        if start_after is not None:
+            cond.append(
+                (s.webinars.c.status == "started")
+                | (s.webinars.c.start_time >= _to_db(start_after))
+            )
+        total = int(
+            self.conn.execute(
+                select(func.count()).select_from(s.webinars).where(*cond)
+            ).scalar_one()
+        )
+        q = (
+            select(s.webinars)
+            .where(*cond)
+            .order_by(s.webinars.c.start_time, s.webinars.c.id)
+            .offset(offset)
+        )
+        if limit is not None:
+            q = q.limit(limit)
+        return [self._webinar(r) for r in self.conn.execute(q)], total
+
+    # counters --------------------------------------------------------------------------------
+    def bump_counter(self, key: str, day: str) -> int:
+        """Add one to ``key`` for ``day`` and return the new count (atomic upsert)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        values = {"key": key, "day": day, "count": 1}
+        bump = {"count": s.daily_counters.c.count + 1}
+        if self.conn.dialect.name == "sqlite":
+            stmt: Any = (
+                sqlite.insert(s.daily_counters)
+                .values(**values)
+                .on_conflict_do_update(index_elements=["key", "day"], set_=bump)
+            )
+        else:
+            stmt = (
+                postgresql.insert(s.daily_counters)
+                .values(**values)
+                .on_conflict_do_update(index_elements=["key", "day"], set_=bump)
+            )
+        return int(self.conn.execute(stmt.returning(s.daily_counters.c.count)).scalar_one())
+
+    def get_counter(self, key: str, day: str) -> int:
+        value = self.conn.execute(
+            select(s.daily_counters.c.count).where(
+                s.daily_counters.c.key == key, s.daily_counters.c.day == day
+            )
+        ).scalar_one_or_none()
+        return int(value or 0)
+
+    # whole store -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Delete everything (children first)."""
+        for table in (s.daily_counters, s.webinars, s.tokens, s.apps, s.users, s.accounts):
+            self.conn.execute(delete(table))

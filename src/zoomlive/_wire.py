@@ -1,0 +1,212 @@
+"""Wire models: what crosses HTTP, shared by the emulator and the SDK.
+
+Request models ignore unknown fields (as Zoom does: public clients send extras) but reject wrong
+types and values. Response models keep unknown fields, so a newer Zoom does not break the client.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def zoom_time(value: datetime | None) -> str | None:
+    """Zoom's timestamp format: UTC, seconds precision, ``Z`` suffix."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields ignored, declared fields validated."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Response(BaseModel):
+    """Base of response bodies: unknown fields kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# OAuth ---------------------------------------------------------------------------------------
+class TokenResponse(Response):
+    """``POST /oauth/token`` answer for Server-to-Server OAuth."""
+
+    access_token: str
+    """The bearer token for ``/v2`` calls."""
+    token_type: str = "bearer"
+    """Always ``bearer``."""
+    expires_in: int
+    """Seconds until the token expires (Zoom: 3599)."""
+    scope: str
+    """Space-separated scopes the token holds."""
+    api_url: str | None = None
+    """Base URL to call the API on."""
+
+
+# Users ---------------------------------------------------------------------------------------
+class UserInfo(Response):
+    """``GET /users/{userId}``."""
+
+    id: str
+    """The user's id."""
+    first_name: str = ""
+    last_name: str = ""
+    display_name: str = ""
+    email: str
+    """The user's email address."""
+    type: int = 2
+    """1 basic, 2 licensed."""
+    role_name: str | None = None
+    pmi: int | None = None
+    use_pmi: bool = False
+    timezone: str = ""
+    verified: int = 1
+    dept: str = ""
+    created_at: str | None = None
+    user_created_at: str | None = None
+    last_login_time: str | None = None
+    language: str = "en-US"
+    status: str = "active"
+    role_id: str | None = None
+    account_id: str | None = None
+    cluster: str | None = None
+
+
+# Webinars ------------------------------------------------------------------------------------
+WebinarType = Literal[5, 6, 9]
+
+
+class WebinarSettingsIn(Request):
+    """The subset of a webinar's ``settings`` that the emulator checks; others are ignored."""
+
+    host_video: bool | None = None
+    panelists_video: bool | None = None
+    practice_session: bool | None = None
+    hd_video: bool | None = None
+    approval_type: Literal[0, 1, 2] | None = None
+    audio: Literal["both", "telephony", "voip", "thirdParty"] | None = None
+    auto_recording: Literal["local", "cloud", "none"] | None = None
+    on_demand: bool | None = None
+    allow_multiple_devices: bool | None = None
+    alternative_hosts: str | None = Field(default=None, max_length=1024)
+    contact_name: str | None = Field(default=None, max_length=256)
+    contact_email: str | None = Field(default=None, max_length=320)
+    registrants_email_notification: bool | None = None
+    meeting_authentication: bool | None = None
+    add_watermark: bool | None = None
+
+
+WEBINAR_SETTINGS_DEFAULTS: dict[str, Any] = {
+    "host_video": False,
+    "panelists_video": False,
+    "practice_session": False,
+    "hd_video": False,
+    "approval_type": 2,
+    "audio": "both",
+    "auto_recording": "none",
+    "on_demand": False,
+    "allow_multiple_devices": True,
+    "alternative_hosts": "",
+    "contact_name": "",
+    "contact_email": "",
+    "registrants_email_notification": True,
+    "meeting_authentication": False,
+    "add_watermark": False,
+}
+
+
+class WebinarCreate(Request):
+    """``POST /users/{userId}/webinars`` body. Zoom marks no field required."""
+
+    topic: str | None = Field(default=None, max_length=200)
+    """The webinar's topic."""
+    type: WebinarType = 5
+    """5 webinar, 6 recurring with no fixed time, 9 recurring with a fixed time."""
+    start_time: datetime | None = None
+    """Start time (ISO 8601; ``Z`` or an offset)."""
+    duration: int | None = Field(default=None, ge=0, le=100_000)
+    """Scheduled length in minutes."""
+    timezone: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, max_length=10)
+    agenda: str | None = Field(default=None, max_length=2000)
+    settings: WebinarSettingsIn | None = None
+    template_id: str | None = None
+
+
+class WebinarUpdate(WebinarCreate):
+    """``PATCH /webinars/{webinarId}`` body: any field of the create body."""
+
+    type: WebinarType | None = None  # type: ignore[assignment]
+
+
+class WebinarStatusUpdate(Request):
+    """``PUT /webinars/{webinarId}/status`` body."""
+
+    action: Literal["end"]
+    """Only ``end``."""
+
+
+class Webinar(Response):
+    """A webinar as ``GET /webinars/{webinarId}`` and the create call return it."""
+
+    id: int
+    """The webinar's numeric id (int64)."""
+    uuid: str
+    host_id: str
+    host_email: str | None = None
+    topic: str = ""
+    type: int = 5
+    start_time: str | None = None
+    duration: int = 60
+    timezone: str = ""
+    agenda: str = ""
+    created_at: str | None = None
+    join_url: str | None = None
+    start_url: str | None = None
+    password: str | None = None
+    registration_url: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    is_simulive: bool = False
+    creation_source: str | None = None
+
+
+class WebinarListItem(Response):
+    """One entry of ``GET /users/{userId}/webinars``."""
+
+    id: int
+    uuid: str
+    host_id: str
+    topic: str = ""
+    type: int = 5
+    start_time: str | None = None
+    duration: int = 60
+    timezone: str = ""
+    agenda: str = ""
+    created_at: str | None = None
+    join_url: str | None = None
+    is_simulive: bool = False
+
+
+class WebinarList(Response):
+    """A page of webinars."""
+
+    page_size: int
+    total_records: int
+    next_page_token: str = ""
+    """Pass back to get the next page; empty on the last page."""
+    page_count: int | None = None
+    page_number: int | None = None
+    webinars: list[WebinarListItem] = Field(default_factory=list)
+
+
+class WebinarListQuery(Request):
+    """Query string of ``GET /users/{userId}/webinars``."""
+
+    type: Literal["scheduled", "upcoming"] = "scheduled"
+    page_size: int = Field(default=30, ge=1)
+    next_page_token: str | None = None
+    page_number: int | None = Field(default=None, ge=1)
