@@ -9,9 +9,9 @@ from ._server import Settings, create_app
 from ._version import __version__
 
 __all__ = [
-    "OPERATIONS",
     "ErrorBody",
     "FieldError",
+    "OPERATIONS",
     "Operation",
     "Settings",
     "ZoomError",

@@ -207,6 +207,6 @@ class WebinarListQuery(Request):
     """Query string of ``GET /users/{userId}/webinars``."""
 
     type: Literal["scheduled", "upcoming"] = "scheduled"
-    page_size: int = Field(default=30, ge=1)
+    page_size: int = Field(default=30, ge=1, le=2**31 - 1)
     next_page_token: str | None = None
-    page_number: int | None = Field(default=None, ge=1)
+    page_number: int | None = Field(default=None, ge=1, le=2**31 - 1)

@@ -478,4 +478,5 @@ def state_dump(tx: Tx) -> dict[str, Any]:
             for x in tx.list_webinars()[0]
         ],
         "tokens": tx.count_tokens(),
+        "counters": [{"key": k, "day": d, "count": n} for k, d, n in tx.list_counters()],
     }

@@ -463,6 +463,12 @@ class Tx:
         ).scalar_one_or_none()
         return int(value or 0)
 
+    def list_counters(self) -> list[tuple[str, str, int]]:
+        rows = self.conn.execute(
+            select(s.daily_counters).order_by(s.daily_counters.c.key, s.daily_counters.c.day)
+        )
+        return [(r.key, r.day, int(r._mapping["count"])) for r in rows]
+
     # whole store -----------------------------------------------------------------------------
     def reset(self) -> None:
         """Delete everything (children first)."""

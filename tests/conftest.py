@@ -1,0 +1,186 @@
+"""Fixtures: the emulator in-process (Starlette app, in-memory store) and over a real socket
+(a ``zoomlive serve`` subprocess on 127.0.0.1), behind one ``api`` fixture for tests that must
+hold on both targets."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from zoomlive import Settings, create_app
+
+DEMO_BASIC = "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()
+DEMO_WEBINAR = 68423085
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_token(client: httpx.Client, basic: str = DEMO_BASIC, account: str = "demo-account") -> str:
+    response = client.post(
+        "/oauth/token",
+        params={"grant_type": "account_credentials", "account_id": account},
+        headers={"Authorization": basic},
+    )
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    assert isinstance(token, str)
+    return token
+
+
+class Api:
+    """A client bound to one emulator, with a demo token ready."""
+
+    def __init__(self, client: httpx.Client, kind: str) -> None:
+        self.client = client
+        self.kind = kind
+        self.token = get_token(client)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.auth, **kwargs.pop("headers", {})}
+        return self.client.request(method, url, headers=headers, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def state(self) -> dict[str, Any]:
+        response = self.client.get("/_emulator/state")
+        assert response.status_code == 200
+        data: dict[str, Any] = response.json()
+        data.pop("clock")  # moves on its own; everything else is state
+        return data
+
+    def control(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, "/_emulator" + url, **kwargs)
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., TestClient]]:
+    """In-process emulators (in-memory store) with chosen settings; closed after the test."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings = Settings(db=overrides.pop("db", ":memory:"), seed=overrides.pop("seed", 1))
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        client = TestClient(create_app(settings), base_url="http://127.0.0.1:8080")
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+class Server:
+    """A ``zoomlive serve`` subprocess on 127.0.0.1."""
+
+    def __init__(self, db: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.db = db
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = [
+            sys.executable,
+            "-m",
+            "zoomlive",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            str(db),
+            *extra,
+        ]
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.output = ""
+
+    def start(self, timeout: float = 20.0) -> Server:
+        self.proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read() if self.proc.stdout else ""
+                raise RuntimeError(f"zoomlive serve exited {self.proc.returncode}: {out}")
+            try:
+                if httpx.get(self.url + "/_emulator/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("zoomlive serve did not become ready")
+
+    def stop(self, sig: str = "term") -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            if sig == "kill":
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.output += self.proc.stdout.read()
+            self.proc.stdout.close()
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One emulator process for the session; tests reset it through the control API."""
+    srv = Server(tmp_path_factory.mktemp("serve") / "zoomlive.db").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(params=["inprocess", "socket"])
+def api(request: pytest.FixtureRequest, client: TestClient) -> Iterator[Api]:
+    """The same test against the in-process app and against ``zoomlive serve`` over TCP."""
+    if request.param == "inprocess":
+        yield Api(client, "inprocess")
+        return
+    srv: Server = request.getfixturevalue("server")
+    with httpx.Client(base_url=srv.url, timeout=10) as http:
+        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+        yield Api(http, "socket")

@@ -1,0 +1,71 @@
+"""The public surface, generated docs, OpenAPI document and CLI help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+import zoomlive
+from zoomlive._catalog import OPERATIONS
+from zoomlive._cli import app as cli_app
+from zoomlive._docs import render_operations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_exported_members() -> None:
+    assert zoomlive.__all__ == sorted(zoomlive.__all__)
+    assert zoomlive.__all__ == [
+        "ErrorBody",
+        "FieldError",
+        "OPERATIONS",
+        "Operation",
+        "Settings",
+        "ZoomError",
+        "__version__",
+        "create_app",
+    ]
+
+
+def test_operations_doc_is_generated_from_the_catalog() -> None:
+    assert (ROOT / "docs" / "operations.md").read_text() == render_operations(), (
+        "docs/operations.md is stale: python -m zoomlive._docs > docs/operations.md"
+    )
+
+
+def test_openapi_describes_every_operation_with_zooms_ids(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    found = {
+        (method.upper(), path): op["operationId"]
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+    }
+    assert found == {(op.method, op.full_path): op.operation_id for op in OPERATIONS}
+    create = doc["paths"]["/v2/users/{userId}/webinars"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/WebinarCreate"
+    )
+    assert "WebinarCreate" in doc["components"]["schemas"]
+    assert all(not p.startswith("/_emulator") for p in doc["paths"])
+
+
+def commands() -> list[str]:
+    return [
+        c.name or (c.callback.__name__ if c.callback else "") for c in cli_app.registered_commands
+    ]
+
+
+@pytest.mark.parametrize("command", commands())
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(cli_app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output and len(result.output) > 100
+
+
+def test_fidelity_doc_lists_every_operation() -> None:
+    text = (ROOT / "docs" / "fidelity.md").read_text()
+    for op in OPERATIONS:
+        assert op.operation_id in text, op.operation_id
