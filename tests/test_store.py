@@ -25,7 +25,7 @@ def seed_minimal(store: Store) -> None:
 
 def test_migrations_build_the_declared_schema(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "m.db"))
-    assert store.schema_revision() == "0002"
+    assert store.schema_revision() == "0003"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
@@ -42,7 +42,7 @@ def test_older_file_is_upgraded_with_its_data(tmp_path: Path) -> None:
         r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")
     }
     new = Store(path)
-    assert new.schema_revision() == "0002"
+    assert new.schema_revision() == "0003"
     with new.read() as tx:
         assert tx.get_user("u1") is not None
     with new.write() as tx:
@@ -88,7 +88,7 @@ def test_database_constraints_hold(tmp_path: Path) -> None:
     )
     try:
         with store.write() as tx:
-            tx.insert_webinar(bad)
+            tx.insert_session(bad)
     except Exception as exc:
         assert "CHECK constraint failed" in str(exc)
     else:
@@ -144,8 +144,8 @@ def test_webinar_round_trip(
         NOW,
     )  # type: ignore[arg-type]
     with store.write() as tx:
-        tx.insert_webinar(webinar)
+        tx.insert_session(webinar)
     with store.read() as tx:
-        assert tx.get_webinar(webinar_id) == webinar
-        assert tx.get_webinar_by_uuid(f"uuid-{webinar_id}") == webinar
+        assert tx.get_session("webinar", webinar_id) == webinar
+        assert tx.get_session_by_uuid("webinar", f"uuid-{webinar_id}") == webinar
     store.close()

@@ -54,6 +54,11 @@ def _admin(*scopes: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _master(scope: str) -> tuple[str, ...]:
+    """Granular live-stream scopes come in user, ``:admin`` and ``:master`` variants."""
+    return (scope, scope + ":admin", scope + ":master")
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "user",

@@ -7,9 +7,10 @@ types and values. Response models keep unknown fields, so a newer Zoom does not 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def zoom_time(value: datetime | None) -> str | None:
@@ -207,6 +208,182 @@ class WebinarListQuery(Request):
     """Query string of ``GET /users/{userId}/webinars``."""
 
     type: Literal["scheduled", "upcoming"] = "scheduled"
+    page_size: int = Field(default=30, ge=1, le=2**31 - 1)
+    next_page_token: str | None = None
+    page_number: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+# Live streams --------------------------------------------------------------------------------
+def _check_uri(value: str) -> str:
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError("not a URI")
+    return value
+
+
+class LiveStreamUpdate(Request):
+    """``PATCH /webinars/{webinarId}/livestream`` (and the meeting twin) body."""
+
+    stream_url: str = Field(min_length=1, max_length=1024)
+    """The RTMP ingest URL, e.g. ``rtmp://live.example.com/app``."""
+    stream_key: str = Field(min_length=1, max_length=512)
+    """The stream name and key, appended to ``stream_url``."""
+    page_url: Annotated[str, AfterValidator(_check_uri)] = Field(max_length=1024)
+    """The page where viewers watch the stream."""
+    resolution: Literal["720p", "1080p"] | None = None
+    """``720p`` or ``1080p``."""
+
+
+class LiveStreamDetails(Response):
+    """``GET /webinars/{webinarId}/livestream`` (and the meeting twin)."""
+
+    stream_url: str = ""
+    stream_key: str = ""
+    page_url: str = ""
+    resolution: str | None = None
+
+
+class WebinarLiveStreamSettings(Request):
+    """Settings of a webinar live stream; only changeable while it is stopped."""
+
+    active_speaker_name: bool | None = None
+    """Show the active speaker's name in the stream."""
+    display_name: str | None = Field(default=None, min_length=1, max_length=50)
+    """The live stream's name (1..50 characters)."""
+
+
+class WebinarLiveStreamStatus(Request):
+    """``PATCH /webinars/{webinarId}/livestream/status`` body."""
+
+    action: Literal["start", "stop"] | None = None
+    """``start`` or ``stop`` (case-sensitive)."""
+    settings: WebinarLiveStreamSettings | None = None
+
+
+class MeetingLiveStreamSettings(WebinarLiveStreamSettings):
+    """Settings of a meeting live stream; ``layout`` and ``close_caption`` also change live
+    with ``action: mode``."""
+
+    layout: Literal["follow_host", "gallery_view", "speaker_view"] | None = None
+    """Default ``follow_host``."""
+    close_caption: Literal["burnt-in", "embedded", "off"] | None = None
+    """Default ``burnt-in``."""
+
+
+class MeetingLiveStreamStatus(Request):
+    """``PATCH /meetings/{meetingId}/livestream/status`` body."""
+
+    action: Literal["start", "stop", "mode"] | None = None
+    settings: MeetingLiveStreamSettings | None = None
+
+
+# Meetings ------------------------------------------------------------------------------------
+MeetingType = Literal[1, 2, 3, 8]
+
+
+class MeetingSettingsIn(Request):
+    """The subset of a meeting's ``settings`` the emulator checks; others are ignored."""
+
+    host_video: bool | None = None
+    participant_video: bool | None = None
+    join_before_host: bool | None = None
+    mute_upon_entry: bool | None = None
+    waiting_room: bool | None = None
+    approval_type: Literal[0, 1, 2] | None = None
+    audio: Literal["both", "telephony", "voip", "thirdParty"] | None = None
+    auto_recording: Literal["local", "cloud", "none"] | None = None
+    alternative_hosts: str | None = Field(default=None, max_length=1024)
+
+
+MEETING_SETTINGS_DEFAULTS: dict[str, Any] = {
+    "host_video": False,
+    "participant_video": False,
+    "join_before_host": False,
+    "mute_upon_entry": False,
+    "waiting_room": False,
+    "approval_type": 2,
+    "audio": "both",
+    "auto_recording": "none",
+    "alternative_hosts": "",
+}
+
+
+class MeetingCreate(Request):
+    """``POST /users/{userId}/meetings`` body."""
+
+    topic: str | None = Field(default=None, max_length=200)
+    type: MeetingType = 2
+    """1 instant, 2 scheduled, 3 recurring with no fixed time, 8 recurring with a fixed time."""
+    start_time: datetime | None = None
+    duration: int | None = Field(default=None, ge=0, le=100_000)
+    timezone: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, max_length=10)
+    agenda: str | None = Field(default=None, max_length=2000)
+    settings: MeetingSettingsIn | None = None
+    template_id: str | None = None
+
+
+class MeetingUpdate(MeetingCreate):
+    """``PATCH /meetings/{meetingId}`` body."""
+
+    type: MeetingType | None = None  # type: ignore[assignment]
+
+
+class MeetingStatusUpdate(Request):
+    """``PUT /meetings/{meetingId}/status`` body."""
+
+    action: Literal["end", "recover"]
+
+
+class Meeting(Response):
+    """A meeting as ``GET /meetings/{meetingId}`` and the create call return it."""
+
+    id: int
+    uuid: str
+    host_id: str
+    host_email: str | None = None
+    topic: str = ""
+    type: int = 2
+    status: str = "waiting"
+    start_time: str | None = None
+    duration: int = 60
+    timezone: str = ""
+    agenda: str = ""
+    created_at: str | None = None
+    join_url: str | None = None
+    start_url: str | None = None
+    password: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    pre_schedule: bool = False
+
+
+class MeetingListItem(Response):
+    id: int
+    uuid: str
+    host_id: str
+    topic: str = ""
+    type: int = 2
+    start_time: str | None = None
+    duration: int = 60
+    timezone: str = ""
+    agenda: str = ""
+    created_at: str | None = None
+    join_url: str | None = None
+
+
+class MeetingList(Response):
+    page_size: int
+    total_records: int
+    next_page_token: str = ""
+    page_count: int | None = None
+    page_number: int | None = None
+    meetings: list[MeetingListItem] = Field(default_factory=list)
+
+
+class MeetingListQuery(Request):
+    type: Literal["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"] = (
+        "scheduled"
+    )
     page_size: int = Field(default=30, ge=1, le=2**31 - 1)
     next_page_token: str | None = None
     page_number: int | None = Field(default=None, ge=1, le=2**31 - 1)

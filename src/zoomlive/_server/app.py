@@ -29,6 +29,7 @@ from . import backend, control, oauth
 from .auth import authenticate, require_scopes
 from .backend import Call, Env
 from .bodies import parse_body, parse_query, parse_urlencoded
+from .handlers import HANDLERS, UUID_OPERATIONS
 from .http import base_url, error_response, get_env, internal_error, json_response, read_body
 from .openapi import build_openapi
 from .seed import DEMO
@@ -81,15 +82,15 @@ def execute(
             principal = authenticate(tx, authorization, env.clock.now())
         require_scopes(principal, op)
         call = Call(principal=principal, path=path, base_url=base)
-        if "webinarId" in path:
-            call.webinar_id, call.webinar_uuid = backend.parse_webinar_id(
-                path["webinarId"], allow_uuid=op.operation_id in backend.UUID_OPERATIONS
+        for param in backend.ID_PARAMS.keys() & path.keys():
+            call.session_id, call.session_uuid = backend.parse_session_id(
+                path[param], param=param, allow_uuid=op.operation_id in UUID_OPERATIONS
             )
         if op.query_model is not None:
             call.query = parse_query(query, op.query_model)
         if op.request_model is not None:
             call.body = parse_body(content_type, raw, op.request_model)
-        handler = backend.HANDLERS[op.operation_id]
+        handler = HANDLERS[op.operation_id]
         transaction = env.store.read if op.method == "GET" else env.store.write
         with transaction() as tx:
             result = handler(env, tx, call)

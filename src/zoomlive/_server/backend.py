@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from .. import _wire as w
 from .._errors import FieldError, ZoomError, validation_failed
 from .._random import Clock, Source
-from .._store import Account, Store, Tx, User, Webinar
+from .._store import Account, LiveStream, Session, SessionKind, Store, Tx, User, Webinar
 from .auth import Principal
 from .settings import Settings
 
@@ -49,8 +49,9 @@ class Call:
     base_url: str
     query: BaseModel | None = None
     body: BaseModel | None = None
-    webinar_id: int | None = None
-    webinar_uuid: str | None = None
+    session_id: int | None = None
+    """The webinar or meeting id in the path, once parsed."""
+    session_uuid: str | None = None
 
 
 @dataclass
@@ -65,13 +66,23 @@ Handler = Callable[[Env, Tx, Call], Result]
 # ids -----------------------------------------------------------------------------------------
 
 
-def parse_webinar_id(raw: str, *, allow_uuid: bool = False) -> tuple[int | None, str | None]:
-    """A webinar id is an int64 (or, where Zoom allows it, a UUID); else 400 code 300."""
+INVALID_ID = {"webinarId": "Invalid webinar ID.", "meetingId": "Invalid meetingId."}
+ID_PARAMS: dict[str, SessionKind] = {"webinarId": "webinar", "meetingId": "meeting"}
+
+
+def parse_session_id(
+    raw: str, *, param: str = "webinarId", allow_uuid: bool = False
+) -> tuple[int | None, str | None]:
+    """A webinar or meeting id is an int64 (or, where Zoom allows it, a UUID); else 400/300."""
     if _DIGITS.fullmatch(raw) and 0 < int(raw) <= MAX_INT64:
         return int(raw), None
     if allow_uuid and _UUID.fullmatch(raw) and not raw.isdigit():
         return None, raw
-    raise ZoomError(400, 300, "Invalid webinar ID.")
+    raise ZoomError(400, 300, INVALID_ID[param])
+
+
+def parse_webinar_id(raw: str, *, allow_uuid: bool = False) -> tuple[int | None, str | None]:
+    return parse_session_id(raw, param="webinarId", allow_uuid=allow_uuid)
 
 
 # lookups -------------------------------------------------------------------------------------
@@ -102,16 +113,25 @@ def plan_missing(user_id: str) -> ZoomError:
     )
 
 
-def load_webinar(tx: Tx, call: Call, *, status: int, message: str) -> Webinar:
-    """The caller's webinar or Zoom's 3001 (another account's webinar does not exist either)."""
-    if call.webinar_id is not None:
-        webinar = tx.get_webinar(call.webinar_id)
+def load_session(
+    tx: Tx, call: Call, kind: SessionKind, *, status: int, message: str, for_update: bool = False
+) -> Session:
+    """The caller's webinar or meeting, or Zoom's 3001 (another account's does not exist
+    either). ``for_update`` locks the row (PostgreSQL) so concurrent changes serialise."""
+    if call.session_id is not None:
+        found = tx.get_session(kind, call.session_id, for_update=for_update)
     else:
-        webinar = tx.get_webinar_by_uuid(call.webinar_uuid or "")
-    if webinar is None or webinar.account_id != call.principal.account_id:
-        shown = call.path.get("webinarId", "")
+        found = tx.get_session_by_uuid(kind, call.session_uuid or "")
+    if found is None or found.account_id != call.principal.account_id:
+        shown = call.path.get("webinarId" if kind == "webinar" else "meetingId", "")
         raise ZoomError(status, 3001, message.format(id=shown))
-    return webinar
+    return found
+
+
+def load_webinar(
+    tx: Tx, call: Call, *, status: int, message: str, for_update: bool = False
+) -> Webinar:
+    return load_session(tx, call, "webinar", status=status, message=message, for_update=for_update)
 
 
 def require_webinar_plan(tx: Tx, webinar: Webinar) -> User:
@@ -124,20 +144,25 @@ def require_webinar_plan(tx: Tx, webinar: Webinar) -> User:
     return host
 
 
-def count_create_update(env: Env, tx: Tx, host: User) -> None:
-    """Zoom's per-host cap on webinar creates and updates per UTC day (429 once past it)."""
+def count_create_update(env: Env, tx: Tx, host: User, kind: SessionKind = "webinar") -> None:
+    """Zoom's per-host cap on creates and updates per UTC day (429 once past it)."""
     now = env.clock.now()
-    count = tx.bump_counter(f"webinar_create_update:{host.id}", now.strftime("%Y-%m-%d"))
+    count = tx.bump_counter(f"{kind}_create_update:{host.id}", now.strftime("%Y-%m-%d"))
     cap = env.settings.webinar_daily_cap
     if count > cap:
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        raise ZoomError(
-            429,
-            429,
-            f"A maximum of ({cap}) webinars can be created and updated for a single user "
-            "in one day.",
-            headers={"Retry-After": w.zoom_time(midnight) or ""},
-        )
+        if kind == "webinar":
+            message = (
+                f"A maximum of ({cap}) webinars can be created and updated for a single user "
+                "in one day."
+            )
+        else:
+            message = (
+                f"You have exceeded the daily rate limit ({cap}) of Meeting Create/Update API "
+                "requests permitted for this particular user. You may resume these requests at "
+                "GMT 00:00:00."
+            )
+        raise ZoomError(429, 429, message, headers={"Retry-After": w.zoom_time(midnight) or ""})
 
 
 # views ---------------------------------------------------------------------------------------
@@ -193,7 +218,7 @@ def get_user(env: Env, tx: Tx, call: Call) -> Result:
     return Result(200, user_view(user))
 
 
-def _apply_fields(webinar: Webinar, body: w.WebinarCreate) -> None:
+def _apply_fields(webinar: Session, body: w.WebinarCreate | w.MeetingCreate) -> None:
     given = body.model_fields_set
     if "topic" in given and body.topic is not None:
         webinar.topic = body.topic
@@ -249,14 +274,14 @@ def create_webinar(env: Env, tx: Tx, call: Call) -> Result:
         updated_at=now,
     )
     _apply_fields(webinar, body)
-    tx.insert_webinar(webinar)
+    tx.insert_session(webinar)
     return Result(201, webinar_view(webinar, host, call.base_url))
 
 
-def _new_webinar_id(env: Env, tx: Tx) -> int:
+def _new_webinar_id(env: Env, tx: Tx, kind: SessionKind = "webinar") -> int:
     while True:
         candidate = env.source.webinar_id()
-        if tx.get_webinar(candidate) is None:
+        if tx.get_session(kind, candidate) is None:
             return candidate
 
 
@@ -281,7 +306,7 @@ def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
     count_create_update(env, tx, host)
     _apply_fields(webinar, body)
     webinar.updated_at = env.clock.now()
-    tx.update_webinar(webinar)
+    tx.update_session(webinar)
     return Result(204)
 
 
@@ -292,7 +317,7 @@ def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
         raise ZoomError(400, 3002, "Sorry, you cannot delete this webinar since it is in progress.")
     if webinar.status == "ended":
         raise ZoomError(400, 3007, "Sorry, you cannot delete this webinar since it has ended.")
-    tx.delete_webinar(webinar.id)
+    tx.delete_session("webinar", webinar.id)
     return Result(204)
 
 
@@ -312,22 +337,29 @@ def update_webinar_status(env: Env, tx: Tx, call: Call) -> Result:
     return Result(204)
 
 
-def start_webinar(env: Env, tx: Tx, webinar: Webinar) -> None:
-    """The host starts the webinar in the Zoom app (the control API plays the host)."""
+def start_webinar(env: Env, tx: Tx, webinar: Session) -> None:
+    """The host starts the webinar or meeting in the Zoom app (the control API plays the
+    host)."""
     now = env.clock.now()
     webinar.status = "started"
     webinar.started_at = now
     webinar.ended_at = None
     webinar.updated_at = now
-    tx.update_webinar(webinar)
+    tx.update_session(webinar)
 
 
-def end_webinar(env: Env, tx: Tx, webinar: Webinar) -> None:
+def end_webinar(env: Env, tx: Tx, webinar: Session) -> None:
+    """End a webinar or meeting; its live stream stops with it, in the same transaction."""
     now = env.clock.now()
     webinar.status = "ended"
     webinar.ended_at = now
     webinar.updated_at = now
-    tx.update_webinar(webinar)
+    tx.update_session(webinar)
+    stream = tx.get_livestream(webinar.kind, webinar.id, for_update=True)
+    if stream is not None and stream.state != "stopped":
+        stream.move_to("stopped", now, f"{webinar.kind} ended")
+        stream.stopped_at = now
+        tx.save_livestream(stream)
 
 
 def _page_token(offset: int) -> str:
@@ -371,7 +403,8 @@ def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
     start_after: datetime | None = None
     if query.type == "upcoming":
         start_after = env.clock.now()
-    rows, total = tx.list_webinars(
+    rows, total = tx.list_sessions(
+        "webinar",
         host_id=host.id,
         statuses=("waiting", "started"),
         start_after=start_after,
@@ -418,8 +451,33 @@ HANDLERS: dict[str, Handler] = {
     "webinarStatus": update_webinar_status,
 }
 
-# Path parameters that name a webinar, and whether the operation also takes a UUID there.
-UUID_OPERATIONS = frozenset({"webinar"})
+
+def stream_state(stream: LiveStream) -> dict[str, Any]:
+    """A live stream's runtime view (Zoom's GET shows only the configuration)."""
+    return {
+        "kind": stream.kind,
+        "id": stream.owner_id,
+        "account_id": stream.account_id,
+        "configured": stream.configured,
+        "stream_url": stream.stream_url,
+        "stream_key": stream.stream_key,
+        "page_url": stream.page_url,
+        "resolution": stream.resolution,
+        "state": stream.state,
+        "settings": {
+            "display_name": stream.display_name,
+            "active_speaker_name": stream.active_speaker_name,
+            **(
+                {"layout": stream.layout, "close_caption": stream.close_caption}
+                if stream.kind == "meeting"
+                else {}
+            ),
+        },
+        "started_at": w.zoom_time(stream.started_at),
+        "stopped_at": w.zoom_time(stream.stopped_at),
+        "last_error": stream.last_error,
+        "version": stream.version,
+    }
 
 
 def state_dump(tx: Tx) -> dict[str, Any]:
@@ -461,6 +519,7 @@ def state_dump(tx: Tx) -> dict[str, Any]:
         "webinars": [
             {
                 "id": x.id,
+                "kind": x.kind,
                 "uuid": x.uuid,
                 "account_id": x.account_id,
                 "host_id": x.host_id,
@@ -475,8 +534,10 @@ def state_dump(tx: Tx) -> dict[str, Any]:
                 "started_at": w.zoom_time(x.started_at),
                 "ended_at": w.zoom_time(x.ended_at),
             }
-            for x in tx.list_webinars()[0]
+            for kind in ("webinar", "meeting")
+            for x in tx.list_sessions(kind)[0]
         ],
+        "livestreams": [stream_state(s) for s in tx.list_livestreams()],
         "tokens": tx.count_tokens(),
         "counters": [{"key": k, "day": d, "count": n} for k, d, n in tx.list_counters()],
     }

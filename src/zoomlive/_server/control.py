@@ -10,7 +10,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .._errors import ZoomError
+from .._store import LiveStream, Session, SessionKind
 from .._version import __version__
 from . import backend, seed
 from .backend import Env
@@ -81,12 +82,6 @@ def endpoint(
 def _account_or_404(tx: Any, account_id: str) -> None:
     if tx.get_account(account_id) is None:
         raise ZoomError(404, 404, f"Account {account_id} does not exist.")
-
-
-def _webinar_id(raw: str) -> int:
-    webinar_id, _ = backend.parse_webinar_id(raw)
-    assert webinar_id is not None
-    return webinar_id
 
 
 # handlers ------------------------------------------------------------------------------------
@@ -196,42 +191,84 @@ def update_app(env: Env, req: ControlRequest) -> Response:
     return Response(status_code=204)
 
 
-def _webinar_json(env: Env, tx: Any, webinar_id: int) -> dict[str, Any]:
+def _session_json(tx: Any, kind: SessionKind, session_id: int) -> dict[str, Any]:
     for item in backend.state_dump(tx)["webinars"]:
-        if item["id"] == webinar_id:
+        if item["id"] == session_id and item["kind"] == kind:
             return dict(item)
-    raise ZoomError(404, 3001, f"Webinar does not exist: {webinar_id}.")
+    raise ZoomError(404, 3001, f"{kind.capitalize()} does not exist: {session_id}.")
 
 
-def create_webinar(env: Env, req: ControlRequest) -> Response:
-    spec = validate_model(seed.SeedWebinar, req.document())
-    with env.store.write() as tx:
-        _account_or_404(tx, req.path["accountId"])
-        webinar = seed.add_webinar(env, tx, req.path["accountId"], spec)
-        body = _webinar_json(env, tx, webinar.id)
-    return JSONResponse(body, status_code=201)
-
-
-def host_action(action: Literal["start", "end"]) -> ControlHandler:
-    def act(env: Env, req: ControlRequest) -> Response:
-        webinar_id = _webinar_id(req.path["webinarId"])
+def create_session(kind: SessionKind) -> ControlHandler:
+    def create(env: Env, req: ControlRequest) -> Response:
+        model = seed.SeedWebinar if kind == "webinar" else seed.SeedMeeting
+        spec = validate_model(model, req.document())
         with env.store.write() as tx:
-            webinar = tx.get_webinar(webinar_id)
-            if webinar is None:
-                raise ZoomError(404, 3001, f"Webinar does not exist: {webinar_id}.")
+            _account_or_404(tx, req.path["accountId"])
+            made = seed.add_webinar(env, tx, req.path["accountId"], spec, kind)
+            body = _session_json(tx, kind, made.id)
+        return JSONResponse(body, status_code=201)
+
+    create.__name__ = f"create_{kind}"
+    return create
+
+
+def _load(tx: Any, kind: SessionKind, raw_id: str, *, for_update: bool = False) -> Session:
+    param = "webinarId" if kind == "webinar" else "meetingId"
+    session_id, _ = backend.parse_session_id(raw_id, param=param)
+    assert session_id is not None
+    found = tx.get_session(kind, session_id, for_update=for_update)
+    if found is None:
+        raise ZoomError(404, 3001, f"{kind.capitalize()} does not exist: {session_id}.")
+    return cast(Session, found)
+
+
+def host_action(kind: SessionKind, action: Literal["start", "end"]) -> ControlHandler:
+    """Play the host: start or end a webinar or meeting, as the Zoom app would."""
+
+    def act(env: Env, req: ControlRequest) -> Response:
+        param = "webinarId" if kind == "webinar" else "meetingId"
+        with env.store.write() as tx:
+            found = _load(tx, kind, req.path[param], for_update=True)
+            noun = kind.capitalize()
             if action == "start":
-                if webinar.status == "started":
-                    raise ZoomError(409, 409, f"Webinar {webinar_id} is already running.")
-                backend.start_webinar(env, tx, webinar)
+                if found.status == "started":
+                    raise ZoomError(409, 409, f"{noun} {found.id} is already running.")
+                backend.start_webinar(env, tx, found)
             else:
-                if webinar.status != "started":
-                    raise ZoomError(409, 409, f"Webinar {webinar_id} is not running.")
-                backend.end_webinar(env, tx, webinar)
-            body = _webinar_json(env, tx, webinar_id)
+                if found.status != "started":
+                    raise ZoomError(409, 409, f"{noun} {found.id} is not running.")
+                backend.end_webinar(env, tx, found)
+            body = _session_json(tx, kind, found.id)
         return JSONResponse(body)
 
-    act.__name__ = f"webinar_{action}"
+    act.__name__ = f"{kind}_{action}"
     return act
+
+
+def stream_runtime(kind: SessionKind) -> ControlHandler:
+    """A live stream's runtime state and its state changes."""
+
+    def runtime(env: Env, req: ControlRequest) -> Response:
+        param = "webinarId" if kind == "webinar" else "meetingId"
+        with env.store.read() as tx:
+            found = _load(tx, kind, req.path[param])
+            stream = tx.get_livestream(kind, found.id)
+            if stream is None:
+                stream = LiveStream(kind=kind, owner_id=found.id, account_id=found.account_id)
+            body = backend.stream_state(stream)
+            body["events"] = [
+                {"from": e.from_state, "to": e.to_state, "at": e.at.isoformat(), "detail": e.detail}
+                for e in tx.list_stream_events(kind, found.id)
+            ]
+        return JSONResponse(body)
+
+    runtime.__name__ = f"{kind}_livestream"
+    return runtime
+
+
+def list_livestreams(env: Env, req: ControlRequest) -> Response:
+    with env.store.read() as tx:
+        return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
 
 
 class ClockBody(BaseModel):
@@ -250,6 +287,13 @@ def clock(env: Env, req: ControlRequest) -> Response:
     return JSONResponse({"now": env.clock.now().isoformat()})
 
 
+HOST_ACTIONS: tuple[Literal["start", "end"], ...] = ("start", "end")
+SESSION_PARAMS: tuple[tuple[SessionKind, str], ...] = (
+    ("webinar", "webinarId"),
+    ("meeting", "meetingId"),
+)
+
+
 def routes() -> list[BaseRoute]:
     p = "/_emulator"
     return [
@@ -264,11 +308,34 @@ def routes() -> list[BaseRoute]:
         Route(
             f"{p}/accounts/{{accountId}}/apps", endpoint(create_app_credentials), methods=["POST"]
         ),
-        Route(f"{p}/accounts/{{accountId}}/webinars", endpoint(create_webinar), methods=["POST"]),
-        Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),
         Route(
-            f"{p}/webinars/{{webinarId}}/start", endpoint(host_action("start")), methods=["POST"]
+            f"{p}/accounts/{{accountId}}/webinars",
+            endpoint(create_session("webinar")),
+            methods=["POST"],
         ),
-        Route(f"{p}/webinars/{{webinarId}}/end", endpoint(host_action("end")), methods=["POST"]),
+        Route(
+            f"{p}/accounts/{{accountId}}/meetings",
+            endpoint(create_session("meeting")),
+            methods=["POST"],
+        ),
+        Route(f"{p}/livestreams", endpoint(list_livestreams), methods=["GET"]),
+        Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),
+        *[
+            Route(
+                f"{p}/{kind}s/{{{param}}}/{action}",
+                endpoint(host_action(kind, action)),
+                methods=["POST"],
+            )
+            for kind, param in SESSION_PARAMS
+            for action in HOST_ACTIONS
+        ],
+        *[
+            Route(
+                f"{p}/{kind}s/{{{param}}}/livestream",
+                endpoint(stream_runtime(kind)),
+                methods=["GET"],
+            )
+            for kind, param in SESSION_PARAMS
+        ],
         Route(f"{p}/clock", endpoint(clock), methods=["GET", "POST"]),
     ]

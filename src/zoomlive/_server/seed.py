@@ -6,14 +6,14 @@ The demo seed is fixed and documented so scripts can rely on it, like LocalStack
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._catalog import all_scopes
 from .._errors import ZoomError
 from .._store import Account as AccountRecord
-from .._store import App, Tx, User, Webinar
+from .._store import App, LiveStream, Session, SessionKind, Tx, User
 from . import backend
 from .auth import hash_secret
 from .backend import Env
@@ -41,18 +41,42 @@ class SeedApp(_Doc):
     enabled: bool = True
 
 
+class SeedLiveStream(_Doc):
+    """A custom live stream configuration, as ``PATCH .../livestream`` takes it."""
+
+    stream_url: str = Field(min_length=1, max_length=1024)
+    stream_key: str = Field(min_length=1, max_length=512)
+    page_url: str = Field(min_length=1, max_length=1024)
+    resolution: Literal["720p", "1080p"] | None = None
+
+
 class SeedWebinar(_Doc):
     host: str = Field(min_length=1, max_length=320)
     """The host's email or id (a user of the same account)."""
     id: int | None = Field(default=None, gt=0, le=2**63 - 1)
     topic: str = Field(default="Zoom Webinar", max_length=200)
-    type: Literal[5, 6, 9] = 5
+    type: int = Field(default=5)
     start_time: datetime | None = None
     duration: int = Field(default=60, ge=0, le=100_000)
     timezone: str | None = Field(default=None, max_length=64)
     agenda: str = Field(default="", max_length=2000)
     password: str = Field(default="", max_length=10)
     status: Literal["waiting", "started", "ended"] = "waiting"
+    livestream: SeedLiveStream | None = None
+
+    @model_validator(mode="after")
+    def _type_fits(self) -> SeedWebinar:
+        if self.type not in self.allowed_types:
+            raise ValueError(f"type must be one of {sorted(self.allowed_types)}")
+        return self
+
+    allowed_types: ClassVar[frozenset[int]] = frozenset({5, 6, 9})
+
+
+class SeedMeeting(SeedWebinar):
+    topic: str = Field(default="Zoom Meeting", max_length=200)
+    type: int = Field(default=2)
+    allowed_types: ClassVar[frozenset[int]] = frozenset({1, 2, 3, 8})
 
 
 class SeedAccount(_Doc):
@@ -64,6 +88,7 @@ class SeedAccount(_Doc):
     users: list[SeedUser] = Field(default_factory=list)
     apps: list[SeedApp] = Field(default_factory=list)
     webinars: list[SeedWebinar] = Field(default_factory=list)
+    meetings: list[SeedMeeting] = Field(default_factory=list)
 
 
 class SeedDoc(_Doc):
@@ -78,6 +103,9 @@ DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_HOST_EMAIL = "host@example.com"
 DEMO_HOST_ID = "DemoHostUserId00000001"
 DEMO_WEBINAR_ID = 68423085
+DEMO_STREAM_URL = "rtmp://127.0.0.1:1935/live"
+DEMO_STREAM_KEY = "demo-stream-key"
+DEMO_PAGE_URL = "http://127.0.0.1:8080/watch/68423085"
 
 DEMO = SeedDoc(
     accounts=[
@@ -105,6 +133,12 @@ DEMO = SeedDoc(
                     host=DEMO_HOST_EMAIL,
                     topic="Demo webinar",
                     status="started",
+                    livestream=SeedLiveStream(
+                        stream_url=DEMO_STREAM_URL,
+                        stream_key=DEMO_STREAM_KEY,
+                        page_url=DEMO_PAGE_URL,
+                        resolution="720p",
+                    ),
                 )
             ],
         )
@@ -136,6 +170,8 @@ def add_account(env: Env, tx: Tx, spec: SeedAccount) -> tuple[AccountRecord, lis
     credentials = [add_app(env, tx, account_id, app) for app in spec.apps]
     for webinar in spec.webinars:
         add_webinar(env, tx, account_id, webinar)
+    for meeting in spec.meetings:
+        add_webinar(env, tx, account_id, meeting, kind="meeting")
     return account, credentials
 
 
@@ -181,15 +217,18 @@ def add_app(env: Env, tx: Tx, account_id: str, spec: SeedApp) -> dict[str, str]:
     return {"account_id": account_id, "client_id": client_id, "client_secret": secret}
 
 
-def add_webinar(env: Env, tx: Tx, account_id: str, spec: SeedWebinar) -> Webinar:
+def add_webinar(
+    env: Env, tx: Tx, account_id: str, spec: SeedWebinar, kind: SessionKind = "webinar"
+) -> Session:
+    """A webinar (or, with ``kind="meeting"``, a meeting) with its live stream configuration."""
     host = tx.get_user_by_email(spec.host) if "@" in spec.host else tx.get_user(spec.host)
     if host is None or host.account_id != account_id:
         raise ZoomError(404, 1001, f"User does not exist: {spec.host}.")
-    webinar_id = spec.id or backend._new_webinar_id(env, tx)
-    if tx.get_webinar(webinar_id) is not None:
-        raise conflict(f"Webinar {webinar_id} already exists.")
+    webinar_id = spec.id or backend._new_webinar_id(env, tx, kind)
+    if tx.get_session(kind, webinar_id) is not None:
+        raise conflict(f"{kind.capitalize()} {webinar_id} already exists.")
     now = env.clock.now().replace(microsecond=0)
-    webinar = Webinar(
+    webinar = Session(
         id=webinar_id,
         uuid=env.source.zoom_uuid(),
         account_id=account_id,
@@ -205,8 +244,17 @@ def add_webinar(env: Env, tx: Tx, account_id: str, spec: SeedWebinar) -> Webinar
         status="waiting",
         created_at=now,
         updated_at=now,
+        kind=kind,
     )
-    tx.insert_webinar(webinar)
+    tx.insert_session(webinar)
+    if spec.livestream is not None:
+        stream = LiveStream(kind=kind, owner_id=webinar_id, account_id=account_id)
+        stream.stream_url = spec.livestream.stream_url
+        stream.stream_key = spec.livestream.stream_key
+        stream.page_url = spec.livestream.page_url
+        stream.resolution = spec.livestream.resolution
+        stream.updated_at = now
+        tx.save_livestream(stream)
     if spec.status in ("started", "ended"):
         backend.start_webinar(env, tx, webinar)
     if spec.status == "ended":

@@ -1,14 +1,42 @@
 """Persistence: records, tables, migrations and the :class:`Store` over SQLite or PostgreSQL."""
 
-from .records import PLANS, Account, App, Plan, Token, User, Webinar, WebinarStatus
-from .sql import Store, Tx, normalize_url
+from .records import (
+    PLANS,
+    STREAM_STATES,
+    STREAM_TRANSITIONS,
+    Account,
+    App,
+    IllegalTransition,
+    LiveStream,
+    Meeting,
+    Plan,
+    Session,
+    SessionKind,
+    StreamEvent,
+    StreamState,
+    Token,
+    User,
+    Webinar,
+    WebinarStatus,
+)
+from .sql import ConcurrentUpdate, Store, Tx, normalize_url
 
 __all__ = [
     "PLANS",
+    "STREAM_STATES",
+    "STREAM_TRANSITIONS",
     "Account",
     "App",
+    "ConcurrentUpdate",
+    "IllegalTransition",
+    "LiveStream",
+    "Meeting",
     "Plan",
+    "Session",
+    "SessionKind",
     "Store",
+    "StreamEvent",
+    "StreamState",
     "Token",
     "Tx",
     "User",

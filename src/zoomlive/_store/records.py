@@ -55,8 +55,13 @@ class Token:
     expires_at: datetime
 
 
+SessionKind = Literal["webinar", "meeting"]
+
+
 @dataclass(slots=True)
-class Webinar:
+class Session:
+    """A webinar or a meeting (same shape, one table each)."""
+
     id: int
     uuid: str
     account_id: str
@@ -74,4 +79,71 @@ class Webinar:
     updated_at: datetime
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    kind: SessionKind = "webinar"
+
+
+Webinar = Session
+Meeting = Session
+
+# Live streams ---------------------------------------------------------------------------------
+StreamState = Literal["stopped", "starting", "live", "failed"]
+STREAM_STATES: tuple[StreamState, ...] = ("stopped", "starting", "live", "failed")
+# The one declaration of a stream's state machine: enforced by LiveStream.move_to, and the states
+# by a CHECK constraint in the database.
+STREAM_TRANSITIONS: dict[StreamState, frozenset[StreamState]] = {
+    "stopped": frozenset({"starting"}),
+    "starting": frozenset({"live", "failed", "stopped"}),
+    "live": frozenset({"stopped", "failed", "starting"}),  # starting again = reconnecting
+    "failed": frozenset({"starting", "stopped"}),
+}
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class StreamEvent:
+    kind: SessionKind
+    owner_id: int
+    from_state: StreamState
+    to_state: StreamState
+    at: datetime
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class LiveStream:
+    """A webinar's or meeting's custom live stream: Zoom's configuration plus runtime state."""
+
+    kind: SessionKind
+    owner_id: int
+    account_id: str
+    stream_url: str | None = None
+    stream_key: str | None = None
+    page_url: str | None = None
+    resolution: str | None = None
+    state: StreamState = "stopped"
+    display_name: str | None = None
+    active_speaker_name: bool | None = None
+    layout: str | None = None
+    close_caption: str | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    last_start_request_at: datetime | None = None
+    last_error: str | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+    events: list[StreamEvent] = field(default_factory=list)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.stream_url)
+
+    def move_to(self, state: StreamState, now: datetime, detail: str = "") -> None:
+        """Change state along the declared machine, or raise IllegalTransition."""
+        if state not in STREAM_TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state} -> {state}")
+        self.events.append(StreamEvent(self.kind, self.owner_id, self.state, state, now, detail))
+        self.state = state
+        self.updated_at = now

@@ -123,6 +123,92 @@ webinars = Table(
     CheckConstraint("status IN ('waiting', 'started', 'ended')", name="ck_webinars_status"),
 )
 
+
+def _session_table(name: str) -> Table:
+    """Webinars and meetings share one shape."""
+    return Table(
+        name,
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=False),
+        Column("uuid", String(64), nullable=False, unique=True),
+        Column(
+            "account_id",
+            String(64),
+            ForeignKey("accounts.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column(
+            "host_id",
+            String(64),
+            ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column("topic", String(200), nullable=False),
+        Column("type", Integer, nullable=False),
+        Column("start_time", DateTime, nullable=True),
+        Column("duration", Integer, nullable=False),
+        Column("timezone", String(64), nullable=False),
+        Column("agenda", Text, nullable=False),
+        Column("password", String(10), nullable=False),
+        Column("settings", Text, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        Column("started_at", DateTime, nullable=True),
+        Column("ended_at", DateTime, nullable=True),
+        CheckConstraint("status IN ('waiting', 'started', 'ended')", name=f"ck_{name}_status"),
+    )
+
+
+meetings = _session_table("meetings")
+
+livestreams = Table(
+    "livestreams",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "account_id",
+        String(64),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("stream_url", String(1024), nullable=True),
+    Column("stream_key", String(512), nullable=True),
+    Column("page_url", String(1024), nullable=True),
+    Column("resolution", String(8), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("display_name", String(200), nullable=True),
+    Column("active_speaker_name", Boolean, nullable=True),
+    Column("layout", String(16), nullable=True),
+    Column("close_caption", String(16), nullable=True),
+    Column("started_at", DateTime, nullable=True),
+    Column("stopped_at", DateTime, nullable=True),
+    Column("last_start_request_at", DateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", DateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("kind IN ('webinar', 'meeting')", name="ck_livestreams_kind"),
+    CheckConstraint(
+        "state IN ('stopped', 'starting', 'live', 'failed')", name="ck_livestreams_state"
+    ),
+)
+
+livestream_events = Table(
+    "livestream_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
 daily_counters = Table(
     "daily_counters",
     metadata,

@@ -18,12 +18,31 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from . import schema as s
-from .records import Account, App, Token, User, Webinar
+from .records import (
+    Account,
+    App,
+    LiveStream,
+    Session,
+    SessionKind,
+    StreamEvent,
+    Token,
+    User,
+)
 
 
 def _to_db(value: datetime | None) -> datetime | None:
@@ -53,6 +72,10 @@ def normalize_url(db: str) -> str:
             db = "postgresql+psycopg://" + db.removeprefix("postgresql://")
         return db
     return f"sqlite:///{db}"
+
+
+class ConcurrentUpdate(Exception):
+    """A row changed between read and write (only possible without row locks)."""
 
 
 class Store:
@@ -332,9 +355,13 @@ class Tx:
     def count_tokens(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(s.tokens)).scalar_one())
 
-    # webinars --------------------------------------------------------------------------------
+    # webinars and meetings ---------------------------------------------------------------------
     @staticmethod
-    def _webinar_values(w: Webinar) -> dict[str, Any]:
+    def _table(kind: SessionKind) -> Table:
+        return s.webinars if kind == "webinar" else s.meetings
+
+    @staticmethod
+    def _session_values(w: Session) -> dict[str, Any]:
         return {
             "uuid": w.uuid,
             "account_id": w.account_id,
@@ -354,21 +381,25 @@ class Tx:
             "ended_at": _to_db(w.ended_at),
         }
 
-    def insert_webinar(self, w: Webinar) -> None:
-        self.conn.execute(s.webinars.insert().values(id=w.id, **self._webinar_values(w)))
+    def insert_session(self, w: Session) -> None:
+        table = self._table(w.kind)
+        self.conn.execute(table.insert().values(id=w.id, **self._session_values(w)))
 
-    def update_webinar(self, w: Webinar) -> None:
-        self.conn.execute(
-            update(s.webinars).where(s.webinars.c.id == w.id).values(**self._webinar_values(w))
-        )
+    def update_session(self, w: Session) -> None:
+        table = self._table(w.kind)
+        self.conn.execute(update(table).where(table.c.id == w.id).values(**self._session_values(w)))
 
-    def delete_webinar(self, webinar_id: int) -> None:
-        self.conn.execute(delete(s.webinars).where(s.webinars.c.id == webinar_id))
+    def delete_session(self, kind: SessionKind, session_id: int) -> None:
+        """Delete a webinar or meeting and its live stream."""
+        table = self._table(kind)
+        self.conn.execute(delete(table).where(table.c.id == session_id))
+        ls = s.livestreams
+        self.conn.execute(delete(ls).where(ls.c.kind == kind, ls.c.owner_id == session_id))
 
     @staticmethod
-    def _webinar(row: Any) -> Webinar:
+    def _session(row: Any, kind: SessionKind) -> Session:
         m = row._mapping
-        return Webinar(
+        return Session(
             id=int(m["id"]),
             uuid=m["uuid"],
             account_id=m["account_id"],
@@ -386,18 +417,27 @@ class Tx:
             updated_at=_req_from_db(m["updated_at"]),
             started_at=_from_db(m["started_at"]),
             ended_at=_from_db(m["ended_at"]),
+            kind=kind,
         )
 
-    def get_webinar(self, webinar_id: int) -> Webinar | None:
-        row = self.conn.execute(select(s.webinars).where(s.webinars.c.id == webinar_id)).first()
-        return None if row is None else self._webinar(row)
+    def get_session(
+        self, kind: SessionKind, session_id: int, *, for_update: bool = False
+    ) -> Session | None:
+        table = self._table(kind)
+        q = select(table).where(table.c.id == session_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.conn.execute(q).first()
+        return None if row is None else self._session(row, kind)
 
-    def get_webinar_by_uuid(self, uuid: str) -> Webinar | None:
-        row = self.conn.execute(select(s.webinars).where(s.webinars.c.uuid == uuid)).first()
-        return None if row is None else self._webinar(row)
+    def get_session_by_uuid(self, kind: SessionKind, uuid: str) -> Session | None:
+        table = self._table(kind)
+        row = self.conn.execute(select(table).where(table.c.uuid == uuid)).first()
+        return None if row is None else self._session(row, kind)
 
-    def list_webinars(
+    def list_sessions(
         self,
+        kind: SessionKind,
         *,
         host_id: str | None = None,
         account_id: str | None = None,
@@ -405,34 +445,134 @@ class Tx:
         start_after: datetime | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> tuple[list[Webinar], int]:
-        """Webinars in a stable order (start time, then id), with the total before paging."""
+    ) -> tuple[list[Session], int]:
+        """Webinars or meetings in a stable order (start time, then id), with the total."""
+        t = self._table(kind)
         cond = []
         if host_id is not None:
-            cond.append(s.webinars.c.host_id == host_id)
+            cond.append(t.c.host_id == host_id)
         if account_id is not None:
-            cond.append(s.webinars.c.account_id == account_id)
+            cond.append(t.c.account_id == account_id)
         if statuses is not None:
-            cond.append(s.webinars.c.status.in_(list(statuses)))
+            cond.append(t.c.status.in_(list(statuses)))
         if start_after is not None:
-            cond.append(
-                (s.webinars.c.status == "started")
-                | (s.webinars.c.start_time >= _to_db(start_after))
-            )
+            cond.append((t.c.status == "started") | (t.c.start_time >= _to_db(start_after)))
         total = int(
-            self.conn.execute(
-                select(func.count()).select_from(s.webinars).where(*cond)
-            ).scalar_one()
+            self.conn.execute(select(func.count()).select_from(t).where(*cond)).scalar_one()
         )
-        q = (
-            select(s.webinars)
-            .where(*cond)
-            .order_by(s.webinars.c.start_time, s.webinars.c.id)
-            .offset(offset)
-        )
+        q = select(t).where(*cond).order_by(t.c.start_time, t.c.id).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        return [self._webinar(r) for r in self.conn.execute(q)], total
+        return [self._session(r, kind) for r in self.conn.execute(q)], total
+
+    # live streams ------------------------------------------------------------------------------
+    def get_livestream(
+        self, kind: SessionKind, owner_id: int, *, for_update: bool = False
+    ) -> LiveStream | None:
+        ls = s.livestreams
+        q = select(ls).where(ls.c.kind == kind, ls.c.owner_id == owner_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.conn.execute(q).first()
+        return None if row is None else self._livestream(row)
+
+    @staticmethod
+    def _livestream(row: Any) -> LiveStream:
+        m = row._mapping
+        return LiveStream(
+            kind=m["kind"],
+            owner_id=int(m["owner_id"]),
+            account_id=m["account_id"],
+            stream_url=m["stream_url"],
+            stream_key=m["stream_key"],
+            page_url=m["page_url"],
+            resolution=m["resolution"],
+            state=m["state"],
+            display_name=m["display_name"],
+            active_speaker_name=m["active_speaker_name"],
+            layout=m["layout"],
+            close_caption=m["close_caption"],
+            started_at=_from_db(m["started_at"]),
+            stopped_at=_from_db(m["stopped_at"]),
+            last_start_request_at=_from_db(m["last_start_request_at"]),
+            last_error=m["last_error"],
+            updated_at=_from_db(m["updated_at"]),
+            version=m["version"],
+        )
+
+    def list_livestreams(self, account_id: str | None = None) -> list[LiveStream]:
+        ls = s.livestreams
+        q = select(ls).order_by(ls.c.kind, ls.c.owner_id)
+        if account_id is not None:
+            q = q.where(ls.c.account_id == account_id)
+        return [self._livestream(r) for r in self.conn.execute(q)]
+
+    def save_livestream(self, stream: LiveStream) -> None:
+        """Insert or update, with an optimistic version check, and log its state changes."""
+        ls = s.livestreams
+        values = {
+            "account_id": stream.account_id,
+            "stream_url": stream.stream_url,
+            "stream_key": stream.stream_key,
+            "page_url": stream.page_url,
+            "resolution": stream.resolution,
+            "state": stream.state,
+            "display_name": stream.display_name,
+            "active_speaker_name": stream.active_speaker_name,
+            "layout": stream.layout,
+            "close_caption": stream.close_caption,
+            "started_at": _to_db(stream.started_at),
+            "stopped_at": _to_db(stream.stopped_at),
+            "last_start_request_at": _to_db(stream.last_start_request_at),
+            "last_error": stream.last_error,
+            "updated_at": _to_db(stream.updated_at),
+            "version": stream.version + 1,
+        }
+        if stream.version == 0:
+            self.conn.execute(
+                ls.insert().values(kind=stream.kind, owner_id=stream.owner_id, **values)
+            )
+        else:
+            result = self.conn.execute(
+                update(ls)
+                .where(
+                    ls.c.kind == stream.kind,
+                    ls.c.owner_id == stream.owner_id,
+                    ls.c.version == stream.version,
+                )
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentUpdate(f"{stream.kind} {stream.owner_id} changed meanwhile")
+        stream.version += 1
+        for change in stream.events:
+            self.conn.execute(
+                s.livestream_events.insert().values(
+                    kind=change.kind,
+                    owner_id=change.owner_id,
+                    from_state=change.from_state,
+                    to_state=change.to_state,
+                    at=_to_db(change.at),
+                    detail=change.detail,
+                )
+            )
+        stream.events.clear()
+
+    def list_stream_events(
+        self, kind: SessionKind | None = None, owner_id: int | None = None
+    ) -> list[StreamEvent]:
+        ev = s.livestream_events
+        q = select(ev).order_by(ev.c.id)
+        if kind is not None:
+            q = q.where(ev.c.kind == kind)
+        if owner_id is not None:
+            q = q.where(ev.c.owner_id == owner_id)
+        return [
+            StreamEvent(
+                r.kind, int(r.owner_id), r.from_state, r.to_state, _req_from_db(r.at), r.detail
+            )
+            for r in self.conn.execute(q)
+        ]
 
     # counters --------------------------------------------------------------------------------
     def bump_counter(self, key: str, day: str) -> int:
@@ -472,5 +612,15 @@ class Tx:
     # whole store -----------------------------------------------------------------------------
     def reset(self) -> None:
         """Delete everything (children first)."""
-        for table in (s.daily_counters, s.webinars, s.tokens, s.apps, s.users, s.accounts):
+        for table in (
+            s.livestream_events,
+            s.livestreams,
+            s.daily_counters,
+            s.meetings,
+            s.webinars,
+            s.tokens,
+            s.apps,
+            s.users,
+            s.accounts,
+        ):
             self.conn.execute(delete(table))
