@@ -24,6 +24,7 @@ import argparse
 import base64
 import contextlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -347,6 +348,7 @@ def environment(options: Options, wrk_version: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "zoomlive": version("zoomlive"),
+        "zoomlive_source": zoomlive_source(),
         "uvicorn": version("uvicorn"),
         "starlette": version("starlette"),
         "uvicorn_options": {k: v for k, v in UVICORN_OPTIONS.items() if k != "host"},
@@ -356,6 +358,28 @@ def environment(options: Options, wrk_version: str) -> dict[str, Any]:
             {"servers": sorted(SERVER_CPUS), "wrk": sorted(options.cpus)} if options.cpus else None
         ),
     }
+
+
+def zoomlive_source() -> dict[str, str | None]:
+    """Where the emulator's code comes from, and its git commit when that is a checkout."""
+    spec = importlib.util.find_spec("zoomlive")
+    if spec is None or spec.origin is None:
+        return {"path": None, "commit": None}
+    package = Path(spec.origin).parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=package, capture_output=True, text=True, check=False
+            )
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit is not None and git("status", "--porcelain", "--", "."):
+        commit += "-dirty"
+    return {"path": str(package), "commit": commit}
 
 
 def render_table(summaries: Sequence[Summary]) -> str:
@@ -549,7 +573,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"zoomlive bench: {env['date']}, {env['cpus']} CPUs ({env['cpu_model']}), "
                 f"load {env['loadavg_at_start']}, Python {env['python']}, "
                 f"uvicorn {env['uvicorn']} ({env['uvicorn_resolved']['loop']}, "
-                f"{env['uvicorn_resolved']['http']}), {wrk_version}",
+                f"{env['uvicorn_resolved']['http']}), {wrk_version}, "
+                f"zoomlive from {env['zoomlive_source']['path']} "
+                f"({env['zoomlive_source']['commit'] or 'not a git checkout'})",
                 file=sys.stderr,
             )
             print(
@@ -595,6 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signal.signal(signum, signal.SIG_DFL)
 
         results = list(summaries.values())
+        env["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         print()
         print(render_table(results))
         if args.json:

@@ -184,3 +184,11 @@ def api(request: pytest.FixtureRequest, client: TestClient) -> Iterator[Api]:
     with httpx.Client(base_url=srv.url, timeout=10) as http:
         assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
         yield Api(http, "socket")
+
+
+@pytest.fixture
+def live(server: Server) -> Iterator[Api]:
+    """The session's ``zoomlive serve`` process, reset to the demo seed."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+        yield Api(http, "socket")

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import Api, Server
+from tests.conftest import Api
 
 ODD_STRINGS = [
     "",
@@ -144,13 +143,6 @@ def forged_auth() -> Iterator[dict[str, str]]:
     yield {"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"}
     yield {"Authorization": "Bearer " + "A" * 10000}
     yield {"Authorization": "Token abc"}
-
-
-@pytest.fixture
-def live(server: Server) -> Iterator[Api]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
-        yield Api(http, "socket")
 
 
 def check_zoom_error(response: httpx.Response) -> None:

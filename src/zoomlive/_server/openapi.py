@@ -32,14 +32,33 @@ def _error_response(description: str, components: dict[str, Any]) -> dict[str, A
     }
 
 
+EXAMPLE_IDS = {"webinarId": 68423085, "meetingId": 68423085, "userId": "me"}
+
+
+def _path_param(op: _catalog.Operation, name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if name in ("webinarId", "meetingId") and op.operation_id not in ("webinar", "meeting"):
+        schema = {"type": "integer", "format": "int64", "minimum": 1}
+    description = {
+        "webinarId": "The webinar's ID" + (" or UUID." if schema["type"] == "string" else "."),
+        "meetingId": "The meeting's ID" + (" or UUID." if schema["type"] == "string" else "."),
+        "userId": "The user's ID or email address, or `me`.",
+    }.get(name, name)
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+        "example": EXAMPLE_IDS.get(name),
+    }
+
+
 def build_openapi(server_url: str) -> dict[str, Any]:
     components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
     for op in _catalog.OPERATIONS:
-        params: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", op.path)
-        ]
+        params = [_path_param(op, name) for name in re.findall(r"{(\w+)}", op.path)]
         if op.query_model is not None:
             query_schema = op.query_model.model_json_schema()
             for name, prop in query_schema.get("properties", {}).items():
@@ -59,7 +78,9 @@ def build_openapi(server_url: str) -> dict[str, Any]:
                 ),
                 "401": _error_response("Invalid or expired access token (code 124)", components),
                 "404": _error_response("Not found (code 1001, 3001)", components),
+                "413": _error_response("Request body too large", components),
                 "429": _error_response("Rate limited", components),
+                "default": _error_response("Any other Zoom error", components),
             },
         }
         success: dict[str, Any] = {"description": "Success"}
