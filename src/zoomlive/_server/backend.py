@@ -383,6 +383,29 @@ def _page_offset(token: str) -> int:
 MAX_PAGE_SIZE = 300
 
 
+def page_window(query: w.WebinarListQuery | w.MeetingListQuery) -> tuple[int, int]:
+    """Offset and page size from ``next_page_token`` (or the deprecated ``page_number``);
+    sizes above Zoom's maximum of 300 are served as 300."""
+    page_size = min(query.page_size, MAX_PAGE_SIZE)
+    if query.next_page_token:
+        return _page_offset(query.next_page_token), page_size
+    if query.page_number:
+        return (query.page_number - 1) * page_size, page_size
+    return 0, page_size
+
+
+def page_info(offset: int, page_size: int, count: int, total: int) -> dict[str, Any]:
+    """Zoom's paging fields for a page of ``count`` rows starting at ``offset``."""
+    following = offset + count
+    return {
+        "page_size": page_size,
+        "total_records": total,
+        "next_page_token": _page_token(following) if following < total else "",
+        "page_count": math.ceil(total / page_size) if total else 0,
+        "page_number": offset // page_size + 1,
+    }
+
+
 def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
     user_id = call.path["userId"]
     query = call.query
@@ -393,13 +416,7 @@ def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
     account = tx.get_account(host.account_id)
     if account is None or not has_webinar_plan(account):
         raise plan_missing(host.id)
-    page_size = min(query.page_size, MAX_PAGE_SIZE)
-    if query.next_page_token:
-        offset = _page_offset(query.next_page_token)
-    elif query.page_number:
-        offset = (query.page_number - 1) * page_size
-    else:
-        offset = 0
+    offset, page_size = page_window(query)
     start_after: datetime | None = None
     if query.type == "upcoming":
         start_after = env.clock.now()
@@ -411,7 +428,6 @@ def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
         offset=offset,
         limit=page_size,
     )
-    next_offset = offset + len(rows)
     items = [
         w.WebinarListItem(
             id=r.id,
@@ -430,14 +446,7 @@ def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
     ]
     return Result(
         200,
-        w.WebinarList(
-            page_size=page_size,
-            total_records=total,
-            next_page_token=_page_token(next_offset) if next_offset < total else "",
-            page_count=max(1, math.ceil(total / page_size)) if total else 0,
-            page_number=offset // page_size + 1,
-            webinars=items,
-        ),
+        w.WebinarList(**page_info(offset, page_size, len(rows), total), webinars=items),
     )
 
 

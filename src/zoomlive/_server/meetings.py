@@ -8,18 +8,17 @@ from .. import _wire as w
 from .._errors import ZoomError
 from .._store import Session, Tx, User
 from .backend import (
-    MAX_PAGE_SIZE,
     Call,
     Env,
     Result,
     _apply_fields,
     _new_webinar_id,
-    _page_offset,
-    _page_token,
     count_create_update,
     end_webinar,
     find_user,
     load_session,
+    page_info,
+    page_window,
 )
 
 MEETING_NOT_FOUND = "Meeting does not exist: {id}."
@@ -130,13 +129,7 @@ def list_meetings(env: Env, tx: Tx, call: Call) -> Result:
     host = find_user(tx, call.principal, user_id)
     if host is None:
         raise ZoomError(404, 1001, f"User {user_id} not exist or not belong to this account.")
-    page_size = min(query.page_size, MAX_PAGE_SIZE)
-    if query.next_page_token:
-        offset = _page_offset(query.next_page_token)
-    elif query.page_number:
-        offset = (query.page_number - 1) * page_size
-    else:
-        offset = 0
+    offset, page_size = page_window(query)
     statuses: tuple[str, ...] = ("waiting", "started")
     start_after: datetime | None = None
     if query.type == "live":
@@ -153,15 +146,10 @@ def list_meetings(env: Env, tx: Tx, call: Call) -> Result:
         offset=offset,
         limit=page_size,
     )
-    next_offset = offset + len(rows)
     return Result(
         200,
         w.MeetingList(
-            page_size=page_size,
-            total_records=total,
-            next_page_token=_page_token(next_offset) if next_offset < total else "",
-            page_count=-(-total // page_size) if total else 0,
-            page_number=offset // page_size + 1,
+            **page_info(offset, page_size, len(rows), total),
             meetings=[
                 w.MeetingListItem(
                     id=r.id,

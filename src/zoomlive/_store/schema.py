@@ -88,41 +88,6 @@ tokens = Table(
     Column("expires_at", DateTime, nullable=False, index=True),
 )
 
-webinars = Table(
-    "webinars",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("uuid", String(64), nullable=False, unique=True),
-    Column(
-        "account_id",
-        String(64),
-        ForeignKey("accounts.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column(
-        "host_id",
-        String(64),
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column("topic", String(200), nullable=False),
-    Column("type", Integer, nullable=False),
-    Column("start_time", DateTime, nullable=True),
-    Column("duration", Integer, nullable=False),
-    Column("timezone", String(64), nullable=False),
-    Column("agenda", Text, nullable=False),
-    Column("password", String(10), nullable=False),
-    Column("settings", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-    Column("started_at", DateTime, nullable=True),
-    Column("ended_at", DateTime, nullable=True),
-    CheckConstraint("status IN ('waiting', 'started', 'ended')", name="ck_webinars_status"),
-)
-
 
 def _session_table(name: str) -> Table:
     """Webinars and meetings share one shape."""
@@ -162,6 +127,7 @@ def _session_table(name: str) -> Table:
     )
 
 
+webinars = _session_table("webinars")
 meetings = _session_table("meetings")
 
 livestreams = Table(
