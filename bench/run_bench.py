@@ -473,19 +473,19 @@ SERVER_CPUS = {0}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=(__doc__ or "").splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=32, help="wrk open connections")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per target (median shown)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk open connections (32)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per target, median shown (3)")
     parser.add_argument(
-        "--warmup", type=int, default=2, help="seconds of unrecorded load per target first"
+        "--warmup", type=int, default=2, help="seconds of unrecorded load per target first (2)"
     )
     parser.add_argument(
-        "--timeout", type=int, default=10, help="wrk request timeout, seconds (counted as errors)"
+        "--timeout",
+        type=int,
+        default=10,
+        help="wrk request timeout in seconds; timeouts count as errors (10)",
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument(
@@ -639,7 +639,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     file=sys.stderr,
                 )
             print(
-                "!! THESE FIGURES ARE NOT VALID: errors are cheap, so they inflate req/s.",
+                "!! THESE FIGURES ARE NOT VALID: they time error handling, not the request.",
                 file=sys.stderr,
             )
             for server in servers:
