@@ -1,4 +1,5 @@
-"""Throughput and latency of the emulator's webinar GET and PATCH, against the stack's ceiling.
+"""Throughput and latency of the emulator's webinar GET and PATCH and of the live-stream status
+call, against the stack's ceiling.
 
     python bench/run_bench.py [--duration 10] [--connections 32] [--threads 2] [--rounds 3]
                               [--warmup 2] [--json results.json] [--pin]
@@ -6,12 +7,14 @@
 Starts two servers on free 127.0.0.1 ports, with the same uvicorn settings (``serve.py``):
 the emulator (fresh SQLite store in a temporary directory, webinar daily cap lifted) and the
 ceiling app (``ceiling_app.py``: answers 204, does nothing). It gets a token, creates a webinar,
-and drives four targets with ``wrk``, the same request on both servers:
+and drives six targets with ``wrk``, the same request on both servers:
 
     ceiling GET      GET   /v2/webinars/{id}  on the ceiling app        (expect 204)
     emulator GET     GET   /v2/webinars/{id}  on the emulator           (expect 200)
     ceiling PATCH    PATCH /v2/webinars/{id}  {"agenda": ...}, ceiling  (expect 204)
     emulator PATCH   PATCH /v2/webinars/{id}  {"agenda": ...}, emulator (expect 204)
+    ceiling status   PATCH /v2/webinars/{id}/livestream/status {"settings": ...}   (expect 204)
+    emulator status  the same on the emulator: a settings update on a stopped stream (204)
 
 Each target runs ``--rounds`` times, interleaved (round 1 of every target, then round 2, ...), and
 the table shows the median of the rounds. Any non-2xx response or socket error makes the run
@@ -55,6 +58,11 @@ CLIENT_ID = "demo-client-id"
 CLIENT_SECRET = "demo-client-secret"
 ACCOUNT_ID = "demo-account"
 PATCH_BODY = json.dumps({"agenda": "zoomlive bench"}, separators=(",", ":"))
+STATUS_SUFFIX = "/livestream/status"
+STATUS_BODY = json.dumps(
+    {"settings": {"active_speaker_name": True, "display_name": "zoomlive bench"}},
+    separators=(",", ":"),
+)
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
 
@@ -199,9 +207,15 @@ class Target:
     expect: int
     ceiling: str | None = None
     """The target with the same load on the ceiling app, for the ratio."""
+    suffix: str = ""
+    """Appended to ``/v2/webinars/{id}``."""
+    payload: str | None = None
+    """The body, when not the webinar PATCH body."""
 
     @property
     def body(self) -> str | None:
+        if self.payload is not None:
+            return self.payload
         return PATCH_BODY if self.method == "PATCH" else None
 
 
@@ -210,6 +224,17 @@ TARGETS = (
     Target("emulator GET", "emulator", "GET", 200, ceiling="ceiling GET"),
     Target("ceiling PATCH", "ceiling", "PATCH", 204),
     Target("emulator PATCH", "emulator", "PATCH", 204, ceiling="ceiling PATCH"),
+    # The live-stream status call (issue 3): a settings update on a stopped stream, no media.
+    Target("ceiling status", "ceiling", "PATCH", 204, suffix=STATUS_SUFFIX, payload=STATUS_BODY),
+    Target(
+        "emulator status",
+        "emulator",
+        "PATCH",
+        204,
+        ceiling="ceiling status",
+        suffix=STATUS_SUFFIX,
+        payload=STATUS_BODY,
+    ),
 )
 
 
@@ -565,7 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             webinar_id = create_webinar(emulator, token)
             path = f"/v2/webinars/{webinar_id}"
             by_server = {"ceiling": ceiling, "emulator": emulator}
-            urls = {t.name: by_server[t.server].base_url + path for t in TARGETS}
+            urls = {t.name: by_server[t.server].base_url + path + t.suffix for t in TARGETS}
             for target in TARGETS:
                 preflight(urls[target.name], target, token)
 

@@ -7,11 +7,13 @@ rule in one transaction (committed before the answer) → Zoom's JSON, or Zoom's
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -26,7 +28,7 @@ from .._random import Clock, Source
 from .._store import Store
 from .._version import __version__
 from . import backend, control, oauth
-from .auth import authenticate, require_scopes
+from .auth import ANONYMOUS, authenticate, require_scopes
 from .backend import Call, Env
 from .bodies import parse_body, parse_query, parse_urlencoded
 from .handlers import HANDLERS, UUID_OPERATIONS
@@ -76,23 +78,31 @@ def execute(
     raw: bytes,
     base: str,
 ) -> Response:
-    """One Zoom API call, checks in Zoom's order. Runs in a worker thread."""
+    """One Zoom API call, checks in Zoom's order, in one transaction. Runs in a worker thread.
+
+    The request is parsed before the transaction opens (so no lock is held while parsing), but
+    a parse error is raised only after the token and scope checks, which Zoom makes first."""
     try:
-        with env.store.read() as tx:
-            principal = authenticate(tx, authorization, env.clock.now())
-        require_scopes(principal, op)
-        call = Call(principal=principal, path=path, base_url=base)
-        for param in backend.ID_PARAMS.keys() & path.keys():
-            call.session_id, call.session_uuid = backend.parse_session_id(
-                path[param], param=param, allow_uuid=op.operation_id in UUID_OPERATIONS
-            )
-        if op.query_model is not None:
-            call.query = parse_query(query, op.query_model)
-        if op.request_model is not None:
-            call.body = parse_body(content_type, raw, op.request_model)
+        call = Call(principal=ANONYMOUS, path=path, base_url=base)
+        parse_error: ZoomError | None = None
+        try:
+            for param in backend.ID_PARAMS.keys() & path.keys():
+                call.session_id, call.session_uuid = backend.parse_session_id(
+                    path[param], param=param, allow_uuid=op.operation_id in UUID_OPERATIONS
+                )
+            if op.query_model is not None:
+                call.query = parse_query(query, op.query_model)
+            if op.request_model is not None:
+                call.body = parse_body(content_type, raw, op.request_model)
+        except ZoomError as err:
+            parse_error = err
         handler = HANDLERS[op.operation_id]
         transaction = env.store.read if op.method == "GET" else env.store.write
         with transaction() as tx:
+            call.principal = authenticate(tx, authorization, env.clock.now())
+            require_scopes(call.principal, op)
+            if parse_error is not None:
+                raise parse_error
             result = handler(env, tx, call)
         return json_response(result.status, result.body, result.headers)
     except ZoomError as err:
@@ -111,7 +121,7 @@ def operation_endpoint(op: _catalog.Operation) -> Callable[[Request], Awaitable[
                 raw = await read_body(request, env.settings.max_body_bytes)
         except ZoomError as err:
             return error_response(err)
-        return await run_in_threadpool(
+        call = functools.partial(
             execute,
             env,
             op,
@@ -122,6 +132,7 @@ def operation_endpoint(op: _catalog.Operation) -> Callable[[Request], Awaitable[
             raw=raw,
             base=base_url(request, env),
         )
+        return await anyio.to_thread.run_sync(call, limiter=env.db_limiter)
 
     endpoint.__name__ = op.operation_id
     return endpoint

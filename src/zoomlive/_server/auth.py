@@ -50,7 +50,7 @@ class Principal:
     scopes: frozenset[str]
 
 
-INVALID_TOKEN = ZoomError(401, 124, "Invalid access token.")
+ANONYMOUS = Principal("", "", frozenset())
 
 
 def authenticate(tx: Tx, authorization: str | None, now: datetime) -> Principal:
@@ -62,13 +62,13 @@ def authenticate(tx: Tx, authorization: str | None, now: datetime) -> Principal:
     if scheme.lower() != "bearer" or not token or len(token) > 4096:
         raise ZoomError(401, 124, "Invalid access token.")
     digest = hash_token(token)
-    record = tx.get_token(digest)
-    if record is None or not hmac.compare_digest(record.token_hash, digest):
+    found = tx.get_token_and_app_enabled(digest)
+    if found is None or not hmac.compare_digest(found[0].token_hash, digest):
         raise ZoomError(401, 124, "Invalid access token.")
+    record, app_enabled = found
     if record.expires_at <= now:
         raise ZoomError(401, 124, "Access token is expired.")
-    app = tx.get_app(record.client_id)
-    if app is None or not app.enabled:
+    if not app_enabled:
         # Zoom: tokens stop working when the app is deactivated.
         raise ZoomError(401, 124, "Invalid access token.")
     return Principal(record.account_id, record.client_id, frozenset(record.scopes))

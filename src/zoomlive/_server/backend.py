@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from anyio import CapacityLimiter
 from pydantic import BaseModel
 
 from .. import _wire as w
@@ -26,6 +28,9 @@ from .auth import Principal
 from .settings import Settings
 
 MAX_INT64 = 2**63 - 1
+# Worker threads that run API calls at once. More only make the threads fight over the GIL and
+# the store's writer lock; fewer leave the CPU idle while one waits on fsync.
+DB_THREADS = int(os.environ.get("ZOOMLIVE_DB_THREADS", "2"))
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _UUID = re.compile(r"[A-Za-z0-9+/_=-]{22,24}")
 
@@ -38,6 +43,7 @@ class Env:
     store: Store
     clock: Clock
     source: Source
+    db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
 
 
 @dataclass

@@ -35,11 +35,11 @@ def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> 
         found = load_session(
             tx, call, kind, status=400, message=WEBINAR_NOT_FOUND, for_update=for_update
         )
-        host = tx.get_user(found.host_id)
-        if host is None:
+        pair = tx.get_user_and_account(found.host_id)
+        if pair is None:
             raise ZoomError(400, 1001, f"User does not exist: {found.host_id}.")
-        account = tx.get_account(found.account_id)
-        if account is None or not has_webinar_plan(account):
+        host, account = pair
+        if not has_webinar_plan(account):
             raise plan_missing(host.id)
         if not account.custom_live_streaming:
             raise ZoomError(
@@ -52,11 +52,11 @@ def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> 
     found = load_session(
         tx, call, kind, status=404, message=MEETING_NOT_FOUND, for_update=for_update
     )
-    host = tx.get_user(found.host_id)
-    if host is None:
+    pair = tx.get_user_and_account(found.host_id)
+    if pair is None:
         raise ZoomError(404, 1001, f"User {found.host_id} does not exist.")
-    account = tx.get_account(found.account_id)
-    if account is None or account.plan == "free":
+    _, account = pair
+    if account.plan == "free":
         # Zoom: "Meeting host must have a Pro license." Code 200 is Zoom's "no permission".
         raise ZoomError(400, 200, "Meeting host must have a Pro license.")
     if not account.custom_live_streaming:

@@ -74,6 +74,9 @@ def normalize_url(db: str) -> str:
     return f"sqlite:///{db}"
 
 
+POOL_SIZE = 48
+
+
 class ConcurrentUpdate(Exception):
     """A row changed between read and write (only possible without row locks)."""
 
@@ -100,10 +103,12 @@ class Store:
                 "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
         else:
+            # As many pooled connections as worker threads can ask for at once: a smaller pool
+            # opens and closes a connection (and its PRAGMAs) on most requests under load.
             engine = create_engine(
                 self.url,
-                pool_size=8,
-                max_overflow=32,
+                pool_size=POOL_SIZE,
+                max_overflow=8,
                 connect_args={"check_same_thread": False, "timeout": 30},
             )
         memory = self._memory
@@ -269,6 +274,26 @@ class Tx:
         row = self.conn.execute(select(s.users).where(s.users.c.email == email.lower())).first()
         return None if row is None else self._user(row)
 
+    def get_user_and_account(self, user_id: str) -> tuple[User, Account] | None:
+        """A user with their account, in one query."""
+        u, a = s.users, s.accounts
+        q = select(u, *[c.label(f"acct_{c.name}") for c in a.c]).join(
+            a, a.c.id == u.c.account_id
+        )
+        row = self.conn.execute(q.where(u.c.id == user_id)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        account = Account(
+            id=m["acct_id"],
+            name=m["acct_name"],
+            plan=m["acct_plan"],
+            webinar_addon=bool(m["acct_webinar_addon"]),
+            custom_live_streaming=bool(m["acct_custom_live_streaming"]),
+            created_at=_req_from_db(m["acct_created_at"]),
+        )
+        return self._user(row), account
+
     def list_users(self, account_id: str | None = None) -> list[User]:
         q = select(s.users).order_by(s.users.c.created_at, s.users.c.id)
         if account_id is not None:
@@ -345,6 +370,27 @@ class Tx:
             issued_at=_req_from_db(m["issued_at"]),
             expires_at=_req_from_db(m["expires_at"]),
         )
+
+    def get_token_and_app_enabled(self, token_hash: str) -> tuple[Token, bool] | None:
+        """A token and whether its app is enabled, in one query (every API call needs both)."""
+        t, a = s.tokens, s.apps
+        row = self.conn.execute(
+            select(t, a.c.enabled)
+            .join(a, a.c.client_id == t.c.client_id)
+            .where(t.c.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        token = Token(
+            token_hash=m["token_hash"],
+            client_id=m["client_id"],
+            account_id=m["account_id"],
+            scopes=_scopes(m["scopes"]),
+            issued_at=_req_from_db(m["issued_at"]),
+            expires_at=_req_from_db(m["expires_at"]),
+        )
+        return token, bool(m["enabled"])
 
     def purge_tokens(self, expired_before: datetime) -> int:
         result = self.conn.execute(
