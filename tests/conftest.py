@@ -90,7 +90,11 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
     opened: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        settings = Settings(db=overrides.pop("db", ":memory:"), seed=overrides.pop("seed", 1))
+        settings = Settings(
+            db=overrides.pop("db", ":memory:"),
+            seed=overrides.pop("seed", 1),
+            media=overrides.pop("media", "fake"),
+        )
         for key, value in overrides.items():
             setattr(settings, key, value)
         client = TestClient(create_app(settings), base_url="http://127.0.0.1:8080")
@@ -126,6 +130,8 @@ class Server:
             str(db),
             *extra,
         ]
+        if "--media" not in extra:
+            self.args += ["--media", "fake"]
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.output = ""

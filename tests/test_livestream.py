@@ -362,9 +362,9 @@ def test_concurrent_starts_and_stops_never_leave_a_half_change(live: Api, server
     assert final["state"] == state
     assert final["started_at"] is not None
     assert (final["stopped_at"] is None) == (state == "live")
-    # With media off, start is starting -> live in one transaction: never one without the other.
+    # Each start goes on to live, unless a stop overtook it: no other step is possible.
     moves = [(e["from"], e["to"]) for e in events]
     for i, move in enumerate(moves):
-        if move == ("stopped", "starting"):
-            assert moves[i + 1] == ("starting", "live")
+        if move == ("stopped", "starting") and i + 1 < len(moves):
+            assert moves[i + 1] in (("starting", "live"), ("starting", "stopped"))
     assert moves.count(("starting", "live")) >= 1 and moves.count(("live", "stopped")) >= 1

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ._media.command import PROFILES
 from ._server.settings import LOOPBACK_HOSTS
 
 app = typer.Typer(
@@ -68,6 +69,20 @@ def serve(
     public_url: Annotated[
         str | None, typer.Option(help="Base URL to advertise (api_url, join links).")
     ] = None,
+    media: Annotated[
+        str,
+        typer.Option(
+            help="ffmpeg: push real RTMP; fake: stream states without media; off.",
+            envvar="ZOOMLIVE_MEDIA",
+        ),
+    ] = "ffmpeg",
+    media_profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Force a picture size for every stream: small (320x180@15), medium, 720p, 1080p.",
+            envvar="ZOOMLIVE_MEDIA_PROFILE",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Run the Zoom API emulator."""
@@ -83,8 +98,19 @@ def serve(
         )
     if token_ttl < 1:
         raise fail("--token-ttl must be at least 1 second", 2)
+    if media not in ("ffmpeg", "fake", "off"):
+        raise fail("--media must be ffmpeg, fake or off", 2)
+    if media_profile is not None and media_profile not in PROFILES:
+        raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
     settings = Settings(
-        db=db, demo=demo, admin_key=admin_key, token_ttl=token_ttl, seed=seed, public_url=public_url
+        db=db,
+        demo=demo,
+        admin_key=admin_key,
+        token_ttl=token_ttl,
+        seed=seed,
+        public_url=public_url,
+        media=media,  # type: ignore[arg-type]
+        media_profile=media_profile,
     )
     try:
         probe = open_env(settings)  # migrate and seed now, so errors show before binding

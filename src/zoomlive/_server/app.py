@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import _catalog
 from .._errors import ZoomError
+from .._media.supervisor import MediaSupervisor
 from .._random import Clock, Source
 from .._store import Store
 from .._version import __version__
@@ -228,9 +229,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         env = await run_in_threadpool(open_env, settings)
         app.state.env = env
+        if settings.media != "off":
+            env.media = MediaSupervisor(
+                env.store, settings.media, profile=settings.media_profile, clock=env.clock
+            )
+            await env.media.start()
         try:
             yield
         finally:
+            if env.media is not None:
+                await env.media.close()
             env.store.close()
 
     routes: list[BaseRoute] = [

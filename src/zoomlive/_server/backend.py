@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from .. import _wire as w
 from .._errors import FieldError, ZoomError, validation_failed
+from .._media.effects import StreamEffect
 from .._random import Clock, Source
 from .._store import Account, LiveStream, Session, SessionKind, Store, Tx, User, Webinar
 from .auth import Principal
@@ -44,6 +45,8 @@ class Env:
     clock: Clock
     source: Source
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
+    media: Any = None
+    """The media supervisor when media is on (``zoomlive._media.supervisor``)."""
 
 
 @dataclass
@@ -365,6 +368,7 @@ def end_webinar(env: Env, tx: Tx, webinar: Session) -> None:
     if stream is not None and stream.state != "stopped":
         stream.move_to("stopped", now, f"{webinar.kind} ended")
         stream.stopped_at = now
+        stream.effects.append(StreamEffect("stop", webinar.kind, webinar.id))
         tx.save_livestream(stream)
 
 

@@ -256,6 +256,7 @@ def stream_runtime(kind: SessionKind) -> ControlHandler:
             if stream is None:
                 stream = LiveStream(kind=kind, owner_id=found.id, account_id=found.account_id)
             body = backend.stream_state(stream)
+            body["media"] = env.media.metrics(kind, found.id) if env.media is not None else None
             body["events"] = [
                 {"from": e.from_state, "to": e.to_state, "at": e.at.isoformat(), "detail": e.detail}
                 for e in tx.list_stream_events(kind, found.id)
@@ -264,6 +265,28 @@ def stream_runtime(kind: SessionKind) -> ControlHandler:
 
     runtime.__name__ = f"{kind}_livestream"
     return runtime
+
+
+class SpeakerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    """The active speaker's name, as the overlay shows it."""
+
+
+def switch_speaker(kind: SessionKind) -> ControlHandler:
+    """Play the host: make someone else the active speaker (the overlay follows)."""
+
+    def speaker(env: Env, req: ControlRequest) -> Response:
+        body = validate_model(SpeakerBody, req.document())
+        param = "webinarId" if kind == "webinar" else "meetingId"
+        with env.store.read() as tx:
+            found = _load(tx, kind, req.path[param])
+        if env.media is None or not env.media.set_speaker(kind, found.id, body.name):
+            raise ZoomError(409, 409, f"{kind.capitalize()} {found.id} is not being streamed.")
+        return JSONResponse({"active_speaker": body.name})
+
+    speaker.__name__ = f"{kind}_speaker"
+    return speaker
 
 
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
@@ -328,6 +351,14 @@ def routes() -> list[BaseRoute]:
             )
             for kind, param in SESSION_PARAMS
             for action in HOST_ACTIONS
+        ],
+        *[
+            Route(
+                f"{p}/{kind}s/{{{param}}}/speaker",
+                endpoint(switch_speaker(kind)),
+                methods=["POST"],
+            )
+            for kind, param in SESSION_PARAMS
         ],
         *[
             Route(

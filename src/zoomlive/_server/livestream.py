@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from .. import _wire as w
 from .._errors import ZoomError
+from .._media.effects import StreamEffect
 from .._store import LiveStream, Session, SessionKind, Tx
 from .backend import Call, Env, Handler, Result, has_webinar_plan, load_session, plan_missing
 
@@ -137,13 +138,17 @@ def _start(env: Env, stream: LiveStream, owner: Session, now: datetime) -> None:
     stream.started_at = now
     stream.stopped_at = None
     stream.last_error = None
-    # With media off there is nothing to connect: Zoom's "live" as soon as it accepts.
-    stream.move_to("live", now, "media off")
+    if env.settings.media == "off":
+        # Nothing to connect: Zoom's "live" as soon as it accepts.
+        stream.move_to("live", now, "media off")
+    else:
+        stream.effects.append(StreamEffect("start", stream.kind, stream.owner_id))
 
 
 def _stop(stream: LiveStream, now: datetime, reason: str) -> None:
     stream.move_to("stopped", now, reason)
     stream.stopped_at = now
+    stream.effects.append(StreamEffect("stop", stream.kind, stream.owner_id))
 
 
 def update_status(kind: SessionKind) -> Handler:
@@ -201,6 +206,7 @@ def update_status(kind: SessionKind) -> Handler:
                 if settings.close_caption is not None:
                     stream.close_caption = settings.close_caption
                 stream.updated_at = now
+                stream.effects.append(StreamEffect("update", stream.kind, stream.owner_id))
         else:
             if running and _changes(stream, settings):
                 raise settings_only_while_stopped()

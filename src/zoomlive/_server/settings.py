@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -31,6 +32,10 @@ class Settings:
     """Requests with a larger body get 413."""
     webinar_daily_cap: int = 100
     """Per-host creates/updates of webinars per UTC day (Zoom: 100)."""
+    media: Literal["ffmpeg", "fake", "off"] = "ffmpeg"
+    """``ffmpeg`` pushes real RTMP; ``fake`` drives the stream states without it; ``off``."""
+    media_profile: str | None = None
+    """Force a media profile (``small`` 320x180@15, ``medium``, ``720p``, ``1080p``)."""
     public_url: str | None = None
     """Base URL to advertise as ``api_url`` and in join links; default: the request's own."""
     extra: dict[str, str] = field(default_factory=dict)
@@ -42,6 +47,8 @@ class Settings:
             "admin_key": os.environ.get("ZOOMLIVE_ADMIN_KEY") or None,
             "token_ttl": _env_int("ZOOMLIVE_TOKEN_TTL", 3599),
             "public_url": os.environ.get("ZOOMLIVE_PUBLIC_URL") or None,
+            "media": os.environ.get("ZOOMLIVE_MEDIA") or "ffmpeg",
+            "media_profile": os.environ.get("ZOOMLIVE_MEDIA_PROFILE") or None,
         }
         if os.environ.get("ZOOMLIVE_SEED"):
             values["seed"] = int(os.environ["ZOOMLIVE_SEED"])

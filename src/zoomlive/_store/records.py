@@ -135,6 +135,8 @@ class LiveStream:
     updated_at: datetime | None = None
     version: int = 0
     events: list[StreamEvent] = field(default_factory=list)
+    effects: list[Any] = field(default_factory=list)
+    """What must happen outside the store once the change commits (e.g. start the media)."""
 
     @property
     def configured(self) -> bool:

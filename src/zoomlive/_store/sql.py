@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -92,6 +92,7 @@ class Store:
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self._read_lock = threading.Lock() if self._memory else None
         self.engine = self._make_engine()
+        self.on_commit: list[Callable[[list[Any]], None]] = []
         if migrate:
             self.migrate()
 
@@ -170,11 +171,17 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """A read-write transaction, committed (durably) when the block exits without error."""
+        """A read-write transaction, committed (durably) when the block exits without error.
+        Effects the transaction recorded (e.g. "start this stream's media") are handed to the
+        ``on_commit`` listeners after the commit, never before and never on rollback."""
         with self._locked(write=True), self.engine.connect() as conn:
             conn.execution_options(zoomlive_write=True)
             with conn.begin():
-                yield Tx(conn)
+                tx = Tx(conn)
+                yield tx
+        if tx.effects:
+            for listener in list(self.on_commit):
+                listener(list(tx.effects))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -189,6 +196,8 @@ class Tx:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.effects: list[Any] = []
+        """What must happen outside the database once this transaction commits."""
 
     # accounts --------------------------------------------------------------------------------
     def insert_account(self, a: Account) -> None:
@@ -277,9 +286,7 @@ class Tx:
     def get_user_and_account(self, user_id: str) -> tuple[User, Account] | None:
         """A user with their account, in one query."""
         u, a = s.users, s.accounts
-        q = select(u, *[c.label(f"acct_{c.name}") for c in a.c]).join(
-            a, a.c.id == u.c.account_id
-        )
+        q = select(u, *[c.label(f"acct_{c.name}") for c in a.c]).join(a, a.c.id == u.c.account_id)
         row = self.conn.execute(q.where(u.c.id == user_id)).first()
         if row is None:
             return None
@@ -603,6 +610,8 @@ class Tx:
                 )
             )
         stream.events.clear()
+        self.effects.extend(stream.effects)
+        stream.effects.clear()
 
     def list_stream_events(
         self, kind: SessionKind | None = None, owner_id: int | None = None

@@ -1,0 +1,1 @@
+"""Media: the ffmpeg command that pushes a synthetic webinar to RTMP, and its supervisor."""
