@@ -1,0 +1,217 @@
+"""Real media: ``zoomlive serve --media ffmpeg`` pushes RTMP that real listeners on 127.0.0.1
+receive; supervision (failures, reconnects, no orphans) observed from outside."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
+from tests.rtmp_nginx import NginxRtmp
+
+STATUS = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
+
+
+class MediaServer:
+    """A ``zoomlive serve --media ffmpeg`` process and a client for it."""
+
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
+        self.server = Server(
+            tmp / "media.db", "--media", "ffmpeg", "--media-profile", "small", env=env
+        ).start()
+        self.http = httpx.Client(base_url=self.server.url, timeout=30)
+        self.auth = {"Authorization": f"Bearer {get_token(self.http)}"}
+
+    def configure(self, stream_url: str, key: str = "key", webinar: int = DEMO_WEBINAR) -> None:
+        body = {"stream_url": stream_url, "stream_key": key, "page_url": "https://example.com/w"}
+        response = self.http.patch(
+            f"/v2/webinars/{webinar}/livestream", json=body, headers=self.auth
+        )
+        assert response.status_code == 204, response.text
+
+    def status(self, body: dict[str, Any]) -> None:
+        response = self.http.patch(STATUS, json=body, headers=self.auth)
+        assert response.status_code == 204, response.text
+
+    def runtime(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.http.get(
+            f"/_emulator/webinars/{DEMO_WEBINAR}/livestream"
+        ).json()
+        return data
+
+    def wait_for(self, check: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.runtime()
+            if check(now):
+                return now
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; last runtime state: {now}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.http.close()
+        self.server.stop()
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Iterator[MediaServer]:
+    assert shutil.which("ffmpeg"), "ffmpeg is required (scripts/test installs it)"
+    srv = MediaServer(tmp_path)
+    yield srv
+    srv.close()
+
+
+def ffmpeg_listener(port: int, out: Path, seconds: int = 30) -> subprocess.Popen[bytes]:
+    """The simplest real RTMP receiver: ffmpeg in listen mode, copying to an FLV file."""
+    proc = subprocess.Popen(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-listen",
+            "1",
+            "-timeout",
+            str(seconds),
+            "-i",
+            f"rtmp://127.0.0.1:{port}/live/key",
+            "-c",
+            "copy",
+            "-y",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if f":{port:04X} 00000000:0000 0A" in Path("/proc/net/tcp").read_text():
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("listener did not start")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return (
+        Path(f"/proc/{pid}").exists()
+        and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    )
+
+
+def test_connection_refused_fails_with_the_reason_then_retries(media: MediaServer) -> None:
+    port = free_port()  # nobody listens here
+    media.configure(f"rtmp://127.0.0.1:{port}/live")
+    media.status({"action": "start"})
+    failed = media.wait_for(lambda s: s["state"] == "failed", 10)
+    assert failed["last_error"] == "connection refused"
+    retried = media.wait_for(lambda s: (s["media"] or {}).get("attempts", 0) >= 2, 10)
+    assert retried["state"] in ("starting", "failed")
+    media.status({"action": "stop"})
+    stopped = media.wait_for(lambda s: s["state"] == "stopped" and s["media"] is None, 10)
+    moves = [(e["from"], e["to"]) for e in stopped["events"]]
+    assert ("starting", "failed") in moves and ("failed", "starting") in moves
+
+
+def test_emulator_killed_while_streaming_leaves_no_ffmpeg(tmp_path: Path) -> None:
+    port = free_port()
+    listener = ffmpeg_listener(port, tmp_path / "in.flv")
+    srv = MediaServer(tmp_path)
+    try:
+        srv.configure(f"rtmp://127.0.0.1:{port}/live")
+        srv.status({"action": "start"})
+        live = srv.wait_for(lambda s: s["state"] == "live", 10)
+        pid = live["media"]["pid"]
+        assert pid and pid_alive(pid)
+        srv.server.stop("kill")  # SIGKILL: no shutdown code runs
+        deadline = time.monotonic() + 3
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not pid_alive(pid), "ffmpeg outlived the emulator"
+    finally:
+        srv.http.close()
+        srv.server.stop()
+        listener.kill()
+        listener.wait()
+
+
+def test_ffmpeg_missing_is_a_failure_reason(tmp_path: Path) -> None:
+    srv = MediaServer(tmp_path, env={"ZOOMLIVE_FFMPEG": str(tmp_path / "no-ffmpeg-here")})
+    try:
+        srv.configure(f"rtmp://127.0.0.1:{free_port()}/live")
+        srv.status({"action": "start"})
+        failed = srv.wait_for(lambda s: s["state"] == "failed", 10)
+        assert failed["last_error"] == "ffmpeg missing"
+    finally:
+        srv.close()
+
+
+def test_clean_shutdown_stops_every_ffmpeg(tmp_path: Path) -> None:
+    port = free_port()
+    listener = ffmpeg_listener(port, tmp_path / "in.flv")
+    srv = MediaServer(tmp_path)
+    try:
+        srv.configure(f"rtmp://127.0.0.1:{port}/live")
+        srv.status({"action": "start"})
+        pid = srv.wait_for(lambda s: s["state"] == "live", 10)["media"]["pid"]
+        srv.http.close()
+        srv.server.stop()  # SIGTERM: the lifespan stops the media
+        assert not pid_alive(pid)
+        assert listener.wait(timeout=10) == 0  # the publisher left cleanly
+    finally:
+        srv.server.stop()
+        if listener.poll() is None:
+            listener.send_signal(signal.SIGKILL)
+            listener.wait()
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[NginxRtmp]:
+    with NginxRtmp(tmp_path / "nginx", "good-key") as server:
+        yield server
+
+
+def test_wrong_stream_key_is_rejected_and_the_stream_fails(
+    media: MediaServer, nginx: NginxRtmp
+) -> None:
+    media.configure(nginx.url, key="bad-key")
+    media.status({"action": "start"})
+    failed = media.wait_for(lambda s: s["state"] == "failed", 10)
+    assert failed["last_error"] == "stream key rejected by the receiver"
+    attempt = nginx.wait_for_attempt(5, key="bad-key")
+    assert not attempt.accepted
+    assert not nginx.published("bad-key")
+
+
+def test_receiver_killed_mid_stream_then_back_reconnects(
+    media: MediaServer, nginx: NginxRtmp
+) -> None:
+    media.configure(nginx.url, key="good-key")
+    media.status({"action": "start", "settings": {"display_name": "Resilient"}})
+    media.wait_for(lambda s: s["state"] == "live", 10)
+    assert nginx.wait_for_attempt(5, key="good-key").accepted
+    nginx.kill()
+    lost = media.wait_for(lambda s: s["state"] in ("failed", "starting") and s["last_error"], 10)
+    assert lost["last_error"] in ("connection lost", "connection refused")
+    time.sleep(1.0)  # a reconnect or two while the receiver is down
+    nginx.revive()
+    back = media.wait_for(lambda s: s["state"] == "live", 15)
+    assert back["media"]["attempts"] >= 2
+    assert sum(1 for a in nginx.attempts if a.accepted and a.key == "good-key") >= 2
+    moves = [(e["from"], e["to"]) for e in back["events"]]
+    assert moves[-1] == ("starting", "live") and ("live", "failed") in moves
