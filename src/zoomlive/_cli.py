@@ -175,6 +175,32 @@ def seed_cmd(
 
 
 @app.command()
+def receive(
+    port: Annotated[int, typer.Option(help="RTMP port to listen on.")] = 1935,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    app_name: Annotated[str, typer.Option("--app", help="RTMP application name.")] = "live",
+    key: Annotated[
+        str | None, typer.Option(help="Expected stream key (a different one is reported).")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="Directory to record each publish session to (FLV).")
+    ] = None,
+    frame: Annotated[
+        Path | None, typer.Option(help="Keep the latest decoded frame in this PNG file.")
+    ] = None,
+) -> None:
+    """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
+    from ._media.receiver import ReceiverError, run_receive
+
+    try:
+        run_receive(port, host, app_name, key, record, frame, typer.echo)
+    except ReceiverError as exc:
+        raise fail(str(exc), 3) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     from ._version import __version__
