@@ -16,7 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
+from tests.ocr import read_band
 from tests.rtmp_nginx import NginxRtmp
+from zoomlive._media.receiver import RtmpReceiver
 
 STATUS = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
 
@@ -24,9 +26,11 @@ STATUS = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
 class MediaServer:
     """A ``zoomlive serve --media ffmpeg`` process and a client for it."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, env: dict[str, str] | None = None, profile: str = "small"
+    ) -> None:
         self.server = Server(
-            tmp / "media.db", "--media", "ffmpeg", "--media-profile", "small", env=env
+            tmp / "media.db", "--media", "ffmpeg", "--media-profile", profile, env=env
         ).start()
         self.http = httpx.Client(base_url=self.server.url, timeout=30)
         self.auth = {"Authorization": f"Bearer {get_token(self.http)}"}
@@ -215,3 +219,97 @@ def test_receiver_killed_mid_stream_then_back_reconnects(
     assert sum(1 for a in nginx.attempts if a.accepted and a.key == "good-key") >= 2
     moves = [(e["from"], e["to"]) for e in back["events"]]
     assert moves[-1] == ("starting", "live") and ("live", "failed") in moves
+
+
+def frame_text(receiver: RtmpReceiver, tmp: Path) -> tuple[str, str, str]:
+    """OCR of a fresh frame: (title band, view band, speaker band)."""
+    frame = receiver.request_frame(5)
+    rgb = frame.to_ndarray()
+    return (
+        read_band(rgb, 0.0, 0.2, tmp),
+        read_band(rgb, 0.6, 0.76, tmp, lines=2),
+        read_band(rgb, 0.76, 0.97, tmp),
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[RtmpReceiver]:
+    with RtmpReceiver(port=free_port(), key="key") as listening:
+        yield listening
+
+
+def test_a_started_webinar_stream_arrives_with_its_overlays(
+    tmp_path: Path, receiver: RtmpReceiver
+) -> None:
+    srv = MediaServer(tmp_path, profile="medium")
+    try:
+        srv.configure(f"rtmp://127.0.0.1:{receiver.port}/live", key="key")
+        settings = {"display_name": "Quarterly Review", "active_speaker_name": True}
+        srv.status({"action": "start", "settings": settings})
+        acknowledged = time.monotonic()
+        session = receiver.wait_first_frame(10)
+        assert session.first_frame_at - acknowledged < 2.0
+        assert (session.video_codec, session.audio_codec) == ("h264", "aac")
+        assert session.title == "Quarterly Review"
+        assert (session.width, session.height) == (640, 360)
+        assert srv.wait_for(lambda s: s["state"] == "live", 5)["media"]["frames"] > 0
+        title, _, speaker = frame_text(receiver, tmp_path)
+        assert "Quarterly Review" in title
+        assert "Demo Host" in speaker  # the host speaks first
+        switched = srv.http.post(
+            f"/_emulator/webinars/{DEMO_WEBINAR}/speaker", json={"name": "Jane Doe"}
+        )
+        assert switched.status_code == 200
+        time.sleep(1.0)
+        assert "Jane Doe" in frame_text(receiver, tmp_path)[2]
+        assert session.key == "key"
+        srv.status({"action": "stop"})
+        stopped = time.monotonic()
+        left = receiver.wait_left(5)
+        assert left.left_at is not None and left.left_at - stopped < 1.0
+        assert srv.runtime()["state"] == "stopped"
+    finally:
+        srv.close()
+
+
+def test_display_names_render_exactly(tmp_path: Path, receiver: RtmpReceiver) -> None:
+    name = 'Q3: O\'Brien \\ "100%" ; [x]'
+    srv = MediaServer(tmp_path)
+    try:
+        srv.configure(f"rtmp://127.0.0.1:{receiver.port}/live", key="key")
+        srv.status({"action": "start", "settings": {"display_name": name}})
+        assert receiver.wait_first_frame(10).title == name
+    finally:
+        srv.close()
+
+
+def test_a_meeting_stream_shows_its_view_and_mode_changes_it(
+    tmp_path: Path, receiver: RtmpReceiver
+) -> None:
+    srv = MediaServer(tmp_path, profile="medium")
+    try:
+        made = srv.http.post(
+            "/_emulator/accounts/demo-account/meetings",
+            json={"host": "host@example.com", "topic": "Standup", "status": "started"},
+        )
+        mid = made.json()["id"]
+        body = {
+            "stream_url": f"rtmp://127.0.0.1:{receiver.port}/live",
+            "stream_key": "key",
+            "page_url": "https://example.com/m",
+        }
+        path = f"/v2/meetings/{mid}/livestream"
+        assert srv.http.patch(path, json=body, headers=srv.auth).status_code == 204
+        start = {"action": "start", "settings": {"display_name": "Standup"}}
+        assert srv.http.patch(path + "/status", json=start, headers=srv.auth).status_code == 204
+        receiver.wait_first_frame(10)
+        view = frame_text(receiver, tmp_path)[1]
+        assert "follow host" in view and "burnt-in" in view and "caption" in view
+        mode = {"action": "mode", "settings": {"layout": "gallery_view", "close_caption": "off"}}
+        assert srv.http.patch(path + "/status", json=mode, headers=srv.auth).status_code == 204
+        time.sleep(1.0)
+        view = frame_text(receiver, tmp_path)[1]
+        assert "gallery view" in view and "off" in view and "[CC]" not in view
+        assert len(receiver.sessions) == 1  # changed live, not by restarting the stream
+    finally:
+        srv.close()

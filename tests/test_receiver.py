@@ -245,8 +245,6 @@ def ocr(png: Path, tmp_path: Path) -> str:
     return result.stdout
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs tesseract")
-@pytest.mark.skipif(not Path(FONT).is_file(), reason="needs DejaVu Sans")
 def test_save_frame_writes_a_png_whose_overlay_reads_hello(port: int, tmp_path: Path) -> None:
     pytest.importorskip("numpy")
     with (

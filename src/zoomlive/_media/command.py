@@ -112,7 +112,7 @@ def _drawtext(font: str, textfile: Path, size: int, y: str, color: str, reload: 
         f"fontsize={size}",
         f"fontcolor={color}",
         "box=1",
-        "boxcolor=black@0.6",
+        "boxcolor=black@0.8",
         "boxborderw=6",
         "x=(w-text_w)/2",
         f"y={y}",
@@ -138,7 +138,7 @@ def build_command(
     filters = [_drawtext(font, overlays.title, size, "h*0.08", "white", reload=False)]
     if overlays.speaker is not None:
         filters.append(
-            _drawtext(font, overlays.speaker, max(10, size * 3 // 4), "h*0.80", "yellow", True)
+            _drawtext(font, overlays.speaker, max(10, size * 3 // 4), "h*0.80", "white", True)
         )
     if overlays.view is not None:
         filters.append(
