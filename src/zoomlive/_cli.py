@@ -201,6 +201,27 @@ def receive(
 
 
 @app.command()
+def demo(
+    seconds: Annotated[float, typer.Option(help="How long to stream.")] = 4.0,
+    frame: Annotated[Path, typer.Option(help="Where to save a received frame.")] = Path(
+        "zoomlive-demo.png"
+    ),
+    profile: Annotated[str, typer.Option(help="Picture size: small, medium, 720p, 1080p.")] = (
+        "medium"
+    ),
+) -> None:
+    """Run emulator, receiver and a live stream end to end on this machine, and report."""
+    from ._demo import run_demo
+
+    if profile not in PROFILES:
+        raise fail(f"--profile must be one of {', '.join(PROFILES)}", 2)
+    try:
+        run_demo(seconds, frame, profile, typer.echo)
+    except Exception as exc:
+        raise fail(f"demo failed: {exc}") from None
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     from ._version import __version__
