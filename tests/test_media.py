@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -313,3 +314,35 @@ def test_a_meeting_stream_shows_its_view_and_mode_changes_it(
         assert len(receiver.sessions) == 1  # changed live, not by restarting the stream
     finally:
         srv.close()
+
+
+def test_only_rtmp_targets_are_pushed(media: MediaServer, tmp_path: Path) -> None:
+    target = tmp_path / "not-a-stream"
+    media.configure(f"file:{target}")
+    media.status({"action": "start"})
+    failed = media.wait_for(lambda s: s["state"] == "failed", 10)
+    assert failed["last_error"] == "invalid stream URL (rtmp:// or rtmps:// only)"
+    assert not list(tmp_path.glob("not-a-stream*"))
+
+
+def test_a_silent_receiver_cannot_hang_the_stream(media: MediaServer) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        media.configure(f"rtmp://127.0.0.1:{silent.getsockname()[1]}/live")
+        media.status({"action": "start"})
+        failed = media.wait_for(lambda s: s["state"] == "failed", 15)
+        assert failed["last_error"] == "receiver silent (I/O timeout)"
+
+
+def test_ffmpeg_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imageio_ffmpeg  # type: ignore[import-untyped]
+
+    from zoomlive._media.command import find_ffmpeg
+
+    monkeypatch.delenv("ZOOMLIVE_FFMPEG", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = find_ffmpeg()
+    assert found == imageio_ffmpeg.get_ffmpeg_exe()
+    version = subprocess.run([found, "-version"], capture_output=True, text=True, timeout=30)
+    assert version.returncode == 0 and "ffmpeg version" in version.stdout

@@ -263,7 +263,7 @@ class MediaSupervisor:
             moved = await anyio.to_thread.run_sync(
                 self._transition, job.key[0], job.key[1], ("starting", "live"), "failed", reason
             )
-            if not moved or reason == "ffmpeg missing":
+            if not moved or reason == "ffmpeg missing" or reason.startswith("invalid stream URL"):
                 break
             if job.live_since is not None and time.monotonic() - started > STABLE_AFTER_S:
                 backoff = 0.5
@@ -279,6 +279,10 @@ class MediaSupervisor:
                 break
 
     async def _run_ffmpeg(self, job: Job, spec: Spec) -> str:
+        if not spec.target.lower().startswith(("rtmp://", "rtmps://")):
+            # Only RTMP(S), as Zoom's custom streaming: never let ffmpeg write a local file or
+            # speak another protocol because a stream_url said so.
+            return "invalid stream URL (rtmp:// or rtmps:// only)"
         try:
             self._ffmpeg = self._ffmpeg or find_ffmpeg()
             self._font = self._font or find_font()
