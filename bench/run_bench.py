@@ -104,12 +104,19 @@ def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, chosen)
 
 
-def start_server(target: str, workdir: Path, db: str | None, cpus: set[int] | None) -> Server:
+def start_server(
+    target: str,
+    workdir: Path,
+    db: str | None,
+    cpus: set[int] | None,
+    extra: list[str] | None = None,
+    name: str | None = None,
+) -> Server:
     port = free_port()
-    command = [sys.executable, str(SERVE_SCRIPT), target, "--port", str(port)]
+    command = [sys.executable, str(SERVE_SCRIPT), target, "--port", str(port), *(extra or [])]
     if db is not None:
         command += ["--db", db]
-    log_path = workdir / f"{target}.log"
+    log_path = workdir / f"{name or target}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,

@@ -41,7 +41,7 @@ def resolved_implementations() -> dict[str, str]:
     return {"loop": loop, "http": http}
 
 
-def build_app(target: str, db: str) -> Any:
+def build_app(target: str, db: str, limits: str = "off", redis_url: str | None = None) -> Any:
     if target == "ceiling":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from ceiling_app import app
@@ -50,7 +50,25 @@ def build_app(target: str, db: str) -> Any:
     import zoomlive
     from zoomlive._server.settings import Settings
 
-    return zoomlive.create_app(Settings(db=db, webinar_daily_cap=UNLIMITED))
+    # Media off (these loads never start a stream) and, unless asked, rate limits off: the loads
+    # go far past Zoom's per-second numbers, which would turn them into a stream of 429s.
+    rate_limits = "off"
+    if limits != "off":
+        # On, but with numbers no load here reaches: the limiter does all its work, never 429.
+        huge = {"rate": UNLIMITED, "daily": UNLIMITED}
+        table = {p: {lb: huge for lb in ("Light", "Medium", "Heavy")} for p in ("business",)}
+        path = Path(db + ".limits.json") if db != ":memory:" else Path("/tmp/zl-limits.json")
+        path.write_text(__import__("json").dumps(table))
+        rate_limits = str(path)
+    return zoomlive.create_app(
+        Settings(
+            db=db,
+            webinar_daily_cap=UNLIMITED,
+            media="off",
+            rate_limits=rate_limits,
+            redis_url=redis_url if limits == "redis" else None,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,11 +76,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("target", choices=["emulator", "ceiling"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", default=":memory:", help="emulator store (SQLite path)")
+    parser.add_argument("--limits", choices=["off", "memory", "redis"], default="off")
+    parser.add_argument("--redis-url", default=None)
     args = parser.parse_args(argv)
 
     import uvicorn
 
-    uvicorn.run(build_app(args.target, args.db), port=args.port, **UVICORN_OPTIONS)
+    app = build_app(args.target, args.db, args.limits, args.redis_url)
+    uvicorn.run(app, port=args.port, **UVICORN_OPTIONS)
 
 
 if __name__ == "__main__":

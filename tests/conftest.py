@@ -94,6 +94,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
             db=overrides.pop("db", ":memory:"),
             seed=overrides.pop("seed", 1),
             media=overrides.pop("media", "fake"),
+            rate_limits=overrides.pop("rate_limits", "off"),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)
@@ -132,6 +133,8 @@ class Server:
         ]
         if "--media" not in extra:
             self.args += ["--media", "fake"]
+        if "--rate-limits" not in extra:
+            self.args += ["--rate-limits", "off"]
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.output = ""

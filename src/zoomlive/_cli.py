@@ -5,6 +5,7 @@ One error boundary: a failure prints one line to stderr and exits 2 (usage) or 1
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -83,6 +84,20 @@ def serve(
             envvar="ZOOMLIVE_MEDIA_PROFILE",
         ),
     ] = None,
+    rate_limits: Annotated[
+        str,
+        typer.Option(
+            help="zoom: Zoom's limits by plan; off; or a JSON file of custom numbers.",
+            envvar="ZOOMLIVE_RATE_LIMITS",
+        ),
+    ] = "zoom",
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="Share rate-limit counters in Redis.", envvar="ZOOMLIVE_REDIS_URL"),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (more than 1 needs --media fake or off).")
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Run the Zoom API emulator."""
@@ -100,6 +115,10 @@ def serve(
         raise fail("--token-ttl must be at least 1 second", 2)
     if media not in ("ffmpeg", "fake", "off"):
         raise fail("--media must be ffmpeg, fake or off", 2)
+    if workers < 1 or (workers > 1 and media == "ffmpeg"):
+        raise fail("--workers above 1 needs --media fake or off (streams run in one process)", 2)
+    if rate_limits not in ("zoom", "off") and not Path(rate_limits).is_file():
+        raise fail(f"--rate-limits: no such file {rate_limits}", 2)
     if media_profile is not None and media_profile not in PROFILES:
         raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
     settings = Settings(
@@ -111,6 +130,8 @@ def serve(
         public_url=public_url,
         media=media,  # type: ignore[arg-type]
         media_profile=media_profile,
+        rate_limits=rate_limits,
+        redis_url=redis_url,
     )
     try:
         probe = open_env(settings)  # migrate and seed now, so errors show before binding
@@ -122,6 +143,19 @@ def serve(
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     typer.echo(banner(public_url or f"http://{shown}:{port}", seeded))
     sys.stdout.flush()
+    if workers > 1:
+        # Each worker builds its app from the same settings, passed through the environment.
+        os.environ.update(settings.to_env())
+        uvicorn.run(
+            "zoomlive._server.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+        )
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
 
 

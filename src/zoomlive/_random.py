@@ -72,3 +72,14 @@ class Clock:
     def reset(self) -> None:
         with self._lock:
             self._offset = timedelta()
+            self._frozen = None
+
+    def freeze(self, frozen: bool) -> None:
+        """Stop the clock at its current reading, or let it run again from there."""
+        with self._lock:
+            base = self._frozen if self._frozen is not None else datetime.now(UTC)
+            now = base + self._offset
+            if frozen:
+                self._frozen, self._offset = now, timedelta()
+            elif self._frozen is not None:
+                self._frozen, self._offset = None, now - datetime.now(UTC)

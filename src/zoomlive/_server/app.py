@@ -35,6 +35,7 @@ from .bodies import parse_body, parse_query, parse_urlencoded
 from .handlers import HANDLERS, UUID_OPERATIONS
 from .http import base_url, error_response, get_env, internal_error, json_response, read_body
 from .openapi import build_openapi
+from .ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
 from .seed import DEMO
 from .seed import load as load_seed
 from .settings import Settings
@@ -83,6 +84,7 @@ def execute(
 
     The request is parsed before the transaction opens (so no lock is held while parsing), but
     a parse error is raised only after the token and scope checks, which Zoom makes first."""
+    limits: dict[str, str] = {}  # Zoom's rate-limit headers, once the caller is known
     try:
         call = Call(principal=ANONYMOUS, path=path, base_url=base)
         parse_error: ZoomError | None = None
@@ -102,11 +104,16 @@ def execute(
         with transaction() as tx:
             call.principal = authenticate(tx, authorization, env.clock.now())
             require_scopes(call.principal, op)
+            if env.limiter is not None:
+                limits = env.limiter.check(
+                    call.principal.account_id, call.principal.plan, op.label, env.clock.now()
+                )
             if parse_error is not None:
                 raise parse_error
             result = handler(env, tx, call)
-        return json_response(result.status, result.body, result.headers)
+        return json_response(result.status, result.body, {**limits, **result.headers})
     except ZoomError as err:
+        err.headers = {**limits, **err.headers}
         return error_response(err)
     except Exception:
         log.exception("unhandled error in %s", op.operation_id)
@@ -208,6 +215,10 @@ def open_env(settings: Settings) -> Env:
     """Open the store (running migrations) and seed the demo account on an empty store."""
     store = Store(settings.db)
     env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
+    limits = load_limits(settings.rate_limits)
+    if limits is not None:
+        counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
+        env.limiter = RateLimiter(limits, counters)
     if settings.demo:
         seed_demo_if_empty(env)
     return env
@@ -259,3 +270,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.version = __version__
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app for each worker of ``zoomlive serve --workers N`` (settings from ZOOMLIVE_*)."""
+    return create_app(Settings.from_env())

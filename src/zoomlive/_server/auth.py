@@ -48,6 +48,7 @@ class Principal:
     account_id: str
     client_id: str
     scopes: frozenset[str]
+    plan: str = "business"
 
 
 ANONYMOUS = Principal("", "", frozenset())
@@ -65,13 +66,13 @@ def authenticate(tx: Tx, authorization: str | None, now: datetime) -> Principal:
     found = tx.get_token_and_app_enabled(digest)
     if found is None or not hmac.compare_digest(found[0].token_hash, digest):
         raise ZoomError(401, 124, "Invalid access token.")
-    record, app_enabled = found
+    record, app_enabled, plan = found
     if record.expires_at <= now:
         raise ZoomError(401, 124, "Access token is expired.")
     if not app_enabled:
         # Zoom: tokens stop working when the app is deactivated.
         raise ZoomError(401, 124, "Invalid access token.")
-    return Principal(record.account_id, record.client_id, frozenset(record.scopes))
+    return Principal(record.account_id, record.client_id, frozenset(record.scopes), plan)
 
 
 def require_scopes(principal: Principal, op: Operation) -> None:

@@ -47,6 +47,8 @@ class Env:
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
     media: Any = None
     """The media supervisor when media is on (``zoomlive._media.supervisor``)."""
+    limiter: Any = None
+    """The rate limiter when limits are on (``zoomlive._server.ratelimit``)."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -89,7 +90,12 @@ def _account_or_404(tx: Any, account_id: str) -> None:
 
 def health(env: Env, req: ControlRequest) -> Response:
     return JSONResponse(
-        {"status": "ok", "version": __version__, "schema": env.store.schema_revision()}
+        {
+            "status": "ok",
+            "version": __version__,
+            "schema": env.store.schema_revision(),
+            "pid": os.getpid(),
+        }
     )
 
 
@@ -114,6 +120,8 @@ def reset(env: Env, req: ControlRequest) -> Response:
         if demo:
             seed.load(env, tx, seed.DEMO)
     env.clock.reset()
+    if env.limiter is not None:
+        env.limiter.counters.clear()
     return JSONResponse({"reset": True, "demo": demo})
 
 
@@ -297,6 +305,8 @@ def list_livestreams(env: Env, req: ControlRequest) -> Response:
 class ClockBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     advance_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
+    freeze: bool | None = None
+    """Stop (true) or restart (false) the clock: per-second rate windows become exact."""
     reset: bool = False
 
 
@@ -305,6 +315,8 @@ def clock(env: Env, req: ControlRequest) -> Response:
         body = validate_model(ClockBody, req.document())
         if body.reset:
             env.clock.reset()
+        if body.freeze is not None:
+            env.clock.freeze(body.freeze)
         if body.advance_seconds:
             env.clock.advance(body.advance_seconds)
     return JSONResponse({"now": env.clock.now().isoformat()})

@@ -36,9 +36,29 @@ class Settings:
     """``ffmpeg`` pushes real RTMP; ``fake`` drives the stream states without it; ``off``."""
     media_profile: str | None = None
     """Force a media profile (``small`` 320x180@15, ``medium``, ``720p``, ``1080p``)."""
+    rate_limits: str = "zoom"
+    """``zoom`` (Zoom's numbers by plan), ``off``, or a JSON file of custom numbers."""
+    redis_url: str | None = None
+    """Keep rate-limit counters in Redis, shared by every worker process."""
     public_url: str | None = None
     """Base URL to advertise as ``api_url`` and in join links; default: the request's own."""
     extra: dict[str, str] = field(default_factory=dict)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``ZOOMLIVE_*`` variables that make ``from_env`` rebuild these settings."""
+        pairs = {
+            "ZOOMLIVE_DB": self.db,
+            "ZOOMLIVE_DEMO": "1" if self.demo else "0",
+            "ZOOMLIVE_ADMIN_KEY": self.admin_key or "",
+            "ZOOMLIVE_TOKEN_TTL": str(self.token_ttl),
+            "ZOOMLIVE_SEED": "" if self.seed is None else str(self.seed),
+            "ZOOMLIVE_PUBLIC_URL": self.public_url or "",
+            "ZOOMLIVE_MEDIA": self.media,
+            "ZOOMLIVE_MEDIA_PROFILE": self.media_profile or "",
+            "ZOOMLIVE_RATE_LIMITS": self.rate_limits,
+            "ZOOMLIVE_REDIS_URL": self.redis_url or "",
+        }
+        return pairs
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -48,8 +68,12 @@ class Settings:
             "token_ttl": _env_int("ZOOMLIVE_TOKEN_TTL", 3599),
             "public_url": os.environ.get("ZOOMLIVE_PUBLIC_URL") or None,
             "media": os.environ.get("ZOOMLIVE_MEDIA") or "ffmpeg",
+            "rate_limits": os.environ.get("ZOOMLIVE_RATE_LIMITS") or "zoom",
+            "redis_url": os.environ.get("ZOOMLIVE_REDIS_URL") or None,
             "media_profile": os.environ.get("ZOOMLIVE_MEDIA_PROFILE") or None,
         }
+        if os.environ.get("ZOOMLIVE_DEMO"):
+            values["demo"] = os.environ["ZOOMLIVE_DEMO"] != "0"
         if os.environ.get("ZOOMLIVE_SEED"):
             values["seed"] = int(os.environ["ZOOMLIVE_SEED"])
         values.update({k: v for k, v in overrides.items() if v is not None})

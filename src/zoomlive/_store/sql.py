@@ -378,12 +378,14 @@ class Tx:
             expires_at=_req_from_db(m["expires_at"]),
         )
 
-    def get_token_and_app_enabled(self, token_hash: str) -> tuple[Token, bool] | None:
-        """A token and whether its app is enabled, in one query (every API call needs both)."""
-        t, a = s.tokens, s.apps
+    def get_token_and_app_enabled(self, token_hash: str) -> tuple[Token, bool, str] | None:
+        """A token, whether its app is enabled, and its account's plan, in one query (every
+        API call needs all three)."""
+        t, a, acct = s.tokens, s.apps, s.accounts
         row = self.conn.execute(
-            select(t, a.c.enabled)
+            select(t, a.c.enabled, acct.c.plan)
             .join(a, a.c.client_id == t.c.client_id)
+            .join(acct, acct.c.id == t.c.account_id)
             .where(t.c.token_hash == token_hash)
         ).first()
         if row is None:
@@ -397,7 +399,7 @@ class Tx:
             issued_at=_req_from_db(m["issued_at"]),
             expires_at=_req_from_db(m["expires_at"]),
         )
-        return token, bool(m["enabled"])
+        return token, bool(m["enabled"]), str(m["plan"])
 
     def purge_tokens(self, expired_before: datetime) -> int:
         result = self.conn.execute(
