@@ -3,6 +3,7 @@ status (never a 500 or a stack trace) and none changes the state."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from collections.abc import Iterator
@@ -119,6 +120,22 @@ def malformed_requests(rng: random.Random) -> Iterator[tuple[str, str, dict[str,
         {"page_size": "9" * 40},
     ):
         yield "GET", "/v2/users/me/webinars", {"params": params}
+    # Times beyond what can be stored, forged page tokens, NUL in a path.
+    for when in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1969-12-31T00:00:00Z"):
+        yield "POST", "/v2/users/me/webinars", {"json": {"start_time": when}}
+        yield "POST", "/v2/users/me/meetings", {"json": {"start_time": when}}
+    huge = base64.urlsafe_b64encode(json.dumps({"o": 10**30}).encode()).decode()
+    yield "GET", "/v2/users/me/webinars", {"params": {"next_page_token": huge}}
+    yield "GET", "/v2/users/a%00b", {}
+    yield "GET", "/v2/webinars/68423085%00", {}
+    yield (
+        "PATCH",
+        "/v2/webinars/68423085/livestream/status",
+        {
+            "content": b"action=stop&settings=" + b"[" * 100000,
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        },
+    )
     # Form bodies of every kind.
     yield (
         "PUT",
@@ -143,6 +160,7 @@ def forged_auth() -> Iterator[dict[str, str]]:
     yield {"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"}
     yield {"Authorization": "Bearer " + "A" * 10000}
     yield {"Authorization": "Token abc"}
+    yield {"Authorization": "Basic éééé".encode("latin-1")}  # type: ignore[dict-item]
 
 
 def check_zoom_error(response: httpx.Response) -> None:

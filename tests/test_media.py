@@ -346,3 +346,36 @@ def test_ffmpeg_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None
     assert found == imageio_ffmpeg.get_ffmpeg_exe()
     version = subprocess.run([found, "-version"], capture_output=True, text=True, timeout=30)
     assert version.returncode == 0 and "ffmpeg version" in version.stdout
+
+
+def test_a_start_during_the_retry_back_off_takes_effect(media: MediaServer, tmp_path: Path) -> None:
+    port = free_port()
+    media.configure(f"rtmp://127.0.0.1:{port}/live")
+    media.status({"action": "start"})
+    media.wait_for(lambda s: s["state"] == "failed", 10)
+    listener = ffmpeg_listener(port, tmp_path / "late.flv")
+    try:
+        media.status({"action": "start"})  # the receiver is there now: try again at once
+        media.wait_for(lambda s: s["state"] == "live", 5)
+    finally:
+        listener.kill()
+        listener.wait()
+
+
+def test_reset_stops_the_streams_it_forgets(media: MediaServer, tmp_path: Path) -> None:
+    port = free_port()
+    listener = ffmpeg_listener(port, tmp_path / "reset.flv")
+    try:
+        media.configure(f"rtmp://127.0.0.1:{port}/live")
+        media.status({"action": "start"})
+        pid = media.wait_for(lambda s: s["state"] == "live", 10)["media"]["pid"]
+        assert media.http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+        deadline = time.monotonic() + 8
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(pid)
+        assert listener.wait(timeout=10) == 0
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()

@@ -74,6 +74,7 @@ def test_form_body_works_like_query_string(client: TestClient) -> None:
         (DEMO_BASIC, {"grant_type": "account_credentials", "account_id": "other"}, 400, 4735),
         ("Basic !!!not-base64", {"grant_type": "account_credentials"}, 401, 4702),
         ("Bearer abc", {"grant_type": "account_credentials"}, 400, 4706),
+        ("Basic ZGVtbwBpZDpzZWNyZXQ=", {"grant_type": "account_credentials"}, 401, 4702),
     ],
 )
 def test_oauth_errors(
@@ -165,3 +166,12 @@ def test_secrets_and_tokens_are_stored_hashed(
     assert b"demo-client-secret" not in raw
     rows = sqlite3.connect(db).execute("SELECT secret_hash FROM apps").fetchall()
     assert rows and all(r[0].startswith("scrypt$") for r in rows)
+
+
+def test_non_ascii_basic_credentials_are_an_invalid_client(client: TestClient) -> None:
+    response = client.post(
+        "/oauth/token",
+        params={"grant_type": "account_credentials", "account_id": "demo-account"},
+        headers={"Authorization": "Basic éééé".encode("latin-1")},  # type: ignore[dict-item]
+    )
+    assert (response.status_code, response.json()["code"]) == (401, 4702)

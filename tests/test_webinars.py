@@ -280,6 +280,8 @@ def test_unknown_path_and_method(api: Api) -> None:
     assert_error(api.client.get("/nothing"), 404, 404)
     response = api.post(f"/v2/webinars/{DEMO_WEBINAR}", json={})
     assert_error(response, 405, 405)
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert {"GET", "PATCH", "DELETE"} <= allowed
 
 
 @pytest.mark.parametrize(

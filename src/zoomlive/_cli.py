@@ -117,6 +117,8 @@ def serve(
         raise fail("--media must be ffmpeg, fake or off", 2)
     if workers < 1 or (workers > 1 and media == "ffmpeg"):
         raise fail("--workers above 1 needs --media fake or off (streams run in one process)", 2)
+    if workers > 1 and db == ":memory:":
+        raise fail("--workers above 1 needs a shared store: a file or a database URL", 2)
     if rate_limits not in ("zoom", "off") and not Path(rate_limits).is_file():
         raise fail(f"--rate-limits: no such file {rate_limits}", 2)
     if media_profile is not None and media_profile not in PROFILES:

@@ -13,6 +13,22 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
+def _storable_time(value: datetime | None) -> datetime | None:
+    """A time the store and Zoom's format can hold: in UTC within years 1970..9998."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo is not None else value
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not 1970 <= utc.year <= 9998:
+        raise ValueError("out of range")
+    return value
+
+
+SessionTime = Annotated[datetime | None, AfterValidator(_storable_time)]
+
+
 def zoom_time(value: datetime | None) -> str | None:
     """Zoom's timestamp format: UTC, seconds precision, ``Z`` suffix."""
     if value is None:
@@ -127,7 +143,7 @@ class WebinarCreate(Request):
     """The webinar's topic."""
     type: WebinarType = 5
     """5 webinar, 6 recurring with no fixed time, 9 recurring with a fixed time."""
-    start_time: datetime | None = None
+    start_time: SessionTime = None
     """Start time (ISO 8601; ``Z`` or an offset)."""
     duration: int | None = Field(default=None, ge=0, le=100_000)
     """Scheduled length in minutes."""
@@ -314,7 +330,7 @@ class MeetingCreate(Request):
     topic: str | None = Field(default=None, max_length=200)
     type: MeetingType = 2
     """1 instant, 2 scheduled, 3 recurring with no fixed time, 8 recurring with a fixed time."""
-    start_time: datetime | None = None
+    start_time: SessionTime = None
     duration: int | None = Field(default=None, ge=0, le=100_000)
     timezone: str | None = Field(default=None, max_length=64)
     password: str | None = Field(default=None, max_length=10)

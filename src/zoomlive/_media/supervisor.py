@@ -54,13 +54,17 @@ BACKOFF_MAX_S = 10.0
 STABLE_AFTER_S = 10.0  # a stream live this long resets the back-off
 
 
+try:  # resolved once here: between fork and exec only the call itself may run
+    _PRCTL: Any = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _PRCTL = None
+
+
 def _die_with_parent(parent: int) -> None:
     """In the child, before exec: ask the kernel for SIGKILL when the emulator dies."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
+    if _PRCTL is None:
         return
+    _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
@@ -203,20 +207,36 @@ class MediaSupervisor:
             effect = await self._queue.get()
             key: Key = (effect.kind, effect.owner_id)
             try:
-                if effect.action == "start":
-                    await self._start_job(key)
-                elif effect.action == "stop":
-                    await self._stop_job(key)
-                else:
+                await self._reconcile(key)
+                if effect.action == "update":
                     await anyio.to_thread.run_sync(self._write_overlays, key)
             except Exception:
                 log.exception("media effect %s failed", effect)
 
+    async def _reconcile(self, key: Key) -> None:
+        """Make the processes match the store, whatever order effects arrived in: a stream
+        the store wants pushed has a job; one it does not has none."""
+        state = await anyio.to_thread.run_sync(self._read_state, key)
+        job = self.jobs.get(key)
+        alive = job is not None and job.wanted and job.task is not None and not job.task.done()
+        if state in ("starting", "live", "failed"):
+            if alive:
+                assert job is not None
+                job.wake.set()  # e.g. a start during a retry back-off: try again now
+                return
+            if job is not None:
+                await self._stop_job(key)
+            await self._start_job(key)
+        elif job is not None:
+            await self._stop_job(key)
+
+    def _read_state(self, key: Key) -> str | None:
+        with self.store.read() as tx:
+            stream = tx.get_livestream(*key)
+        return None if stream is None else stream.state
+
     # jobs -------------------------------------------------------------------------------------
     async def _start_job(self, key: Key) -> None:
-        job = self.jobs.get(key)
-        if job is not None and job.task is not None and not job.task.done():
-            return  # already pushing (a restart after failure is the job's own loop)
         job = Job(key=key, workdir=self.workdir / f"{key[0]}-{key[1]}")
         job.workdir.mkdir(parents=True, exist_ok=True)
         self.jobs[key] = job
@@ -232,7 +252,9 @@ class MediaSupervisor:
         if job.task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(job.task, STOP_GRACE_S + 2)
-        self.jobs.pop(key, None)
+        await self._terminate(job)  # a process spawned while we waited
+        if self.jobs.get(key) is job:
+            self.jobs.pop(key, None)
 
     async def _terminate(self, job: Job) -> None:
         proc = job.process
@@ -248,6 +270,20 @@ class MediaSupervisor:
             await proc.wait()
 
     async def _push(self, job: Job) -> None:
+        try:
+            await self._push_loop(job)
+        except asyncio.CancelledError:
+            await self._terminate(job)
+            raise
+        except Exception as exc:
+            log.exception("stream %s-%s: supervisor error", job.key[0], job.key[1])
+            await self._terminate(job)
+            reason = f"internal error: {exc.__class__.__name__}"
+            await anyio.to_thread.run_sync(
+                self._transition, job.key[0], job.key[1], ("starting", "live"), "failed", reason
+            )
+
+    async def _push_loop(self, job: Job) -> None:
         backoff = 0.5
         while job.wanted:
             spec = await anyio.to_thread.run_sync(self._load_spec, job.key)
@@ -272,9 +308,7 @@ class MediaSupervisor:
             backoff = min(BACKOFF_MAX_S, backoff * 2)
             if not job.wanted:
                 break
-            again = await anyio.to_thread.run_sync(
-                self._transition, job.key[0], job.key[1], ("failed",), "starting", "reconnecting"
-            )
+            again = await anyio.to_thread.run_sync(self._retry, job.key)
             if not again:
                 break
 
@@ -312,6 +346,8 @@ class MediaSupervisor:
             log.error("cannot run ffmpeg: %s", exc)
             return "ffmpeg missing"
         job.process = proc
+        if not job.wanted:  # stopped while we were spawning it
+            await self._terminate(job)
         job.frames = 0
         job.live_since = None
         saw_frames = await asyncio.gather(
@@ -373,6 +409,17 @@ class MediaSupervisor:
             elif to == "live":
                 stream.last_error = None
             tx.save_livestream(stream)
+            return True
+
+    def _retry(self, key: Key) -> bool:
+        """After a back-off: ``failed`` → ``starting`` (a user's start may have done it)."""
+        with self.store.write() as tx:
+            stream = tx.get_livestream(*key, for_update=True)
+            if stream is None or stream.state not in ("failed", "starting"):
+                return False
+            if stream.state == "failed":
+                stream.move_to("starting", self.clock.now(), "reconnecting")
+                tx.save_livestream(stream)
             return True
 
     def _load_spec(self, key: Key) -> Spec | None:
@@ -457,8 +504,10 @@ def _view_text(stream: LiveStream) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    """Replace ``path`` in one step (ffmpeg re-reads it every frame); a temp file per write."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
     os.replace(tmp, path)
 
 

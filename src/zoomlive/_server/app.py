@@ -23,7 +23,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import _catalog
-from .._errors import ZoomError
+from .._errors import FieldError, ZoomError, validation_failed
+from .._media.command import PROFILES
 from .._media.supervisor import MediaSupervisor
 from .._random import Clock, Source
 from .._store import Store
@@ -89,6 +90,11 @@ def execute(
         call = Call(principal=ANONYMOUS, path=path, base_url=base)
         parse_error: ZoomError | None = None
         try:
+            bad = [name for name, value in path.items() if "\x00" in value]
+            if bad:
+                raise validation_failed(
+                    [FieldError(field=n, message="Invalid field.") for n in bad]
+                )
             for param in backend.ID_PARAMS.keys() & path.keys():
                 call.session_id, call.session_uuid = backend.parse_session_id(
                     path[param], param=param, allow_uuid=op.operation_id in UUID_OPERATIONS
@@ -146,6 +152,16 @@ def operation_endpoint(op: _catalog.Operation) -> Callable[[Request], Awaitable[
     return endpoint
 
 
+def method_dispatch(
+    endpoints: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return dispatch
+
+
 # OAuth ---------------------------------------------------------------------------------------
 
 
@@ -165,13 +181,12 @@ async def oauth_token(request: Request) -> Response:
 
     def run() -> Response:
         try:
-            with env.store.read() as tx:
-                app = oauth.check_client(
-                    tx,
-                    authorization=authorization,
-                    grant_type=params.get("grant_type"),
-                    account_id=params.get("account_id"),
-                )
+            app = oauth.check_client(
+                env.store,
+                authorization=authorization,
+                grant_type=params.get("grant_type"),
+                account_id=params.get("account_id"),
+            )
             with env.store.write() as tx:
                 token = oauth.mint_token(env, tx, app, api_url)
             return json_response(200, token, {"Cache-Control": "no-store"})
@@ -235,26 +250,32 @@ def seed_demo_if_empty(env: Env) -> bool:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The emulator as an ASGI app. The store opens (and migrates) when the app starts."""
     settings = settings or Settings.from_env()
+    if settings.media_profile is not None and settings.media_profile not in PROFILES:
+        raise ValueError(f"media_profile must be one of {', '.join(PROFILES)}")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         env = await run_in_threadpool(open_env, settings)
         app.state.env = env
-        if settings.media != "off":
-            env.media = MediaSupervisor(
-                env.store, settings.media, profile=settings.media_profile, clock=env.clock
-            )
-            await env.media.start()
         try:
+            if settings.media != "off":
+                env.media = MediaSupervisor(
+                    env.store, settings.media, profile=settings.media_profile, clock=env.clock
+                )
+                await env.media.start()
             yield
         finally:
             if env.media is not None:
                 await env.media.close()
             env.store.close()
 
+    # One route per path, so a wrong method's 405 lists every method the path has.
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for op in _catalog.OPERATIONS:
+        by_path.setdefault(op.full_path, {})[op.method] = operation_endpoint(op)
     routes: list[BaseRoute] = [
-        Route(op.full_path, operation_endpoint(op), methods=[op.method])
-        for op in _catalog.OPERATIONS
+        Route(path, method_dispatch(endpoints), methods=list(endpoints))
+        for path, endpoints in by_path.items()
     ]
     routes += [
         Route("/oauth/token", oauth_token, methods=["POST"]),

@@ -383,7 +383,7 @@ def _page_offset(token: str) -> int:
         padded = token + "=" * (-len(token) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
         offset = value["o"]
-        if not isinstance(offset, int) or offset < 0:
+        if not isinstance(offset, int) or not 0 <= offset <= 2**31:
             raise ValueError
     except Exception:
         raise validation_failed(

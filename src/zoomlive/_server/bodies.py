@@ -97,7 +97,7 @@ def parse_fields(fields: Mapping[str, str], model: type[M]) -> M:
     for name in _object_fields(model) & data.keys():
         try:
             data[name] = json.loads(data[name])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             raise validation_failed([FieldError(field=name, message=INVALID_FIELD)]) from None
     try:
         parsed = model.model_validate(data)

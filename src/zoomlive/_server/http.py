@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from .._errors import INVALID_JSON, ZoomError, validation_failed
 from .backend import Env
-from .bodies import _field_errors
+from .bodies import _checked, _field_errors
 
 JSON_TYPE = "application/json;charset=UTF-8"
 M = TypeVar("M", bound=BaseModel)
@@ -73,6 +73,7 @@ def parse_document(raw: bytes) -> Any:
 
 def validate_model(model: type[M], data: Any) -> M:
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(_field_errors(exc)) from None
+    return _checked(parsed)

@@ -11,7 +11,7 @@ import binascii
 from datetime import timedelta
 
 from .._errors import ZoomError
-from .._store import App, Token, Tx
+from .._store import App, Store, Token, Tx
 from .._wire import TokenResponse
 from .auth import hash_token, verify_secret
 from .backend import Env
@@ -29,8 +29,10 @@ def basic_credentials(authorization: str | None) -> tuple[str, str]:
         raise oauth_error(400, 4706, "Client ID or client secret is missing.", "invalid_request")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8
         raise oauth_error(401, 4702, "Invalid client.", "invalid_client") from None
+    if "\x00" in decoded:
+        raise oauth_error(401, 4702, "Invalid client.", "invalid_client")
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id or not secret:
         raise oauth_error(400, 4706, "Client ID or client secret is missing.", "invalid_request")
@@ -38,16 +40,17 @@ def basic_credentials(authorization: str | None) -> tuple[str, str]:
 
 
 def check_client(
-    tx: Tx,
+    store: Store,
     *,
     authorization: str | None,
     grant_type: str | None,
     account_id: str | None,
 ) -> App:
-    """Checks in Zoom's order: client credentials, grant, account. Read-only (and slow: scrypt),
-    so it runs outside the write transaction that stores the token."""
+    """Checks in Zoom's order: client credentials, grant, account. The app is read in a short
+    transaction; the secret (scrypt, tens of ms) is checked after it, holding no lock."""
     client_id, secret = basic_credentials(authorization)
-    app = tx.get_app(client_id)
+    with store.read() as tx:
+        app = tx.get_app(client_id)
     if app is None:
         raise oauth_error(401, 4702, "Invalid client.", "invalid_client")
     if not verify_secret(secret, app.secret_hash):

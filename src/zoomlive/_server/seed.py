@@ -5,7 +5,6 @@ The demo seed is fixed and documented so scripts can rely on it, like LocalStack
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,6 +13,7 @@ from .._catalog import all_scopes
 from .._errors import ZoomError
 from .._store import Account as AccountRecord
 from .._store import App, LiveStream, Session, SessionKind, Tx, User
+from .._wire import SessionTime
 from . import backend
 from .auth import hash_secret
 from .backend import Env
@@ -56,7 +56,7 @@ class SeedWebinar(_Doc):
     id: int | None = Field(default=None, gt=0, le=2**63 - 1)
     topic: str = Field(default="Zoom Webinar", max_length=200)
     type: int = Field(default=5)
-    start_time: datetime | None = None
+    start_time: SessionTime = None
     duration: int = Field(default=60, ge=0, le=100_000)
     timezone: str | None = Field(default=None, max_length=64)
     agenda: str = Field(default="", max_length=2000)

@@ -145,11 +145,8 @@ class Store:
                 command.upgrade(cfg, revision)
 
     def schema_revision(self) -> str | None:
-        with self.engine.connect() as conn, conn.begin():
-            try:
-                row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
-            except Exception:
-                return None
+        with self.read() as tx:
+            row = tx.conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
             return None if row is None else str(row[0])
 
     @contextmanager
@@ -446,8 +443,11 @@ class Tx:
 
     def delete_session(self, kind: SessionKind, session_id: int) -> None:
         """Delete a webinar or meeting and its live stream."""
+        from zoomlive._media.effects import StreamEffect
+
         table = self._table(kind)
         self.conn.execute(delete(table).where(table.c.id == session_id))
+        self.effects.append(StreamEffect("stop", kind, session_id))
         ls = s.livestreams
         self.conn.execute(delete(ls).where(ls.c.kind == kind, ls.c.owner_id == session_id))
 
@@ -668,7 +668,12 @@ class Tx:
 
     # whole store -----------------------------------------------------------------------------
     def reset(self) -> None:
-        """Delete everything (children first)."""
+        """Delete everything (children first); running streams are told to stop."""
+        from zoomlive._media.effects import StreamEffect
+
+        for stream in self.list_livestreams():
+            if stream.state != "stopped":
+                self.effects.append(StreamEffect("stop", stream.kind, stream.owner_id))
         for table in (
             s.livestream_events,
             s.livestreams,
