@@ -98,6 +98,10 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Worker processes (more than 1 needs --media fake or off).")
     ] = 1,
+    webhook_time_scale: Annotated[
+        float,
+        typer.Option(help="Scale Zoom's webhook delays (retries, revalidation); 0.001 for tests."),
+    ] = 1.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Run the Zoom API emulator."""
@@ -134,6 +138,7 @@ def serve(
         media_profile=media_profile,
         rate_limits=rate_limits,
         redis_url=redis_url,
+        webhook_time_scale=webhook_time_scale,
     )
     try:
         probe = open_env(settings)  # migrate and seed now, so errors show before binding

@@ -40,6 +40,7 @@ from .ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
 from .seed import DEMO
 from .seed import load as load_seed
 from .settings import Settings
+from .webhooks import WebhookDispatcher
 
 log = logging.getLogger("zoomlive.server")
 
@@ -258,6 +259,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         env = await run_in_threadpool(open_env, settings)
         app.state.env = env
         try:
+            env.webhooks = WebhookDispatcher(env.store, env.clock, settings.webhook_time_scale)
+            await env.webhooks.start()
             if settings.media != "off":
                 env.media = MediaSupervisor(
                     env.store, settings.media, profile=settings.media_profile, clock=env.clock
@@ -267,6 +270,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             if env.media is not None:
                 await env.media.close()
+            if env.webhooks is not None:
+                await env.webhooks.close()
             env.store.close()
 
     # One route per path, so a wrong method's 405 lists every method the path has.

@@ -25,6 +25,7 @@ from .._errors import FieldError, ZoomError, validation_failed
 from .._media.effects import StreamEffect
 from .._random import Clock, Source
 from .._store import Account, LiveStream, Session, SessionKind, Store, Tx, User, Webinar
+from . import webhooks
 from .auth import Principal
 from .settings import Settings
 
@@ -49,6 +50,8 @@ class Env:
     """The media supervisor when media is on (``zoomlive._media.supervisor``)."""
     limiter: Any = None
     """The rate limiter when limits are on (``zoomlive._server.ratelimit``)."""
+    webhooks: Any = None
+    """The webhook dispatcher (``zoomlive._server.webhooks``)."""
 
 
 @dataclass
@@ -286,6 +289,14 @@ def create_webinar(env: Env, tx: Tx, call: Call) -> Result:
     )
     _apply_fields(webinar, body)
     tx.insert_session(webinar)
+    webhooks.emit(
+        tx,
+        now,
+        webinar.account_id,
+        "webinar.created",
+        webhooks.session_object(webinar),
+        operator=(host.email, host.id),
+    )
     return Result(201, webinar_view(webinar, host, call.base_url))
 
 
@@ -318,6 +329,16 @@ def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
     _apply_fields(webinar, body)
     webinar.updated_at = env.clock.now()
     tx.update_session(webinar)
+    changed = body.model_dump(exclude_unset=True, mode="json")
+    webhooks.emit(
+        tx,
+        webinar.updated_at,
+        webinar.account_id,
+        "webinar.updated",
+        {"id": webinar.id, "uuid": webinar.uuid, "host_id": webinar.host_id, **changed},
+        operator=(host.email, host.id),
+        extra={"time_stamp": int(webinar.updated_at.timestamp() * 1000)},
+    )
     return Result(204)
 
 
@@ -329,6 +350,14 @@ def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
     if webinar.status == "ended":
         raise ZoomError(400, 3007, "Sorry, you cannot delete this webinar since it has ended.")
     tx.delete_session("webinar", webinar.id)
+    webhooks.emit(
+        tx,
+        env.clock.now(),
+        webinar.account_id,
+        "webinar.deleted",
+        webhooks.session_object(webinar),
+        operator=webhooks.owner_of(tx, webinar.account_id),
+    )
     return Result(204)
 
 
@@ -348,6 +377,32 @@ def update_webinar_status(env: Env, tx: Tx, call: Call) -> Result:
     return Result(204)
 
 
+def streaming_event(
+    tx: Tx, now: datetime, meeting: Session, stream: LiveStream, event: str
+) -> None:
+    """Zoom's ``meeting.live_streaming_started/stopped`` (no such event exists for webinars)."""
+    webhooks.emit(
+        tx,
+        now,
+        meeting.account_id,
+        event,
+        {
+            **webhooks.session_object(meeting),
+            "live_streaming": {
+                "service": "Custom_Live_Streaming_Service",
+                "custom_live_streaming_settings": {
+                    "stream_url": stream.stream_url,
+                    "stream_key": stream.stream_key,
+                    "page_url": stream.page_url,
+                    **({"resolution": stream.resolution} if stream.resolution else {}),
+                },
+                "date_time": w.zoom_time(now),
+            },
+        },
+        operator=webhooks.owner_of(tx, meeting.account_id),
+    )
+
+
 def start_webinar(env: Env, tx: Tx, webinar: Session) -> None:
     """The host starts the webinar or meeting in the Zoom app (the control API plays the
     host)."""
@@ -357,6 +412,13 @@ def start_webinar(env: Env, tx: Tx, webinar: Session) -> None:
     webinar.ended_at = None
     webinar.updated_at = now
     tx.update_session(webinar)
+    webhooks.emit(
+        tx,
+        now,
+        webinar.account_id,
+        f"{webinar.kind}.started",
+        {**webhooks.session_object(webinar), "start_time": w.zoom_time(now)},
+    )
 
 
 def end_webinar(env: Env, tx: Tx, webinar: Session) -> None:
@@ -366,12 +428,21 @@ def end_webinar(env: Env, tx: Tx, webinar: Session) -> None:
     webinar.ended_at = now
     webinar.updated_at = now
     tx.update_session(webinar)
+    webhooks.emit(
+        tx,
+        now,
+        webinar.account_id,
+        f"{webinar.kind}.ended",
+        {**webhooks.session_object(webinar), "end_time": w.zoom_time(now)},
+    )
     stream = tx.get_livestream(webinar.kind, webinar.id, for_update=True)
     if stream is not None and stream.state != "stopped":
         stream.move_to("stopped", now, f"{webinar.kind} ended")
         stream.stopped_at = now
         stream.effects.append(StreamEffect("stop", webinar.kind, webinar.id))
         tx.save_livestream(stream)
+        if webinar.kind == "meeting":
+            streaming_event(tx, now, webinar, stream, "meeting.live_streaming_stopped")
 
 
 def _page_token(offset: int) -> str:

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .._errors import ZoomError
-from .._store import LiveStream, Session, SessionKind
+from .._store import LiveStream, Session, SessionKind, schema
 from .._version import __version__
-from . import backend, seed
+from . import backend, seed, webhooks
 from .backend import Env
 from .http import error_response, get_env, internal_error, parse_document, read_body, validate_model
 
@@ -297,6 +298,58 @@ def switch_speaker(kind: SessionKind) -> ControlHandler:
     return speaker
 
 
+class WebhookBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=8, max_length=2048, pattern=r"^https?://")
+    """Event notification endpoint URL."""
+    secret_token: str | None = Field(default=None, min_length=8, max_length=256)
+    """Generated when absent; shown in the answer."""
+    events: list[str] | None = None
+    """Subscribed events (default: all the emulator sends)."""
+
+
+def set_webhook(env: Env, req: ControlRequest) -> Response:
+    """Subscribe an app to events; the URL is validated at once, as Zoom does."""
+    body = validate_model(WebhookBody, req.document())
+    events = body.events if body.events is not None else list(webhooks.EVENTS)
+    unknown = sorted(set(events) - set(webhooks.EVENTS))
+    if unknown:
+        raise ZoomError(400, 300, f"Unknown events: {', '.join(unknown)}.")
+    secret = body.secret_token or env.source.token()[:32]
+    client_id = req.path["clientId"]
+    table = schema.webhook_subscriptions
+    with env.store.write() as tx:
+        app = tx.get_app(client_id)
+        if app is None:
+            raise ZoomError(404, 404, f"App {client_id} does not exist.")
+        tx.conn.execute(delete(table).where(table.c.client_id == client_id))
+        tx.conn.execute(
+            table.insert().values(
+                client_id=client_id,
+                account_id=app.account_id,
+                url=body.url,
+                secret_token=secret,
+                events=" ".join(events),
+                created_at=env.clock.now().replace(tzinfo=None),
+            )
+        )
+    validated, error = webhooks.validate(env.store, env.clock, client_id)
+    return JSONResponse(
+        {
+            "url": body.url,
+            "secret_token": secret,
+            "events": events,
+            "validated": validated,
+            "validation_error": error,
+        }
+    )
+
+
+def webhook_deliveries(env: Env, req: ControlRequest) -> Response:
+    with env.store.read() as tx:
+        return JSONResponse(webhooks.deliveries(tx))
+
+
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
         return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
@@ -354,6 +407,8 @@ def routes() -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route(f"{p}/livestreams", endpoint(list_livestreams), methods=["GET"]),
+        Route(f"{p}/apps/{{clientId}}/webhook", endpoint(set_webhook), methods=["PUT"]),
+        Route(f"{p}/webhooks/deliveries", endpoint(webhook_deliveries), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),
         *[
             Route(

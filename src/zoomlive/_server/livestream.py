@@ -15,7 +15,16 @@ from .. import _wire as w
 from .._errors import ZoomError
 from .._media.effects import StreamEffect
 from .._store import LiveStream, Session, SessionKind, Tx
-from .backend import Call, Env, Handler, Result, has_webinar_plan, load_session, plan_missing
+from .backend import (
+    Call,
+    Env,
+    Handler,
+    Result,
+    has_webinar_plan,
+    load_session,
+    plan_missing,
+    streaming_event,
+)
 
 WEBINAR_NOT_FOUND = "Webinar does not exist: {id}."
 MEETING_NOT_FOUND = "Meeting does not exist: {id}."
@@ -192,9 +201,13 @@ def update_status(kind: SessionKind) -> Handler:
             _apply(stream, settings)
             stream.last_start_request_at = now
             _start(env, stream, owner, now)
+            if kind == "meeting":
+                streaming_event(tx, now, owner, stream, "meeting.live_streaming_started")
         elif body.action == "stop":
             if running or stream.state == "failed":
                 _stop(stream, now, "stop requested")
+                if kind == "meeting":
+                    streaming_event(tx, now, owner, stream, "meeting.live_streaming_stopped")
             _apply(stream, settings)  # stopped now, so settings may change
         elif body.action == "mode":
             if not running:

@@ -40,6 +40,8 @@ class Settings:
     """``zoom`` (Zoom's numbers by plan), ``off``, or a JSON file of custom numbers."""
     redis_url: str | None = None
     """Keep rate-limit counters in Redis, shared by every worker process."""
+    webhook_time_scale: float = 1.0
+    """Multiplies Zoom's webhook delays (retries at +5/+20/+60 min, revalidation every 72 h)."""
     public_url: str | None = None
     """Base URL to advertise as ``api_url`` and in join links; default: the request's own."""
     extra: dict[str, str] = field(default_factory=dict)
@@ -57,6 +59,7 @@ class Settings:
             "ZOOMLIVE_MEDIA_PROFILE": self.media_profile or "",
             "ZOOMLIVE_RATE_LIMITS": self.rate_limits,
             "ZOOMLIVE_REDIS_URL": self.redis_url or "",
+            "ZOOMLIVE_WEBHOOK_TIME_SCALE": str(self.webhook_time_scale),
         }
         return pairs
 
@@ -72,6 +75,8 @@ class Settings:
             "redis_url": os.environ.get("ZOOMLIVE_REDIS_URL") or None,
             "media_profile": os.environ.get("ZOOMLIVE_MEDIA_PROFILE") or None,
         }
+        if os.environ.get("ZOOMLIVE_WEBHOOK_TIME_SCALE"):
+            values["webhook_time_scale"] = float(os.environ["ZOOMLIVE_WEBHOOK_TIME_SCALE"])
         if os.environ.get("ZOOMLIVE_DEMO"):
             values["demo"] = os.environ["ZOOMLIVE_DEMO"] != "0"
         if os.environ.get("ZOOMLIVE_SEED"):

@@ -175,6 +175,56 @@ livestream_events = Table(
     Column("detail", Text, nullable=False),
 )
 
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column(
+        "client_id", String(128), ForeignKey("apps.client_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret_token", String(256), nullable=False),
+    Column("events", Text, nullable=False),
+    Column("validated_at", DateTime, nullable=True),
+    Column("validation_error", Text, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(128), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime, nullable=True),
+    CheckConstraint(
+        "status IN ('pending', 'delivered', 'failed')", name="ck_webhook_deliveries_status"
+    ),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        Integer,
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("at", DateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+)
+
 daily_counters = Table(
     "daily_counters",
     metadata,
