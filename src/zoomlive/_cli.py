@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 DEFAULT_DB = "zoomlive.db"
+GRACEFUL_S = 2
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -161,9 +162,17 @@ def serve(
             port=port,
             log_level=log_level,
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_S,
         )
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_S,  # open event feeds must not hold up a stop
+    )
 
 
 @app.command("seed")

@@ -7,6 +7,7 @@ rule in one transaction (committed before the answer) → Zoom's JSON, or Zoom's
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import uuid
@@ -33,6 +34,7 @@ from . import backend, control, oauth
 from .auth import ANONYMOUS, authenticate, require_scopes
 from .backend import Call, Env
 from .bodies import parse_body, parse_query, parse_urlencoded
+from .feed import EventFeed
 from .handlers import HANDLERS, UUID_OPERATIONS
 from .http import base_url, error_response, get_env, internal_error, json_response, read_body
 from .openapi import build_openapi
@@ -259,7 +261,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         env = await run_in_threadpool(open_env, settings)
         app.state.env = env
         try:
+            env.feed = EventFeed()
+            env.feed.bind(asyncio.get_running_loop())
+            env.store.on_commit.append(env.feed.on_commit)
             env.webhooks = WebhookDispatcher(env.store, env.clock, settings.webhook_time_scale)
+            env.webhooks.listeners.append(lambda data: env.feed.publish("webhook", data))
             await env.webhooks.start()
             if settings.media != "off":
                 env.media = MediaSupervisor(

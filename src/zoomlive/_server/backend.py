@@ -27,6 +27,7 @@ from .._random import Clock, Source
 from .._store import Account, LiveStream, Session, SessionKind, Store, Tx, User, Webinar
 from . import webhooks
 from .auth import Principal
+from .feed import FeedItem
 from .settings import Settings
 
 MAX_INT64 = 2**63 - 1
@@ -52,6 +53,8 @@ class Env:
     """The rate limiter when limits are on (``zoomlive._server.ratelimit``)."""
     webhooks: Any = None
     """The webhook dispatcher (``zoomlive._server.webhooks``)."""
+    feed: Any = None
+    """The event feed at ``/_emulator/events`` (``zoomlive._server.feed``)."""
 
 
 @dataclass
@@ -412,6 +415,7 @@ def start_webinar(env: Env, tx: Tx, webinar: Session) -> None:
     webinar.ended_at = None
     webinar.updated_at = now
     tx.update_session(webinar)
+    tx.effects.append(FeedItem("host", {"action": "start", "kind": webinar.kind, "id": webinar.id}))
     webhooks.emit(
         tx,
         now,
@@ -428,6 +432,7 @@ def end_webinar(env: Env, tx: Tx, webinar: Session) -> None:
     webinar.ended_at = now
     webinar.updated_at = now
     tx.update_session(webinar)
+    tx.effects.append(FeedItem("host", {"action": "end", "kind": webinar.kind, "id": webinar.id}))
     webhooks.emit(
         tx,
         now,

@@ -25,6 +25,7 @@ from .._store import LiveStream, Session, SessionKind, schema
 from .._version import __version__
 from . import backend, seed, webhooks
 from .backend import Env
+from .feed import events_response
 from .http import error_response, get_env, internal_error, parse_document, read_body, validate_model
 
 ADMIN_HEADER = "x-admin-key"
@@ -350,6 +351,16 @@ def webhook_deliveries(env: Env, req: ControlRequest) -> Response:
         return JSONResponse(webhooks.deliveries(tx))
 
 
+async def events(request: Request) -> Response:
+    """``GET /_emulator/events``: the emulator's own feed, as server-sent events."""
+    env = get_env(request)
+    try:
+        check_admin(env, request)
+    except ZoomError as err:
+        return error_response(err)
+    return events_response(env.feed, request)
+
+
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
         return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
@@ -407,6 +418,7 @@ def routes() -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route(f"{p}/livestreams", endpoint(list_livestreams), methods=["GET"]),
+        Route(f"{p}/events", events, methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}/webhook", endpoint(set_webhook), methods=["PUT"]),
         Route(f"{p}/webhooks/deliveries", endpoint(webhook_deliveries), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),

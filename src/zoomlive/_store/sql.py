@@ -600,7 +600,22 @@ class Tx:
             if result.rowcount != 1:
                 raise ConcurrentUpdate(f"{stream.kind} {stream.owner_id} changed meanwhile")
         stream.version += 1
+        from zoomlive._server.feed import FeedItem
+
         for change in stream.events:
+            self.effects.append(
+                FeedItem(
+                    "stream",
+                    {
+                        "kind": change.kind,
+                        "id": change.owner_id,
+                        "from": change.from_state,
+                        "to": change.to_state,
+                        "detail": change.detail,
+                        "last_error": stream.last_error,
+                    },
+                )
+            )
             self.conn.execute(
                 s.livestream_events.insert().values(
                     kind=change.kind,
