@@ -379,3 +379,25 @@ def test_reset_stops_the_streams_it_forgets(media: MediaServer, tmp_path: Path) 
         if listener.poll() is None:
             listener.kill()
             listener.wait()
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [("ffmpeg_crash", "ffmpeg crashed (signal 9)"), ("receiver_disconnect", "connection lost")],
+)
+def test_media_faults_on_demand_fail_then_reconnect(
+    media: MediaServer, nginx: NginxRtmp, fault: str, reason: str
+) -> None:
+    media.configure(nginx.url, key="good-key")
+    media.status({"action": "start"})
+    media.wait_for(lambda s: s["state"] == "live", 10)
+    injected = media.http.post(
+        f"/_emulator/webinars/{DEMO_WEBINAR}/livestream/fault", json={"kind": fault}
+    )
+    assert injected.status_code == 200, injected.text
+    back = media.wait_for(
+        lambda s: s["state"] == "live" and (s["media"] or {}).get("attempts", 0) >= 2, 15
+    )
+    moves = [(e["from"], e["to"], e["detail"]) for e in back["events"]]
+    assert ("live", "failed", reason) in moves
+    assert sum(1 for a in nginx.attempts if a.accepted) >= 2

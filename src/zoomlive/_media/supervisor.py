@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections import deque
@@ -71,6 +72,8 @@ def _die_with_parent(parent: int) -> None:
 
 def classify(stderr: str, saw_frames: bool, returncode: int) -> str:
     """A short reason for an ffmpeg that ended on its own."""
+    if returncode < 0:
+        return f"ffmpeg crashed (signal {-returncode})"
     text = stderr.lower()
     if "connection refused" in text:
         return "connection refused"
@@ -357,6 +360,28 @@ class MediaSupervisor:
         job.process = None
         return classify("\n".join(job.stderr), bool(saw_frames[0]), proc.returncode or 0)
 
+    def inject(self, kind: SessionKind, owner_id: int, fault: str) -> None:
+        """Media faults on demand: ``ffmpeg_crash`` (SIGKILL the pusher) or
+        ``receiver_disconnect`` (the kernel aborts the pusher's TCP connection, as a receiver
+        going away would). The supervisor then reacts as to the real thing. Thread-safe."""
+        job = self.jobs.get((kind, owner_id))
+        proc = job.process if job is not None else None
+        if proc is None or proc.returncode is not None:
+            raise LookupError("not being pushed")
+        if fault == "ffmpeg_crash":
+            os.kill(proc.pid, signal.SIGKILL)
+            return
+        ports = _local_ports(proc.pid)
+        if not ports:
+            raise LookupError("no connection to cut")
+        for port in ports:
+            subprocess.run(
+                ["ss", "-K", "src", "127.0.0.1", "sport", "=", f":{port}"],
+                capture_output=True,
+                timeout=5,
+                check=False,
+            )
+
     async def _read_errors(self, job: Job, proc: asyncio.subprocess.Process) -> None:
         assert proc.stderr is not None
         async for raw in proc.stderr:
@@ -492,6 +517,26 @@ class MediaSupervisor:
             for job in self.jobs.values()
             if job.process is not None and job.process.returncode is None
         ]
+
+
+def _local_ports(pid: int) -> list[int]:
+    """Local TCP ports of the process's sockets (from /proc)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if fields[9] in inodes and fields[3] == "01":  # ESTABLISHED
+                    ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _view_text(stream: LiveStream) -> str:

@@ -361,6 +361,31 @@ async def events(request: Request) -> Response:
     return events_response(env.feed, request)
 
 
+class MediaFaultBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["ffmpeg_crash", "receiver_disconnect"]
+
+
+def media_fault(kind: SessionKind) -> ControlHandler:
+    """Break a stream being pushed: the supervisor must notice, fail it and reconnect."""
+
+    def fault(env: Env, req: ControlRequest) -> Response:
+        body = validate_model(MediaFaultBody, req.document())
+        param = "webinarId" if kind == "webinar" else "meetingId"
+        with env.store.read() as tx:
+            found = _load(tx, kind, req.path[param])
+        if env.media is None or env.settings.media != "ffmpeg":
+            raise ZoomError(409, 409, "Media faults need --media ffmpeg.")
+        try:
+            env.media.inject(kind, found.id, body.kind)
+        except LookupError as exc:
+            raise ZoomError(409, 409, f"{kind.capitalize()} {found.id}: {exc}.") from None
+        return JSONResponse({"injected": body.kind})
+
+    fault.__name__ = f"{kind}_media_fault"
+    return fault
+
+
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
         return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
@@ -430,6 +455,14 @@ def routes() -> list[BaseRoute]:
             )
             for kind, param in SESSION_PARAMS
             for action in HOST_ACTIONS
+        ],
+        *[
+            Route(
+                f"{p}/{kind}s/{{{param}}}/livestream/fault",
+                endpoint(media_fault(kind)),
+                methods=["POST"],
+            )
+            for kind, param in SESSION_PARAMS
         ],
         *[
             Route(
