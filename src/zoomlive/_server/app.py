@@ -34,6 +34,7 @@ from . import backend, control, oauth
 from .auth import ANONYMOUS, authenticate, require_scopes
 from .backend import Call, Env
 from .bodies import parse_body, parse_query, parse_urlencoded
+from .faults import FaultInjector, FaultMiddleware, fault_routes
 from .feed import EventFeed
 from .handlers import HANDLERS, UUID_OPERATIONS
 from .http import base_url, error_response, get_env, internal_error, json_response, read_body
@@ -253,6 +254,7 @@ def seed_demo_if_empty(env: Env) -> bool:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The emulator as an ASGI app. The store opens (and migrates) when the app starts."""
     settings = settings or Settings.from_env()
+    faults = FaultInjector(seed=settings.seed)
     if settings.media_profile is not None and settings.media_profile not in PROFILES:
         raise ValueError(f"media_profile must be one of {', '.join(PROFILES)}")
 
@@ -260,6 +262,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         env = await run_in_threadpool(open_env, settings)
         app.state.env = env
+        env.faults = faults
         try:
             env.feed = EventFeed()
             env.feed.bind(asyncio.get_running_loop())
@@ -293,11 +296,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
     routes += control.routes()
+    routes += fault_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    app.add_middleware(FaultMiddleware, injector=faults)
     app.add_middleware(TrackingIdMiddleware)
     app.state.settings = settings
     app.state.version = __version__

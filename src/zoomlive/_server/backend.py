@@ -55,6 +55,8 @@ class Env:
     """The webhook dispatcher (``zoomlive._server.webhooks``)."""
     feed: Any = None
     """The event feed at ``/_emulator/events`` (``zoomlive._server.feed``)."""
+    faults: Any = None
+    """The fault injector (``zoomlive._server.faults``)."""
 
 
 @dataclass

@@ -124,6 +124,8 @@ def reset(env: Env, req: ControlRequest) -> Response:
     env.clock.reset()
     if env.limiter is not None:
         env.limiter.counters.clear()
+    if env.faults is not None:
+        env.faults.clear()
     return JSONResponse({"reset": True, "demo": demo})
 
 
