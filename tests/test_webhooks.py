@@ -247,3 +247,11 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
     finally:
         again.stop()
         back.close()
+
+
+def test_endpoints_are_validated_again_every_72_scaled_hours(
+    make_client: Callable[..., TestClient], receiver: Receiver
+) -> None:
+    api = Api(make_client(webhook_time_scale=0.00001), "inprocess")  # 72 h -> 2.6 s
+    assert subscribe(api, receiver.url)["validated"] is True
+    receiver.wait_for("endpoint.url_validation", count=2, timeout=15)
