@@ -19,12 +19,25 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_exported_members() -> None:
     assert zoomlive.__all__ == sorted(zoomlive.__all__)
     assert zoomlive.__all__ == [
+        "APIConnectionError",
+        "APITimeoutError",
+        "AsyncZoomClient",
+        "AuthenticationError",
+        "BadRequestError",
+        "ConflictError",
         "ErrorBody",
         "FieldError",
+        "InternalServerError",
+        "NotFoundError",
         "OPERATIONS",
         "Operation",
+        "PermissionDeniedError",
+        "RateLimitError",
         "Settings",
+        "ZoomAPIError",
+        "ZoomClient",
         "ZoomError",
+        "ZoomliveError",
         "__version__",
         "create_app",
     ]

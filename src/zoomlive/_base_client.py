@@ -1,0 +1,267 @@
+"""What ZoomClient and AsyncZoomClient share: configuration, request building, token state,
+retry decisions, rate-limit pacing, error mapping. The two clients only send and sleep.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from . import _wire as w
+from ._catalog import BY_ID, Label
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    ZoomAPIError,
+    make_status_error,
+)
+from ._version import __version__
+
+DEFAULT_BASE_URL = "https://api.zoom.us/v2"
+DEFAULT_OAUTH_BASE_URL = "https://zoom.us"
+RENEW_BEFORE_S = 60.0
+MAX_RETRY_WAIT_S = 60.0
+
+# Per-second limits by plan (Zoom's table); the client paces itself under them.
+PLAN_RATES: dict[str, dict[str, float]] = {
+    "free": {"Light": 4, "Medium": 2, "Heavy": 1, "Resource-intensive": 10 / 60},
+    "pro": {"Light": 30, "Medium": 20, "Heavy": 10, "Resource-intensive": 10 / 60},
+    "business": {"Light": 80, "Medium": 60, "Heavy": 40, "Resource-intensive": 20 / 60},
+}
+PACE = 0.95  # keep just under the limit: Zoom counts in fixed one-second windows
+
+
+@dataclass
+class Spec:
+    """One API call, ready to send: built once, sent by either client."""
+
+    operation_id: str
+    path: str
+    json: dict[str, Any] | None = None
+    form: dict[str, str] | None = None
+    params: dict[str, Any] | None = None
+    response_model: type[BaseModel] | None = None
+
+    @property
+    def method(self) -> str:
+        return BY_ID[self.operation_id].method
+
+    @property
+    def label(self) -> Label:
+        return BY_ID[self.operation_id].label
+
+
+def body_of(model: BaseModel) -> dict[str, Any]:
+    """A request model as JSON, without the fields the caller left unset."""
+    data: dict[str, Any] = model.model_dump(mode="json", exclude_none=True, exclude_unset=True)
+    return data
+
+
+def as_form(data: dict[str, Any]) -> dict[str, str]:
+    """Multipart fields as the reference page sends them: objects as JSON strings."""
+    import json
+
+    return {
+        key: json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else str(value)
+        for key, value in data.items()
+    }
+
+
+@dataclass
+class TokenState:
+    token: str | None = None
+    expires_at: float = 0.0  # time.monotonic()
+    static: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def valid(self) -> bool:
+        if self.token is None:
+            return False
+        return self.static or time.monotonic() < self.expires_at - RENEW_BEFORE_S
+
+
+class Pacer:
+    """Spaces requests of one rate-limit label evenly under the account's per-second limit.
+    The rate comes from the plan, or is learned from ``X-RateLimit-Limit`` answers."""
+
+    def __init__(self, plan: str | None) -> None:
+        self.rates: dict[str, float] = dict(PLAN_RATES.get(plan or "", {}))
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, label: str) -> float:
+        """Seconds to wait before sending (0 when the label's rate is unknown)."""
+        rate = self.rates.get(label)
+        if not rate:
+            return 0.0
+        interval = 1.0 / (rate * PACE)
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(label, now))
+            self._next[label] = slot + interval
+            return slot - now
+
+    def learn(self, headers: httpx.Headers) -> None:
+        if headers.get("x-ratelimit-type", "").upper() != "QPS":
+            return
+        label, limit = headers.get("x-ratelimit-category"), headers.get("x-ratelimit-limit")
+        if label and limit and limit.isdigit() and int(limit) > 0:
+            self.rates[label] = float(limit)
+
+
+class BaseZoomClient:
+    """Configuration resolved once: argument, then environment, then default."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token: str | None = None,
+        base_url: str | None = None,
+        oauth_base_url: str | None = None,
+        max_retries: int = 3,
+        timeout: float = 30.0,
+        plan: str | None = None,
+        pace: bool = True,
+        retry_wait_scale: float = 1.0,
+    ) -> None:
+        env = os.environ
+        self.account_id = account_id or env.get("ZOOM_ACCOUNT_ID")
+        self.client_id = client_id or env.get("ZOOM_CLIENT_ID")
+        self.client_secret = client_secret or env.get("ZOOM_CLIENT_SECRET")
+        self.base_url = (base_url or env.get("ZOOM_API_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.oauth_base_url = (
+            oauth_base_url or env.get("ZOOM_OAUTH_BASE_URL") or DEFAULT_OAUTH_BASE_URL
+        ).rstrip("/")
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.retry_wait_scale = retry_wait_scale
+        self.pacer = Pacer(plan) if pace else None
+        self._token = TokenState(token=token, static=token is not None)
+        if token is None and not (self.account_id and self.client_id and self.client_secret):
+            raise ValueError(
+                "give account_id, client_id and client_secret (or ZOOM_ACCOUNT_ID, "
+                "ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET), or a token"
+            )
+
+    # building ----------------------------------------------------------------------------------
+    def _token_request(self) -> httpx.Request:
+        basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        return httpx.Request(
+            "POST",
+            f"{self.oauth_base_url}/oauth/token",
+            data={"grant_type": "account_credentials", "account_id": self.account_id or ""},
+            headers={"Authorization": f"Basic {basic}", "User-Agent": self._user_agent},
+        )
+
+    def _store_token(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise make_status_error(response)
+        data = w.TokenResponse.model_validate(response.json())
+        self._token.token = data.access_token
+        self._token.expires_at = time.monotonic() + data.expires_in
+
+    def _request(self, spec: Spec) -> httpx.Request:
+        headers = {
+            "Authorization": f"Bearer {self._token.token}",
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+        }
+        url = self.base_url + spec.path
+        if spec.form is not None:
+            files = {key: (None, value) for key, value in spec.form.items()}
+            return httpx.Request(spec.method, url, files=files, headers=headers)
+        return httpx.Request(spec.method, url, json=spec.json, params=spec.params, headers=headers)
+
+    @property
+    def _user_agent(self) -> str:
+        return f"zoomlive/{__version__}"
+
+    # deciding ---------------------------------------------------------------------------------
+    def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float | None:
+        """Seconds before retry ``attempt`` (1-based), or None to give up."""
+        if attempt > self.max_retries:
+            return None
+        if response is not None and not (
+            response.status_code == 429 or response.status_code >= 500
+        ):
+            return None
+        delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
+        if response is not None:
+            hinted = _hinted_delay(response.headers)
+            if hinted is not None:
+                if hinted > MAX_RETRY_WAIT_S:
+                    return None  # a daily limit: waiting hours is the caller's decision
+                delay = hinted
+        return float(delay * self.retry_wait_scale)
+
+    def _result(self, spec: Spec, response: httpx.Response) -> Any:
+        if self.pacer is not None:
+            self.pacer.learn(response.headers)
+        if response.status_code >= 400:
+            raise make_status_error(response)
+        if spec.response_model is None or response.status_code == 204:
+            return None
+        return spec.response_model.model_validate(response.json())
+
+    @staticmethod
+    def _is_expired_token(response: httpx.Response) -> bool:
+        if response.status_code != 401:
+            return False
+        error = make_status_error(response)
+        return isinstance(error, AuthenticationError) and error.code == 124
+
+    @staticmethod
+    def _connection_error(exc: httpx.TransportError) -> APIConnectionError:
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(f"timed out: {exc}", request=_request_of(exc))
+        return APIConnectionError(f"could not reach the server: {exc}", request=_request_of(exc))
+
+
+def _request_of(exc: httpx.TransportError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:
+        return None
+
+
+def _hinted_delay(headers: httpx.Headers) -> float | None:
+    """``Retry-After`` (seconds, an HTTP date, or Zoom's ISO date-time for daily limits), else
+    ``X-RateLimit-Reset`` (a unix time)."""
+    retry_after = headers.get("retry-after")
+    now = datetime.now(UTC)
+    if retry_after:
+        value = retry_after.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, (when - now).total_seconds())
+    reset = headers.get("x-ratelimit-reset")
+    if reset and reset.isdigit():
+        return max(0.0, int(reset) - now.timestamp())
+    return None
+
+
+__all__ = ["BaseZoomClient", "Spec", "ZoomAPIError", "as_form", "body_of"]

@@ -1,0 +1,133 @@
+"""The SDK's exceptions, one tree.
+
+    ZoomliveError
+    ├── APIConnectionError        the request never got an answer (refused, reset, DNS...)
+    │   └── APITimeoutError       ...because it timed out
+    └── ZoomAPIError              Zoom answered with an error: status_code, code, message, errors
+        ├── BadRequestError       400 (validation, "does not exist" on live-stream calls, ...)
+        ├── AuthenticationError   401 (code 124: invalid or expired token)
+        ├── PermissionDeniedError 403
+        ├── NotFoundError         404
+        ├── ConflictError         409
+        ├── RateLimitError        429
+        └── InternalServerError   5xx
+
+"The request never arrived" and "Zoom said no" are different branches. One function,
+:func:`make_status_error`, picks the class from the HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ._errors import ErrorBody, FieldError
+
+
+class ZoomliveError(Exception):
+    """Base of every error the SDK raises."""
+
+
+class APIConnectionError(ZoomliveError):
+    """No answer: the connection failed or broke."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer in time."""
+
+
+class ZoomAPIError(ZoomliveError):
+    """Zoom answered with an error body ``{"code", "message", "errors"?}``."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: int | None,
+        message: str,
+        *,
+        errors: list[FieldError] | None = None,
+        tracking_id: str | None = None,
+        headers: httpx.Headers | None = None,
+    ) -> None:
+        self.status_code = status_code
+        """The HTTP status."""
+        self.code = code
+        """Zoom's error code (e.g. 124, 300, 3001), when the body had one."""
+        self.message = message
+        """Zoom's message."""
+        self.errors = errors or []
+        """Per-field problems of a ``Validation Failed.``."""
+        self.tracking_id = tracking_id
+        """Zoom's ``x-zm-trackingid``, for support requests."""
+        self.headers = headers or httpx.Headers()
+        detail = "".join(f" [{e.field}: {e.message}]" for e in self.errors)
+        shown = f"Zoom error {code}" if code is not None else f"HTTP {status_code}"
+        super().__init__(f"{shown}: {message}{detail}")
+
+
+class BadRequestError(ZoomAPIError):
+    """400."""
+
+
+class AuthenticationError(ZoomAPIError):
+    """401: the token is missing, invalid or expired (code 124)."""
+
+
+class PermissionDeniedError(ZoomAPIError):
+    """403."""
+
+
+class NotFoundError(ZoomAPIError):
+    """404."""
+
+
+class ConflictError(ZoomAPIError):
+    """409."""
+
+
+class RateLimitError(ZoomAPIError):
+    """429: a per-second or daily rate limit."""
+
+
+class InternalServerError(ZoomAPIError):
+    """5xx."""
+
+
+_BY_STATUS: dict[int, type[ZoomAPIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+def make_status_error(response: httpx.Response) -> ZoomAPIError:
+    """The exception for an error answer, parsed with the emulator's own error model."""
+    code: int | None = None
+    message = response.reason_phrase or f"HTTP {response.status_code}"
+    errors: list[FieldError] = []
+    try:
+        data: Any = response.json()
+        body = ErrorBody.model_validate(data)
+        code, message, errors = body.code, body.message, body.errors or []
+    except Exception:
+        text = response.text.strip()
+        if text:
+            message = text[:500]
+    status = response.status_code
+    cls = _BY_STATUS.get(status, InternalServerError if status >= 500 else ZoomAPIError)
+    return cls(
+        status,
+        code,
+        message,
+        errors=errors,
+        tracking_id=response.headers.get("x-zm-trackingid"),
+        headers=response.headers,
+    )

@@ -1,0 +1,292 @@
+"""The SDK, sync and async, against ``zoomlive serve`` over real HTTP, and its retry, token and
+pacing logic against httpx.MockTransport (no real sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import zoomlive
+from tests.conftest import DEMO_WEBINAR, Server
+from zoomlive import AsyncZoomClient, ZoomClient
+
+
+class Both:
+    """One test body for both clients: ``run(x)`` is ``x`` (sync) or awaits it (async)."""
+
+    def __init__(self, kind: str, server_url: str, **options: Any) -> None:
+        self.kind = kind
+        self.loop = asyncio.new_event_loop() if kind == "async" else None
+        creds = {
+            "account_id": "demo-account",
+            "client_id": "demo-client-id",
+            "client_secret": "demo-client-secret",
+            "base_url": server_url + "/v2",
+            "oauth_base_url": server_url,
+            **options,
+        }
+        self.client: Any = AsyncZoomClient(**creds) if kind == "async" else ZoomClient(**creds)
+
+    def run(self, value: Any) -> Any:
+        if self.loop is None:
+            return value
+        return self.loop.run_until_complete(value)
+
+    def collect(self, iterator: Any) -> list[Any]:
+        if self.loop is None:
+            return list(iterator)
+
+        async def gather() -> list[Any]:
+            return [item async for item in iterator]
+
+        return self.run(gather())
+
+    def close(self) -> None:
+        if self.loop is None:
+            self.client.close()
+        else:
+            self.run(self.client.aclose())
+            self.loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def sdk(request: pytest.FixtureRequest, server: Server) -> Iterator[Both]:
+    assert httpx.post(server.url + "/_emulator/reset", json={"demo": True}).status_code == 200
+    both = Both(request.param, server.url)
+    yield both
+    both.close()
+
+
+def test_livestream_calls_end_to_end(sdk: Both) -> None:
+    ls = sdk.client.webinars.livestream
+    sdk.run(
+        ls.update(
+            DEMO_WEBINAR,
+            stream_url="rtmp://127.0.0.1:1935/live",
+            stream_key="k1",
+            page_url="https://example.com/w",
+            resolution="1080p",
+        )
+    )
+    details = sdk.run(ls.get(DEMO_WEBINAR))
+    assert (details.stream_key, details.resolution) == ("k1", "1080p")
+    assert (
+        sdk.run(ls.start(DEMO_WEBINAR, display_name="From the SDK", active_speaker_name=True))
+        is None
+    )
+    state = httpx.get(f"{sdk.client.oauth_base_url}/_emulator/webinars/{DEMO_WEBINAR}/livestream")
+    assert state.json()["state"] == "live"
+    assert state.json()["settings"]["display_name"] == "From the SDK"
+    sdk.run(ls.stop(DEMO_WEBINAR))
+    sdk.run(ls.start(DEMO_WEBINAR, display_name="As multipart", form=True))
+    state = httpx.get(f"{sdk.client.oauth_base_url}/_emulator/webinars/{DEMO_WEBINAR}/livestream")
+    assert state.json()["settings"]["display_name"] == "As multipart"
+
+
+def test_webinars_and_meetings(sdk: Both) -> None:
+    made = sdk.run(sdk.client.webinars.create(topic="SDK webinar", duration=30))
+    assert made.topic == "SDK webinar" and made.host_email == "host@example.com"
+    sdk.run(sdk.client.webinars.update(made.id, agenda="Agenda"))
+    assert sdk.run(sdk.client.webinars.get(made.id)).agenda == "Agenda"
+    for i in range(4):
+        sdk.run(sdk.client.webinars.create(topic=f"more {i}"))
+    listed = sdk.collect(sdk.client.iter_webinars(page_size=2))
+    assert len(listed) == 6 and len({w.id for w in listed}) == 6
+    sdk.run(sdk.client.webinars.delete(made.id))
+    with pytest.raises(zoomlive.NotFoundError) as caught:
+        sdk.run(sdk.client.webinars.get(made.id))
+    assert caught.value.code == 3001 and caught.value.tracking_id
+    meeting = sdk.run(sdk.client.meetings.create(topic="SDK meeting"))
+    assert meeting.status == "waiting"
+    assert sdk.run(sdk.client.users.get()).email == "host@example.com"
+    sdk.run(sdk.client.webinars.end(DEMO_WEBINAR))
+
+
+def test_zoom_errors_are_typed(sdk: Both) -> None:
+    with pytest.raises(zoomlive.BadRequestError) as caught:
+        sdk.run(sdk.client.webinars.livestream.start(12345678901))
+    err = caught.value
+    assert (err.status_code, err.code) == (400, 3001)
+    assert str(err) == "Zoom error 3001: Webinar does not exist: 12345678901."
+    with pytest.raises(ValueError):  # validated before sending
+        sdk.run(sdk.client.webinars.livestream.start(DEMO_WEBINAR, display_name="x" * 51))
+
+
+def test_token_is_renewed_across_expiry(tmp_path: Any) -> None:
+    srv = Server(tmp_path / "ttl.db", "--token-ttl", "61").start()
+    try:
+        for kind in ("sync", "async"):
+            both = Both(kind, srv.url)
+            try:
+                assert sdk_user(both) == "host@example.com"
+                first = both.client._token.token
+                httpx.post(srv.url + "/_emulator/clock", json={"advance_seconds": 120})
+                assert sdk_user(both) == "host@example.com"  # a 124, a new token, the retry
+                assert both.client._token.token != first
+            finally:
+                both.close()
+    finally:
+        srv.stop()
+
+
+def sdk_user(both: Both) -> str:
+    return str(both.run(both.client.users.get()).email)
+
+
+# Unit tests with MockTransport -------------------------------------------------------------
+
+
+def mock_client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> ZoomClient:
+    return ZoomClient(
+        account_id="a",
+        client_id="c",
+        client_secret="s",
+        base_url="http://zoom.test/v2",
+        oauth_base_url="http://zoom.test",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        retry_wait_scale=0.0,
+        **options,
+    )
+
+
+def token_answer(token: str = "t1", ttl: int = 3599) -> httpx.Response:
+    return httpx.Response(
+        200, json={"access_token": token, "token_type": "bearer", "expires_in": ttl, "scope": ""}
+    )
+
+
+def test_retries_429_and_5xx_then_succeeds() -> None:
+    answers = iter(
+        [
+            httpx.Response(
+                429, json={"code": 429, "message": "slow down"}, headers={"Retry-After": "1"}
+            ),
+            httpx.Response(503, json={"code": 503, "message": "busy"}),
+            httpx.Response(200, json={"id": "u", "email": "e@x.test"}),
+        ]
+    )
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path == "/oauth/token":
+            return token_answer()
+        return next(answers)
+
+    with mock_client(handler) as client:
+        assert client.users.get().email == "e@x.test"
+    assert calls.count("/v2/users/me") == 3 and calls.count("/oauth/token") == 1
+
+
+def test_gives_up_after_max_retries_and_never_retries_400() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return token_answer()
+        if request.method == "GET":
+            return httpx.Response(500, json={"code": 500, "message": "down"})
+        return httpx.Response(
+            400,
+            json={
+                "code": 300,
+                "message": "Validation Failed.",
+                "errors": [{"field": "a", "message": "Invalid field."}],
+            },
+        )
+
+    with mock_client(handler, max_retries=2) as client:
+        with pytest.raises(zoomlive.InternalServerError):
+            client.users.get()
+        with pytest.raises(zoomlive.BadRequestError) as caught:
+            client.webinars.livestream.stop(1)
+        assert caught.value.errors[0].field == "a"
+
+
+def test_daily_limit_is_not_waited_for() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return token_answer()
+        return httpx.Response(
+            429,
+            json={"code": 429, "message": "daily"},
+            headers={"Retry-After": "2099-01-01T00:00:00Z"},
+        )
+
+    with mock_client(handler) as client, pytest.raises(zoomlive.RateLimitError):
+        client.users.get()
+
+
+def test_connection_errors_are_their_own_branch() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    with mock_client(handler) as client, pytest.raises(zoomlive.APIConnectionError) as caught:
+        client.users.get()
+    assert not isinstance(caught.value, zoomlive.ZoomAPIError)
+
+
+def test_one_token_fetch_for_many_threads() -> None:
+    fetches: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            fetches.append(1)
+            time.sleep(0.05)
+            return token_answer()
+        return httpx.Response(200, json={"id": "u", "email": "e@x.test"})
+
+    import concurrent.futures
+
+    with mock_client(handler) as client, concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: client.users.get(), range(16)))
+    assert len(fetches) == 1
+
+
+def test_pacer_spaces_requests_under_the_learned_limit() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return token_answer()
+        return httpx.Response(
+            200,
+            json={"id": "u", "email": "e"},
+            headers={
+                "X-RateLimit-Category": "Light",
+                "X-RateLimit-Type": "QPS",
+                "X-RateLimit-Limit": "1000",
+            },
+        )
+
+    with mock_client(handler) as client:
+        client.users.get()
+        assert client.pacer is not None and client.pacer.rates["Light"] == 1000
+        waits = [client.pacer.reserve("Light") for _ in range(10)]
+    assert waits[0] >= 0 and waits[-1] == pytest.approx(9 / 950, abs=0.005)
+
+
+def test_async_client_with_mock_transport() -> None:
+    bodies: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return token_answer()
+        bodies.append(json.loads(request.content))
+        return httpx.Response(204)
+
+    async def go() -> None:
+        async with AsyncZoomClient(
+            account_id="a",
+            client_id="c",
+            client_secret="s",
+            base_url="http://zoom.test/v2",
+            oauth_base_url="http://zoom.test",
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        ) as client:
+            await client.meetings.livestream.mode(5, layout="gallery_view")
+
+    asyncio.run(go())
+    assert bodies == [{"action": "mode", "settings": {"layout": "gallery_view"}}]
