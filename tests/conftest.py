@@ -147,6 +147,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 out = self.proc.stdout.read() if self.proc.stdout else ""
+                if self.proc.stdout:
+                    self.proc.stdout.close()
                 raise RuntimeError(f"zoomlive serve exited {self.proc.returncode}: {out}")
             try:
                 if httpx.get(self.url + "/_emulator/health", timeout=1).status_code == 200:

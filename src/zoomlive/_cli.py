@@ -279,5 +279,15 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _add_client_commands() -> None:
+    from ._cli_client import session_app
+
+    app.add_typer(session_app("webinar"), name="webinar")
+    app.add_typer(session_app("meeting"), name="meeting")
+
+
+_add_client_commands()
+
+
 def main() -> None:
     app()

@@ -1,0 +1,357 @@
+"""``zoomlive webinar ...`` and ``zoomlive meeting ...``: a thin shell over the SDK.
+
+One error boundary: Zoom's refusals print ``Zoom error CODE: MESSAGE`` on stderr and exit 1,
+unreachable servers exit 3, usage errors exit 2. ``--json`` prints machine-readable output.
+Bulk (``--from-file FILE.csv``) runs rows concurrently under the rate limit, with a progress
+bar and a summary table, and exits 0 only when every row succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ._client import AsyncZoomClient, ZoomClient
+from ._exceptions import APIConnectionError, ZoomAPIError
+
+EXIT_ZOOM, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="API base URL, e.g. http://127.0.0.1:8080/v2.",
+        envvar="ZOOM_API_BASE_URL",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+FromFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-file",
+        help="CSV with one row per call: an id column, and columns named after the options.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _options(base_url: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if base_url:
+        options["base_url"] = base_url
+        if "ZOOM_OAUTH_BASE_URL" not in __import__("os").environ:
+            # The emulator serves OAuth beside the API: http://host:port/v2 -> http://host:port
+            options["oauth_base_url"] = base_url.rstrip("/").removesuffix("/v2")
+    return options
+
+
+def _client(base_url: str | None) -> ZoomClient:
+    try:
+        return ZoomClient(**_options(base_url))
+    except ValueError as exc:
+        _fail(str(exc), EXIT_USAGE)
+        raise
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"zoomlive: {message}" if code != EXIT_ZOOM else message, err=True)
+    raise typer.Exit(code)
+
+
+def _guard(action: Callable[[], Any], as_json: bool) -> None:
+    """Run one call; print its result; map failures to one line and an exit code."""
+    try:
+        result = action()
+    except ZoomAPIError as err:
+        _fail(str(err), EXIT_ZOOM)
+    except APIConnectionError as err:
+        _fail(str(err), EXIT_UNREACHABLE)
+    except ValueError as err:
+        _fail(str(err), EXIT_USAGE)
+    else:
+        _print(result, as_json)
+
+
+def _print(result: Any, as_json: bool) -> None:
+    if result is None:
+        typer.echo('{"ok": true}' if as_json else "ok")
+        return
+    data = (
+        result.model_dump(mode="json", exclude_none=True)
+        if isinstance(result, BaseModel)
+        else result
+    )
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    if isinstance(data, list):
+        for item in data:
+            typer.echo("  ".join(f"{k}={v}" for k, v in item.items() if not isinstance(v, dict)))
+        return
+    for key, value in data.items():
+        if not isinstance(value, dict | list):
+            typer.echo(f"{key}: {value}")
+
+
+def session_app(kind: str) -> typer.Typer:
+    app = typer.Typer(help=f"Zoom {kind}s and their live streams.", no_args_is_help=True)
+    live = typer.Typer(help=f"A {kind}'s custom live stream.", no_args_is_help=True)
+    app.add_typer(live, name="livestream")
+
+    def sessions(client: ZoomClient) -> Any:
+        return client.webinars if kind == "webinar" else client.meetings
+
+    @app.command("get")
+    def get(session_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+        """Show one."""
+        with _client(base_url) as client:
+            _guard(lambda: sessions(client).get(session_id), as_json)
+
+    @app.command("create")
+    def create(
+        topic: Annotated[str, typer.Option(help="Topic.")],
+        user: Annotated[str, typer.Option(help="Host: me, an id or an email.")] = "me",
+        start_time: Annotated[str | None, typer.Option(help="ISO 8601 start time.")] = None,
+        duration: Annotated[int | None, typer.Option(help="Minutes.")] = None,
+        agenda: Annotated[str | None, typer.Option(help="Agenda.")] = None,
+        base_url: BaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Create one."""
+        fields = {"topic": topic, "start_time": start_time, "duration": duration, "agenda": agenda}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        with _client(base_url) as client:
+            _guard(lambda: sessions(client).create(user, **fields), as_json)
+
+    @app.command("update")
+    def update(
+        session_id: str,
+        topic: Annotated[str | None, typer.Option(help="Topic.")] = None,
+        agenda: Annotated[str | None, typer.Option(help="Agenda.")] = None,
+        duration: Annotated[int | None, typer.Option(help="Minutes.")] = None,
+        base_url: BaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Change some of its fields."""
+        fields = {"topic": topic, "agenda": agenda, "duration": duration}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        with _client(base_url) as client:
+            _guard(lambda: sessions(client).update(session_id, **fields), as_json)
+
+    @app.command("list")
+    def list_(
+        user: Annotated[str, typer.Option(help="Host: me, an id or an email.")] = "me",
+        base_url: BaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """List every one of the user's (all pages)."""
+        with _client(base_url) as client:
+            iterate = client.iter_webinars if kind == "webinar" else client.iter_meetings
+            _guard(lambda: [item.model_dump(mode="json") for item in iterate(user)], as_json)
+
+    @app.command("delete")
+    def delete(session_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+        """Delete one."""
+        with _client(base_url) as client:
+            _guard(lambda: sessions(client).delete(session_id), as_json)
+
+    @app.command("end")
+    def end(session_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+        """End a running one."""
+        with _client(base_url) as client:
+            _guard(lambda: sessions(client).end(session_id), as_json)
+
+    @live.command("get")
+    def ls_get(session_id: str, base_url: BaseUrl = None, as_json: AsJson = False) -> None:
+        """Show the live stream configuration."""
+        with _client(base_url) as client:
+            _guard(lambda: sessions(client).livestream.get(session_id), as_json)
+
+    @live.command("configure")
+    def ls_configure(
+        session_id: Annotated[str | None, typer.Argument()] = None,
+        stream_url: Annotated[str | None, typer.Option(help="RTMP URL.")] = None,
+        stream_key: Annotated[str | None, typer.Option(help="Stream key.")] = None,
+        page_url: Annotated[str | None, typer.Option(help="Viewers' page.")] = None,
+        resolution: Annotated[str | None, typer.Option(help="720p or 1080p.")] = None,
+        from_file: FromFile = None,
+        base_url: BaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Set the stream URL, key, page and resolution."""
+        args = {
+            "stream_url": stream_url,
+            "stream_key": stream_key,
+            "page_url": page_url,
+            "resolution": resolution,
+        }
+        _live_call(kind, "update", session_id, args, from_file, base_url, as_json)
+
+    @live.command("start")
+    def ls_start(
+        session_id: Annotated[str | None, typer.Argument()] = None,
+        display_name: Annotated[str | None, typer.Option(help="The stream's name.")] = None,
+        active_speaker_name: Annotated[
+            bool | None,
+            typer.Option(
+                "--active-speaker-name/--no-active-speaker-name",
+                help="Show the active speaker's name.",
+            ),
+        ] = None,
+        layout: Annotated[str | None, typer.Option(help="Meetings: the layout.")] = None,
+        close_caption: Annotated[str | None, typer.Option(help="Meetings: captions.")] = None,
+        from_file: FromFile = None,
+        base_url: BaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Start the live stream."""
+        args = {
+            "display_name": display_name,
+            "active_speaker_name": active_speaker_name,
+            "layout": layout,
+            "close_caption": close_caption,
+        }
+        _live_call(kind, "start", session_id, args, from_file, base_url, as_json)
+
+    @live.command("stop")
+    def ls_stop(
+        session_id: Annotated[str | None, typer.Argument()] = None,
+        from_file: FromFile = None,
+        base_url: BaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Stop the live stream."""
+        _live_call(kind, "stop", session_id, {}, from_file, base_url, as_json)
+
+    if kind == "meeting":
+
+        @live.command("mode")
+        def ls_mode(
+            session_id: str,
+            layout: Annotated[
+                str | None, typer.Option(help="follow_host, gallery_view, speaker_view.")
+            ] = None,
+            close_caption: Annotated[
+                str | None, typer.Option(help="burnt-in, embedded, off.")
+            ] = None,
+            base_url: BaseUrl = None,
+            as_json: AsJson = False,
+        ) -> None:
+            """Change a running stream's layout and captions."""
+            with _client(base_url) as client:
+                _guard(
+                    lambda: client.meetings.livestream.mode(
+                        session_id, layout=layout, close_caption=close_caption
+                    ),
+                    as_json,
+                )
+
+    return app
+
+
+def _live_call(
+    kind: str,
+    method: str,
+    session_id: str | None,
+    args: dict[str, Any],
+    from_file: Path | None,
+    base_url: str | None,
+    as_json: bool,
+) -> None:
+    if from_file is None:
+        if session_id is None:
+            _fail("give an id, or --from-file", EXIT_USAGE)
+        with _client(base_url) as client:
+            live = (client.webinars if kind == "webinar" else client.meetings).livestream
+            clean = {k: v for k, v in args.items() if v is not None}
+            _guard(lambda: getattr(live, method)(session_id, **clean), as_json)
+        return
+    rows = _read_rows(from_file, args)
+    results = asyncio.run(_bulk(kind, method, rows, base_url, as_json))
+    failed = [r for r in results if not r["ok"]]
+    if as_json:
+        typer.echo(json.dumps(results))
+    else:
+        table = Table(
+            title=f"{method} on {len(results)} {kind}s: "
+            f"{len(results) - len(failed)} ok, {len(failed)} failed"
+        )
+        for column in ("id", "result"):
+            table.add_column(column)
+        for row in results:
+            table.add_row(str(row["id"]), "ok" if row["ok"] else row["error"])
+        Console(file=sys.stdout, width=120).print(table)
+    if failed:
+        raise typer.Exit(EXIT_ZOOM)
+
+
+def _read_rows(path: Path, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not (
+            {"id", "webinar_id", "meeting_id"} & set(reader.fieldnames)
+        ):
+            _fail(f"{path}: needs an id column", EXIT_USAGE)
+        rows = []
+        for raw in reader:
+            row = {k.strip().replace("-", "_"): (v or "").strip() for k, v in raw.items() if k}
+            session_id = row.pop("id", "") or row.pop("webinar_id", "") or row.pop("meeting_id", "")
+            values = {k: v for k, v in defaults.items() if v is not None}
+            for key, value in row.items():
+                if key in defaults and value != "":
+                    values[key] = _typed(key, value)
+            rows.append({"id": session_id, "args": values})
+    return rows
+
+
+def _typed(key: str, value: str) -> Any:
+    if key == "active_speaker_name":
+        return value.lower() in ("1", "true", "yes", "on")
+    return value
+
+
+async def _bulk(
+    kind: str, method: str, rows: list[dict[str, Any]], base_url: str | None, quiet: bool
+) -> list[dict[str, Any]]:
+    """Every row concurrently; the client's pacer keeps the whole run under the rate limit."""
+    try:
+        client = AsyncZoomClient(**_options(base_url))
+    except ValueError as exc:
+        _fail(str(exc), EXIT_USAGE)
+        raise
+    results: list[dict[str, Any]] = []
+    limit = asyncio.Semaphore(64)
+    async with client:
+        live = (client.webinars if kind == "webinar" else client.meetings).livestream
+        call: Callable[..., Awaitable[Any]] = getattr(live, method)
+        with Progress(disable=quiet, transient=True) as progress:
+            task = progress.add_task(f"{method}", total=len(rows))
+
+            async def one(row: dict[str, Any]) -> None:
+                async with limit:
+                    try:
+                        await call(row["id"], **row["args"])
+                        results.append({"id": row["id"], "ok": True})
+                    except ZoomAPIError as err:
+                        results.append(
+                            {"id": row["id"], "ok": False, "error": str(err), "code": err.code}
+                        )
+                    except (APIConnectionError, ValueError) as err:
+                        results.append({"id": row["id"], "ok": False, "error": str(err)})
+                    progress.advance(task)
+
+            await asyncio.gather(*(one(row) for row in rows))
+    order = {row["id"]: i for i, row in enumerate(rows)}
+    return sorted(results, key=lambda r: order.get(r["id"], 0))
