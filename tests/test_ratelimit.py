@@ -185,3 +185,13 @@ def test_two_workers_share_the_limit_through_redis(tmp_path: Path, redis_url: st
     assert len({pid for _, pid in results}) == 2, "both workers should have answered"
     assert set(codes) == {200, 429}
     assert 45 <= codes.count(200) <= 55  # within 10% of the shared limit of 50
+
+
+def test_refusals_are_counted_for_the_control_api(make_client: Callable[..., TestClient]) -> None:
+    api = limited(make_client)
+    for _ in range(83):
+        api.get("/v2/users/me")
+    assert api.control("GET", "/ratelimits").json() == {
+        "enabled": True,
+        "refused": {"demo-account:Light": 3},
+    }

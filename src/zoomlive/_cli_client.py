@@ -352,6 +352,10 @@ async def _bulk(
                         results.append({"id": row["id"], "ok": False, "error": str(err)})
                     progress.advance(task)
 
-            await asyncio.gather(*(one(row) for row in rows))
+            # The first call alone: its X-RateLimit-* headers teach the pacer the account's
+            # limit before the others go out, so the run does not start with a burst of 429s.
+            if rows:
+                await one(rows[0])
+            await asyncio.gather(*(one(row) for row in rows[1:]))
     order = {row["id"]: i for i, row in enumerate(rows)}
     return sorted(results, key=lambda r: order.get(r["id"], 0))

@@ -124,6 +124,7 @@ def reset(env: Env, req: ControlRequest) -> Response:
     env.clock.reset()
     if env.limiter is not None:
         env.limiter.counters.clear()
+        env.limiter.refused.clear()
     if env.faults is not None:
         env.faults.clear()
     return JSONResponse({"reset": True, "demo": demo})
@@ -388,6 +389,13 @@ def media_fault(kind: SessionKind) -> ControlHandler:
     return fault
 
 
+def rate_limits(env: Env, req: ControlRequest) -> Response:
+    """The limiter's configuration and the 429s this process answered, per account and label."""
+    if env.limiter is None:
+        return JSONResponse({"enabled": False, "refused": {}})
+    return JSONResponse({"enabled": True, "refused": dict(env.limiter.refused)})
+
+
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
         return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
@@ -446,6 +454,7 @@ def routes() -> list[BaseRoute]:
         ),
         Route(f"{p}/livestreams", endpoint(list_livestreams), methods=["GET"]),
         Route(f"{p}/events", events, methods=["GET"]),
+        Route(f"{p}/ratelimits", endpoint(rate_limits), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}/webhook", endpoint(set_webhook), methods=["PUT"]),
         Route(f"{p}/webhooks/deliveries", endpoint(webhook_deliveries), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),

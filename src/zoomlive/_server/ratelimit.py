@@ -165,6 +165,15 @@ class RateLimiter:
     def __init__(self, limits: dict[str, PlanLimits], counters: Counters) -> None:
         self.limits = limits
         self.counters = counters
+        self.refused: dict[str, int] = {}
+        """429s answered by this process, per ``account:label``."""
+        self._lock = threading.Lock()
+
+    def _refuse(self, account_id: str, label: str, error: ZoomError) -> ZoomError:
+        with self._lock:
+            key = f"{account_id}:{label}"
+            self.refused[key] = self.refused.get(key, 0) + 1
+        return error
 
     def check(self, account_id: str, plan: str, label: Label, now: datetime) -> dict[str, str]:
         limit = self.limits.get(plan, self.limits["business"]).get(label)
@@ -193,7 +202,9 @@ class RateLimiter:
                     hour=0, minute=0, second=0, microsecond=0
                 )
                 headers["Retry-After"] = midnight.strftime("%Y-%m-%dT%H:%M:%SZ")
-                raise ZoomError(429, 429, DAILY_MESSAGE, headers=headers)
+                raise self._refuse(
+                    account_id, label, ZoomError(429, 429, DAILY_MESSAGE, headers=headers)
+                )
         else:
             headers.update(
                 {
@@ -211,5 +222,7 @@ class RateLimiter:
                     "X-RateLimit-Reset": str((window + 1) * limit.window),
                 }
             )
-            raise ZoomError(429, 429, PER_SECOND_MESSAGE, headers=headers)
+            raise self._refuse(
+                account_id, label, ZoomError(429, 429, PER_SECOND_MESSAGE, headers=headers)
+            )
         return headers
