@@ -290,3 +290,19 @@ def test_async_client_with_mock_transport() -> None:
 
     asyncio.run(go())
     assert bodies == [{"action": "mode", "settings": {"layout": "gallery_view"}}]
+
+
+def test_a_static_token_is_used_as_is() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200, json={"id": "u", "email": "e"})
+
+    with ZoomClient(
+        token="static-token",
+        base_url="http://zoom.test/v2",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    ) as client:
+        client.users.get()
+    assert seen == ["Bearer static-token"]
