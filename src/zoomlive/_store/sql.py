@@ -222,15 +222,15 @@ class Tx:
         )
 
     @staticmethod
-    def _account(row: Any) -> Account:
+    def _account(row: Any, prefix: str = "") -> Account:
         m = row._mapping
         return Account(
-            id=m["id"],
-            name=m["name"],
-            plan=m["plan"],
-            webinar_addon=bool(m["webinar_addon"]),
-            custom_live_streaming=bool(m["custom_live_streaming"]),
-            created_at=_req_from_db(m["created_at"]),
+            id=m[prefix + "id"],
+            name=m[prefix + "name"],
+            plan=m[prefix + "plan"],
+            webinar_addon=bool(m[prefix + "webinar_addon"]),
+            custom_live_streaming=bool(m[prefix + "custom_live_streaming"]),
+            created_at=_req_from_db(m[prefix + "created_at"]),
         )
 
     def get_account(self, account_id: str) -> Account | None:
@@ -287,16 +287,7 @@ class Tx:
         row = self.conn.execute(q.where(u.c.id == user_id)).first()
         if row is None:
             return None
-        m = row._mapping
-        account = Account(
-            id=m["acct_id"],
-            name=m["acct_name"],
-            plan=m["acct_plan"],
-            webinar_addon=bool(m["acct_webinar_addon"]),
-            custom_live_streaming=bool(m["acct_custom_live_streaming"]),
-            created_at=_req_from_db(m["acct_created_at"]),
-        )
-        return self._user(row), account
+        return self._user(row), self._account(row, prefix="acct_")
 
     def list_users(self, account_id: str | None = None) -> list[User]:
         q = select(s.users).order_by(s.users.c.created_at, s.users.c.id)
@@ -363,8 +354,10 @@ class Tx:
 
     def get_token(self, token_hash: str) -> Token | None:
         row = self.conn.execute(select(s.tokens).where(s.tokens.c.token_hash == token_hash)).first()
-        if row is None:
-            return None
+        return None if row is None else self._token(row)
+
+    @staticmethod
+    def _token(row: Any) -> Token:
         m = row._mapping
         return Token(
             token_hash=m["token_hash"],
@@ -387,16 +380,7 @@ class Tx:
         ).first()
         if row is None:
             return None
-        m = row._mapping
-        token = Token(
-            token_hash=m["token_hash"],
-            client_id=m["client_id"],
-            account_id=m["account_id"],
-            scopes=_scopes(m["scopes"]),
-            issued_at=_req_from_db(m["issued_at"]),
-            expires_at=_req_from_db(m["expires_at"]),
-        )
-        return token, bool(m["enabled"]), str(m["plan"])
+        return self._token(row), bool(row._mapping["enabled"]), str(row._mapping["plan"])
 
     def purge_tokens(self, expired_before: datetime) -> int:
         result = self.conn.execute(
