@@ -96,8 +96,9 @@ def test_webinars_and_meetings(sdk: Both) -> None:
     assert sdk.run(sdk.client.webinars.get(made.id)).agenda == "Agenda"
     for i in range(4):
         sdk.run(sdk.client.webinars.create(topic=f"more {i}"))
-    listed = sdk.collect(sdk.client.iter_webinars(page_size=2))
+    listed = sdk.collect(sdk.client.webinars.list(page_size=2))
     assert len(listed) == 6 and len({w.id for w in listed}) == 6
+    assert len(sdk.collect(sdk.client.iter_webinars())) == 6
     sdk.run(sdk.client.webinars.delete(made.id))
     with pytest.raises(zoomlive.NotFoundError) as caught:
         sdk.run(sdk.client.webinars.get(made.id))

@@ -25,8 +25,8 @@ class ZoomClient(BaseZoomClient):
         super().__init__(**options)
         self._own_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout)
-        self.webinars = Sessions(self._run, "webinar")
-        self.meetings = Sessions(self._run, "meeting")
+        self.webinars = Sessions(self._run, "webinar", self.iter_webinars)
+        self.meetings = Sessions(self._run, "meeting", self.iter_meetings)
         self.users = Users(self._run)
 
     def __enter__(self) -> ZoomClient:
@@ -111,8 +111,8 @@ class AsyncZoomClient(BaseZoomClient):
         self._own_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
         self._lock: asyncio.Lock | None = None
-        self.webinars = Sessions(self._run, "webinar")
-        self.meetings = Sessions(self._run, "meeting")
+        self.webinars = Sessions(self._run, "webinar", self.iter_webinars)
+        self.meetings = Sessions(self._run, "meeting", self.iter_meetings)
         self.users = Users(self._run)
 
     async def __aenter__(self) -> AsyncZoomClient:

@@ -124,9 +124,12 @@ class LiveStreams:
 class Sessions:
     """``client.webinars`` / ``client.meetings``."""
 
-    def __init__(self, run: Run, kind: SessionKind) -> None:
+    def __init__(
+        self, run: Run, kind: SessionKind, lister: Callable[..., Any] | None = None
+    ) -> None:
         self._run = run
         self._kind = kind
+        self._lister = lister
         self._base = "/webinars" if kind == "webinar" else "/meetings"
         self.livestream = LiveStreams(run, kind)
         webinar = kind == "webinar"
@@ -162,6 +165,12 @@ class Sessions:
         return self._run(
             Spec(op, f"{self._base}/{_check(session_id)}/status", json={"action": "end"})
         )
+
+    def list(self, user_id: str = "me", **options: Any) -> Any:
+        """Every one of the user's, page after page: an iterator (an async iterator on
+        ``AsyncZoomClient``)."""
+        assert self._lister is not None
+        return self._lister(user_id, **options)
 
     def page(
         self,
