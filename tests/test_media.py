@@ -401,3 +401,27 @@ def test_media_faults_on_demand_fail_then_reconnect(
     moves = [(e["from"], e["to"], e["detail"]) for e in back["events"]]
     assert ("live", "failed", reason) in moves
     assert sum(1 for a in nginx.attempts if a.accepted) >= 2
+
+
+def test_a_live_stream_has_a_thumbnail_every_second(tmp_path: Path, receiver: RtmpReceiver) -> None:
+    srv = MediaServer(tmp_path)
+    try:
+        thumb = f"/_emulator/webinars/{DEMO_WEBINAR}/thumbnail.jpg"
+        assert srv.http.get(thumb).status_code == 404  # nothing pushed yet
+        srv.configure(f"rtmp://127.0.0.1:{receiver.port}/live", key="key")
+        srv.status({"action": "start", "settings": {"display_name": "Thumbs"}})
+        receiver.wait_first_frame(10)
+        deadline = time.monotonic() + 5
+        while (response := srv.http.get(thumb)).status_code != 200:
+            assert time.monotonic() < deadline, response.text
+            time.sleep(0.2)
+        assert response.headers["content-type"] == "image/jpeg"
+        path = tmp_path / "thumb.jpg"
+        path.write_bytes(response.content)
+        import av
+
+        with av.open(str(path)) as container:
+            picture = next(container.decode(video=0))
+        assert (picture.width, picture.height) == (320, 180)
+    finally:
+        srv.close()

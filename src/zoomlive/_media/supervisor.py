@@ -334,6 +334,7 @@ class MediaSupervisor:
             overlays,
             spec.title,
             spec.target,
+            thumbnail=job.workdir / "thumb.jpg",
         )
         parent = os.getpid()
         try:
@@ -510,6 +511,18 @@ class MediaSupervisor:
         data = job.metrics()
         data["active_speaker"] = job.speaker_name
         return data
+
+    def thumbnail(self, kind: SessionKind, owner_id: int) -> bytes | None:
+        """The latest JPEG frame ffmpeg wrote for the stream (one a second), if any."""
+        job = self.jobs.get((kind, owner_id))
+        if job is None:
+            return None
+        try:
+            data = (job.workdir / "thumb.jpg").read_bytes()
+        except OSError:
+            return None
+        # ffmpeg rewrites the file in place: a read can catch it half written.
+        return data if data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9") else None
 
     def pids(self) -> list[int]:
         return [

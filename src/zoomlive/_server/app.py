@@ -34,6 +34,7 @@ from . import backend, control, oauth
 from .auth import ANONYMOUS, authenticate, require_scopes
 from .backend import Call, Env
 from .bodies import parse_body, parse_query, parse_urlencoded
+from .dashboard_routes import dashboard_routes
 from .faults import FaultInjector, FaultMiddleware, fault_routes
 from .feed import EventFeed
 from .handlers import HANDLERS, UUID_OPERATIONS
@@ -297,6 +298,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     routes += control.routes()
     routes += fault_routes()
+    routes += dashboard_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

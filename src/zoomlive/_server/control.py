@@ -396,6 +396,22 @@ def rate_limits(env: Env, req: ControlRequest) -> Response:
     return JSONResponse({"enabled": True, "refused": dict(env.limiter.refused)})
 
 
+def thumbnail(kind: SessionKind) -> ControlHandler:
+    """The latest frame of a stream being pushed, as JPEG (for the dashboard)."""
+
+    def thumb(env: Env, req: ControlRequest) -> Response:
+        param = "webinarId" if kind == "webinar" else "meetingId"
+        with env.store.read() as tx:
+            found = _load(tx, kind, req.path[param])
+        data = env.media.thumbnail(kind, found.id) if env.media is not None else None
+        if data is None:
+            raise ZoomError(404, 404, "No frame yet.")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    thumb.__name__ = f"{kind}_thumbnail"
+    return thumb
+
+
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
         return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
@@ -466,6 +482,14 @@ def routes() -> list[BaseRoute]:
             )
             for kind, param in SESSION_PARAMS
             for action in HOST_ACTIONS
+        ],
+        *[
+            Route(
+                f"{p}/{kind}s/{{{param}}}/thumbnail.jpg",
+                endpoint(thumbnail(kind)),
+                methods=["GET"],
+            )
+            for kind, param in SESSION_PARAMS
         ],
         *[
             Route(
