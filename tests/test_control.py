@@ -94,3 +94,11 @@ def test_admin_key_guards_the_control_api(make_client: Callable[..., TestClient]
     assert client.get("/_emulator/health").status_code == 200
     # Zoom's own paths do not take the admin key: they take tokens.
     assert client.get("/v2/users/me").json()["code"] == 124
+
+
+def test_event_feed_takes_the_admin_key_in_the_query(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(admin_key="sesame")
+    assert client.get("/_emulator/events").status_code == 401
+    assert client.get("/_emulator/events?admin_key=wrong").status_code == 401

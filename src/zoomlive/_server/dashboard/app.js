@@ -514,7 +514,9 @@ function pushEvent(kind, raw) {
 let feed = null;
 function openFeed() {
   if (feed) feed.close();
-  feed = new EventSource("/_emulator/events");
+  // EventSource cannot send headers: the admin key, when there is one, goes in the query.
+  const query = ui.adminKey ? `?admin_key=${encodeURIComponent(ui.adminKey)}` : "";
+  feed = new EventSource(`/_emulator/events${query}`);
   feed.onopen = () => {
     $("feed-status").textContent = "feed: live";
   };
