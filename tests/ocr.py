@@ -44,3 +44,19 @@ def read_band(rgb: Any, top: float, bottom: float, workdir: Path, *, lines: int 
         check=True,
     )
     return " ".join(result.stdout.split())
+
+
+def reads(expected: str, text: str, threshold: float = 0.85) -> bool:
+    """Whether OCR ``text`` contains ``expected``, allowing a misread letter or two (tesseract
+    sometimes reads "host" as "hest"): the best-matching window of the same length must be at
+    least ``threshold`` similar, case and spacing ignored."""
+    from difflib import SequenceMatcher
+
+    want = " ".join(expected.lower().split())
+    have = " ".join(text.lower().split())
+    if len(have) < len(want):
+        return SequenceMatcher(None, want, have).ratio() >= threshold
+    return any(
+        SequenceMatcher(None, want, have[i : i + len(want)]).ratio() >= threshold
+        for i in range(len(have) - len(want) + 1)
+    )

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
-from tests.ocr import read_band
+from tests.ocr import read_band, reads
 from tests.rtmp_nginx import NginxRtmp
 from zoomlive._media.receiver import RtmpReceiver
 
@@ -255,14 +255,14 @@ def test_a_started_webinar_stream_arrives_with_its_overlays(
         assert (session.width, session.height) == (640, 360)
         assert srv.wait_for(lambda s: s["state"] == "live", 5)["media"]["frames"] > 0
         title, _, speaker = frame_text(receiver, tmp_path)
-        assert "Quarterly Review" in title
-        assert "Demo Host" in speaker  # the host speaks first
+        assert reads("Quarterly Review", title)
+        assert reads("Speaking: Demo Host", speaker)  # the host speaks first
         switched = srv.http.post(
             f"/_emulator/webinars/{DEMO_WEBINAR}/speaker", json={"name": "Jane Doe"}
         )
         assert switched.status_code == 200
         time.sleep(1.0)
-        assert "Jane Doe" in frame_text(receiver, tmp_path)[2]
+        assert reads("Speaking: Jane Doe", frame_text(receiver, tmp_path)[2])
         assert session.key == "key"
         srv.status({"action": "stop"})
         stopped = time.monotonic()
@@ -305,12 +305,14 @@ def test_a_meeting_stream_shows_its_view_and_mode_changes_it(
         assert srv.http.patch(path + "/status", json=start, headers=srv.auth).status_code == 204
         receiver.wait_first_frame(10)
         view = frame_text(receiver, tmp_path)[1]
-        assert "follow host" in view and "burnt-in" in view and "caption" in view
+        assert reads("Layout: follow host | Captions: burnt-in", view)
+        assert reads("[CC] This is a live caption.", view)
         mode = {"action": "mode", "settings": {"layout": "gallery_view", "close_caption": "off"}}
         assert srv.http.patch(path + "/status", json=mode, headers=srv.auth).status_code == 204
         time.sleep(1.0)
         view = frame_text(receiver, tmp_path)[1]
-        assert "gallery view" in view and "off" in view and "[CC]" not in view
+        assert reads("Layout: gallery view | Captions: off", view)
+        assert not reads("[CC] This is a live caption.", view)
         assert len(receiver.sessions) == 1  # changed live, not by restarting the stream
     finally:
         srv.close()
