@@ -100,6 +100,12 @@ def test_dashboard_drives_a_webinar_stream_end_to_end(media_server: Server, page
             timeout=15_000,
         )
 
+        # uptime and bitrate of the selected stream, accounts with their users and apps
+        expect(page.locator("#detail-bitrate")).to_contain_text("kbit/s", timeout=10_000)
+        expect(page.locator("#detail-uptime")).to_contain_text(" s")
+        expect(page.locator("#accounts-list")).to_contain_text("demo-account")
+        expect(page.locator("#accounts-list")).to_contain_text("host@example.com")
+
         page.fill("#speaker-name", "Grace Hopper")
         page.click("#speaker-btn")
         expect(message).to_have_text("switch speaker: ok")

@@ -25,7 +25,7 @@ def seed_minimal(store: Store) -> None:
 
 def test_migrations_build_the_declared_schema(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "m.db"))
-    assert store.schema_revision() == "0004"
+    assert store.schema_revision() == "0005"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
@@ -42,7 +42,7 @@ def test_older_file_is_upgraded_with_its_data(tmp_path: Path) -> None:
         r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")
     }
     new = Store(path)
-    assert new.schema_revision() == "0004"
+    assert new.schema_revision() == "0005"
     with new.read() as tx:
         assert tx.get_user("u1") is not None
     with new.write() as tx:

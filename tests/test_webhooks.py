@@ -184,6 +184,10 @@ def test_failed_deliveries_are_retried_on_zooms_schedule(
         time.sleep(0.05)
     assert log["status"] == "delivered"
     assert [a["status_code"] for a in log["attempts"]] == [500, 500, 200]
+    last = log["attempts"][-1]
+    message = f"v0:{last['x-zm-request-timestamp']}:{log['body']}".encode()
+    expected = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
+    assert last["x-zm-signature"] == "v0=" + expected
 
 
 def test_deliveries_give_up_after_three_retries(

@@ -111,6 +111,7 @@ class Job:
     attempts: int = 0
     frames: int = 0
     bitrate_kbps: float | None = None
+    target_kbps: int | None = None
     speed: float | None = None
     fps: float | None = None
     live_since: float | None = None
@@ -124,6 +125,7 @@ class Job:
             "attempts": self.attempts,
             "frames": self.frames,
             "bitrate_kbps": self.bitrate_kbps,
+            "target_kbps": self.target_kbps,
             "fps": self.fps,
             "speed": self.speed,
             "last_error": self.last_error,
@@ -327,10 +329,12 @@ class MediaSupervisor:
             log.error("%s", exc)
             return "ffmpeg missing"
         overlays = self._overlay_files(job, spec)
+        profile = profile_for(spec.resolution, self.profile)
+        job.target_kbps = profile.video_kbps + profile.audio_kbps
         argv = build_command(
             self._ffmpeg,
             self._font,
-            profile_for(spec.resolution, self.profile),
+            profile,
             overlays,
             spec.title,
             spec.target,

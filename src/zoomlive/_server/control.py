@@ -395,8 +395,12 @@ def media_fault(kind: SessionKind) -> ControlHandler:
 def rate_limits(env: Env, req: ControlRequest) -> Response:
     """The limiter's configuration and the 429s this process answered, per account and label."""
     if env.limiter is None:
-        return JSONResponse({"enabled": False, "refused": {}})
-    return JSONResponse({"enabled": True, "refused": dict(env.limiter.refused)})
+        return JSONResponse({"enabled": False, "refused": {}, "usage": []})
+    with env.store.read() as tx:
+        accounts = tx.list_accounts()
+    now = env.clock.now()
+    usage = [row for a in accounts for row in env.limiter.usage(a.id, a.plan, now)]
+    return JSONResponse({"enabled": True, "refused": dict(env.limiter.refused), "usage": usage})
 
 
 def thumbnail(kind: SessionKind) -> ControlHandler:

@@ -175,6 +175,30 @@ class RateLimiter:
             self.refused[key] = self.refused.get(key, 0) + 1
         return error
 
+    def usage(self, account_id: str, plan: str, now: datetime) -> list[dict[str, Any]]:
+        """Each label's limits and what the account used in the current window and today."""
+        out = []
+        for label, limit in self.limits.get(plan, self.limits["business"]).items():
+            window = int(now.timestamp()) // limit.window
+            row: dict[str, Any] = {
+                "account_id": account_id,
+                "plan": plan,
+                "label": label,
+                "limit": limit.rate,
+                "window_seconds": limit.window,
+                "used_this_window": self.counters.peek(
+                    f"{account_id}:{label}:{limit.window}:{window}"
+                ),
+            }
+            if limit.daily is not None:
+                shared = SHARED_DAILY.get(label, label) if plan != "free" else label
+                row["daily_limit"] = limit.daily
+                row["used_today"] = self.counters.peek(
+                    f"{account_id}:{shared}:day:{now.strftime('%Y-%m-%d')}"
+                )
+            out.append(row)
+        return out
+
     def check(self, account_id: str, plan: str, label: Label, now: datetime) -> dict[str, str]:
         limit = self.limits.get(plan, self.limits["business"]).get(label)
         if limit is None:

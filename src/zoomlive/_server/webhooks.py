@@ -234,7 +234,9 @@ class WebhookDispatcher:
             error = f"{exc.__class__.__name__}: {exc}"[:300]
         elapsed = int((time.monotonic() - started) * 1000)
         ok = code is not None and 200 <= code < 300
-        await anyio.to_thread.run_sync(self._record, due, code, elapsed, error, ok)
+        await anyio.to_thread.run_sync(
+            self._record, due, code, elapsed, error, ok, timestamp, headers["x-zm-signature"]
+        )
         for listener in self.listeners:
             listener(
                 {
@@ -246,7 +248,16 @@ class WebhookDispatcher:
                 }
             )
 
-    def _record(self, due: Due, code: int | None, ms: int, error: str | None, ok: bool) -> None:
+    def _record(
+        self,
+        due: Due,
+        code: int | None,
+        ms: int,
+        error: str | None,
+        ok: bool,
+        timestamp: str,
+        signature: str,
+    ) -> None:
         now = self.clock.now()
         attempts = due.attempts + 1
         values: dict[str, Any] = {"attempts": attempts}
@@ -265,6 +276,8 @@ class WebhookDispatcher:
                     status_code=code,
                     duration_ms=ms,
                     error=error,
+                    request_timestamp=timestamp,
+                    signature=signature,
                 )
             )
             tx.conn.execute(
@@ -362,6 +375,8 @@ def deliveries(tx: Tx, limit: int = 200) -> list[dict[str, Any]]:
                         "status_code": x.status_code,
                         "duration_ms": x.duration_ms,
                         "error": x.error,
+                        "x-zm-request-timestamp": x.request_timestamp,
+                        "x-zm-signature": x.signature,
                     }
                     for x in attempts
                 ],

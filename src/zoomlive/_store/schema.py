@@ -223,6 +223,8 @@ webhook_attempts = Table(
     Column("status_code", Integer, nullable=True),
     Column("duration_ms", Integer, nullable=False),
     Column("error", Text, nullable=True),
+    Column("request_timestamp", String(20), nullable=True),
+    Column("signature", String(100), nullable=True),
 )
 
 daily_counters = Table(

@@ -17,7 +17,7 @@
  *   credentials (<details>), credentials-toggle, cred-account, cred-client-id,
  *     cred-client-secret, cred-token
  *   webhooks, webhook-table, webhook-body
- *   ratelimits, ratelimit-list
+ *   ratelimits, ratelimit-list, accounts-list, detail-uptime, detail-bitrate
  *   events, events-list (last 20 feed items)
  */
 "use strict";
@@ -221,6 +221,29 @@ function renderDetail() {
   $("detail-target").textContent =
     s && s.configured ? `${s.stream_url} (key ${s.stream_key})` : "not configured";
   $("detail-last-error").textContent = (s && s.last_error) || "";
+  const rt = ui.runtime && ui.runtime.kind === item.kind && ui.runtime.id === item.id
+    ? ui.runtime : null;
+  const live = s && s.state === "live" && s.started_at;
+  $("detail-uptime").textContent = live
+    ? `${Math.max(0, Math.round((Date.now() - Date.parse(s.started_at)) / 1000))} s` : "";
+  const media = rt && rt.media;
+  // ffmpeg reports no byte count for RTMP outputs: then the encoder's target rate is shown.
+  const rate = media && (media.bitrate_kbps
+    ? `${media.bitrate_kbps} kbit/s` : media.target_kbps ? `${media.target_kbps} kbit/s (target)` : "");
+  $("detail-bitrate").textContent = rate
+    ? `${rate}, ${media.frames} frames sent${media.fps ? ", " + media.fps + " fps" : ""}` : "";
+}
+
+function renderAccounts(state) {
+  const items = [];
+  for (const a of (state && state.accounts) || []) {
+    const users = (state.users || []).filter((u) => u.account_id === a.id).map((u) => u.email);
+    const apps = (state.apps || []).filter((p) => p.account_id === a.id).map((p) => p.client_id);
+    items.push(text("li", `${a.id} (${a.plan}${a.webinar_addon ? ", webinar add-on" : ""}` +
+      `${a.custom_live_streaming ? ", custom live streaming" : ""}): users ${users.join(", ")}` +
+      `; apps ${apps.join(", ")}`));
+  }
+  $("accounts-list").replaceChildren(...items);
 }
 
 function shellQuote(value) {
@@ -272,17 +295,27 @@ function renderWebhooks(list) {
     const attempts = (d.attempts || [])
       .map((a) => (a.status_code !== null && a.status_code !== undefined ? a.status_code : a.error || "?"))
       .join(", ");
+    const last = (d.attempts || [])[(d.attempts || []).length - 1];
+    const payload = document.createElement("details");
+    payload.append(text("summary", "show"), text("pre", d.body || ""));
+    if (last && last["x-zm-signature"]) {
+      payload.append(text("pre", `x-zm-request-timestamp: ${last["x-zm-request-timestamp"]}\n` +
+        `x-zm-signature: ${last["x-zm-signature"]}`));
+    }
+    const cell = document.createElement("td");
+    cell.append(payload);
     tr.append(
       text("td", d.event),
       text("td", d.status),
       text("td", `${(d.attempts || []).length}${attempts ? " (" + attempts + ")" : ""}`),
+      cell,
     );
     return tr;
   });
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = text("td", "no deliveries yet");
-    td.colSpan = 3;
+    td.colSpan = 4;
     tr.append(td);
     rows.push(tr);
   }
@@ -294,6 +327,12 @@ function renderRateLimits(data) {
   if (!data || !data.enabled) {
     items.push(text("li", "rate limiting is off"));
   } else {
+    for (const u of data.usage || []) {
+      const daily = u.daily_limit ? `, ${u.used_today}/${u.daily_limit} today` : "";
+      const per = u.window_seconds === 1 ? "s" : `${u.window_seconds} s`;
+      items.push(text("li", `${u.account_id} ${u.label}: ${u.used_this_window}/${u.limit} per ` +
+        `${per}${daily}`));
+    }
     const entries = Object.entries(data.refused || {});
     for (const [key, count] of entries) items.push(text("li", `${key}: ${count} refused`));
     if (!entries.length) items.push(text("li", "no refusals"));
@@ -317,6 +356,10 @@ async function refresh() {
       control("GET", "/ratelimits").catch(() => null),
     ]);
     ui.state = state;
+    const sel = ui.selected;
+    ui.runtime = sel
+      ? await control("GET", `/${sel.kind}s/${sel.id}/livestream`).catch(() => null)
+      : null;
     if (
       ui.selected &&
       !(state.webinars || []).some((w) => w.kind === ui.selected.kind && w.id === ui.selected.id)
@@ -328,6 +371,7 @@ async function refresh() {
     renderSnippets();
     renderWebhooks(deliveries);
     renderRateLimits(limits);
+    renderAccounts(state);
   } catch (err) {
     say("refresh failed: " + err.message, "error");
   } finally {
