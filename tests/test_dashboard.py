@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import Server, free_port
+from tests.test_webhooks import SECRET, Receiver
 from zoomlive._media.receiver import RtmpReceiver
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -57,7 +60,13 @@ def test_dashboard_drives_a_webinar_stream_end_to_end(media_server: Server, page
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    with RtmpReceiver(port=free_port(), key="key") as receiver:
+    hooks = Receiver(SECRET)  # a real webhook endpoint, so the log has deliveries to show
+    subscribed = httpx.put(
+        f"{media_server.url}/_emulator/apps/demo-client-id/webhook",
+        json={"url": hooks.url, "secret_token": SECRET, "events": ["webinar.started"]},
+    )
+    assert subscribed.json()["validated"] is True
+    with RtmpReceiver(port=free_port(), key="key") as receiver, closing(hooks):
         page.goto(media_server.url + "/")
         expect(page.locator("#sessions-body tr").first).to_be_visible()
         message = page.locator("#message")
@@ -103,6 +112,7 @@ def test_dashboard_drives_a_webinar_stream_end_to_end(media_server: Server, page
         # uptime and bitrate of the selected stream, accounts with their users and apps
         expect(page.locator("#detail-bitrate")).to_contain_text("kbit/s", timeout=10_000)
         expect(page.locator("#detail-uptime")).to_contain_text(" s")
+        expect(page.locator("#detail-settings")).to_contain_text("display_name: Dashboard Review")
         expect(page.locator("#accounts-list")).to_contain_text("demo-account")
         expect(page.locator("#accounts-list")).to_contain_text("host@example.com")
 
@@ -121,9 +131,25 @@ def test_dashboard_drives_a_webinar_stream_end_to_end(media_server: Server, page
 
         expect(page.locator("#webhooks")).to_be_visible()
         expect(page.locator("#webhook-table")).to_be_attached()
+        expect(page.locator("#webhook-body")).to_contain_text("webinar.started", timeout=10_000)
+        expect(page.locator("#webhook-body")).to_contain_text("delivered")
+        expect(page.locator("#webhook-body")).to_contain_text("x-zm-signature: v0=")
         expect(page.locator("#events-list li").first).to_be_attached(timeout=10_000)
 
         page.set_viewport_size({"width": 390, "height": 844})
         expect(page.locator("#reset-btn")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "dashboard-390x844.png"), full_page=True)
     assert not errors, errors
+
+
+def test_with_an_admin_key_the_page_asks_for_it(tmp_path: Path, page: Page) -> None:
+    srv = Server(tmp_path / "guarded.db", "--admin-key", "sesame").start()
+    try:
+        page.goto(srv.url + "/")
+        expect(page.locator("#admin-key-box")).to_be_visible(timeout=10_000)
+        page.fill("#admin-key-input", "sesame")
+        page.click("#admin-key-save")
+        expect(page.locator("#row-webinar-68423085")).to_be_visible(timeout=10_000)
+        expect(page.locator("#feed-status")).to_have_text("feed: live", timeout=10_000)
+    finally:
+        srv.stop()

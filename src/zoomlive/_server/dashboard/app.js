@@ -223,6 +223,11 @@ function renderDetail() {
   $("detail-last-error").textContent = (s && s.last_error) || "";
   const rt = ui.runtime && ui.runtime.kind === item.kind && ui.runtime.id === item.id
     ? ui.runtime : null;
+  const settings = (s && s.settings) || {};
+  $("detail-settings").textContent = Object.entries(settings)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
   const live = s && s.state === "live" && s.started_at;
   $("detail-uptime").textContent = live
     ? `${Math.max(0, Math.round((Date.now() - Date.parse(s.started_at)) / 1000))} s` : "";
