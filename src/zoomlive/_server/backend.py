@@ -187,26 +187,34 @@ def count_create_update(env: Env, tx: Tx, host: User, kind: SessionKind = "webin
 # views ---------------------------------------------------------------------------------------
 
 
+def session_fields(session: Session, host: User | None, base_url: str) -> dict[str, Any]:
+    """What Zoom's webinar and meeting objects share (join links point at the emulator)."""
+    join = "w" if session.kind == "webinar" else "j"
+    defaults = (
+        w.WEBINAR_SETTINGS_DEFAULTS if session.kind == "webinar" else w.MEETING_SETTINGS_DEFAULTS
+    )
+    return {
+        "id": session.id,
+        "uuid": session.uuid,
+        "host_id": session.host_id,
+        "host_email": host.email if host else None,
+        "topic": session.topic,
+        "type": session.type,
+        "start_time": w.zoom_time(session.start_time),
+        "duration": session.duration,
+        "timezone": session.timezone,
+        "agenda": session.agenda,
+        "created_at": w.zoom_time(session.created_at),
+        "join_url": f"{base_url}/{join}/{session.id}",
+        "start_url": f"{base_url}/s/{session.id}",
+        "password": session.password,
+        "settings": {**defaults, **session.settings},
+    }
+
+
 def webinar_view(webinar: Webinar, host: User | None, base_url: str) -> w.Webinar:
-    settings = {**w.WEBINAR_SETTINGS_DEFAULTS, **webinar.settings}
     return w.Webinar(
-        id=webinar.id,
-        uuid=webinar.uuid,
-        host_id=webinar.host_id,
-        host_email=host.email if host else None,
-        topic=webinar.topic,
-        type=webinar.type,
-        start_time=w.zoom_time(webinar.start_time),
-        duration=webinar.duration,
-        timezone=webinar.timezone,
-        agenda=webinar.agenda,
-        created_at=w.zoom_time(webinar.created_at),
-        join_url=f"{base_url}/w/{webinar.id}",
-        start_url=f"{base_url}/s/{webinar.id}",
-        password=webinar.password,
-        settings=settings,
-        is_simulive=False,
-        creation_source="open_api",
+        **session_fields(webinar, host, base_url), is_simulive=False, creation_source="open_api"
     )
 
 

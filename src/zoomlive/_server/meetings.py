@@ -19,30 +19,14 @@ from .backend import (
     load_session,
     page_info,
     page_window,
+    session_fields,
 )
 
 MEETING_NOT_FOUND = "Meeting does not exist: {id}."
 
 
 def meeting_view(meeting: Session, host: User | None, base_url: str) -> w.Meeting:
-    return w.Meeting(
-        id=meeting.id,
-        uuid=meeting.uuid,
-        host_id=meeting.host_id,
-        host_email=host.email if host else None,
-        topic=meeting.topic,
-        type=meeting.type,
-        status=meeting.status,
-        start_time=w.zoom_time(meeting.start_time),
-        duration=meeting.duration,
-        timezone=meeting.timezone,
-        agenda=meeting.agenda,
-        created_at=w.zoom_time(meeting.created_at),
-        join_url=f"{base_url}/j/{meeting.id}",
-        start_url=f"{base_url}/s/{meeting.id}",
-        password=meeting.password,
-        settings={**w.MEETING_SETTINGS_DEFAULTS, **meeting.settings},
-    )
+    return w.Meeting(**session_fields(meeting, host, base_url), status=meeting.status)
 
 
 def new_meeting(env: Env, tx: Tx, host: User) -> Session:
