@@ -136,13 +136,11 @@ WEBINAR_SETTINGS_DEFAULTS: dict[str, Any] = {
 }
 
 
-class WebinarCreate(Request):
-    """``POST /users/{userId}/webinars`` body. Zoom marks no field required."""
+class SessionCreate(Request):
+    """The fields webinar and meeting creation bodies share. Zoom marks none required."""
 
     topic: str | None = Field(default=None, max_length=200)
-    """The webinar's topic."""
-    type: WebinarType = 5
-    """5 webinar, 6 recurring with no fixed time, 9 recurring with a fixed time."""
+    """The topic."""
     start_time: SessionTime = None
     """Start time (ISO 8601; ``Z`` or an offset)."""
     duration: int | None = Field(default=None, ge=0, le=100_000)
@@ -150,8 +148,15 @@ class WebinarCreate(Request):
     timezone: str | None = Field(default=None, max_length=64)
     password: str | None = Field(default=None, max_length=10)
     agenda: str | None = Field(default=None, max_length=2000)
-    settings: WebinarSettingsIn | None = None
     template_id: str | None = None
+
+
+class WebinarCreate(SessionCreate):
+    """``POST /users/{userId}/webinars`` body."""
+
+    type: WebinarType = 5
+    """5 webinar, 6 recurring with no fixed time, 9 recurring with a fixed time."""
+    settings: WebinarSettingsIn | None = None
 
 
 class WebinarUpdate(WebinarCreate):
@@ -324,19 +329,12 @@ MEETING_SETTINGS_DEFAULTS: dict[str, Any] = {
 }
 
 
-class MeetingCreate(Request):
+class MeetingCreate(SessionCreate):
     """``POST /users/{userId}/meetings`` body."""
 
-    topic: str | None = Field(default=None, max_length=200)
     type: MeetingType = 2
     """1 instant, 2 scheduled, 3 recurring with no fixed time, 8 recurring with a fixed time."""
-    start_time: SessionTime = None
-    duration: int | None = Field(default=None, ge=0, le=100_000)
-    timezone: str | None = Field(default=None, max_length=64)
-    password: str | None = Field(default=None, max_length=10)
-    agenda: str | None = Field(default=None, max_length=2000)
     settings: MeetingSettingsIn | None = None
-    template_id: str | None = None
 
 
 class MeetingUpdate(MeetingCreate):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from anyio import CapacityLimiter
 from pydantic import BaseModel
@@ -30,6 +30,7 @@ from .auth import Principal
 from .feed import FeedItem
 from .settings import Settings
 
+M = TypeVar("M", bound=BaseModel)
 MAX_INT64 = 2**63 - 1
 # Worker threads that run API calls at once. More only make the threads fight over the GIL and
 # the store's writer lock; fewer leave the CPU idle while one waits on fsync.
@@ -210,6 +211,12 @@ def session_fields(session: Session, host: User | None, base_url: str) -> dict[s
         "password": session.password,
         "settings": {**defaults, **session.settings},
     }
+
+
+def list_item(model: type[M], session: Session, base_url: str) -> M:
+    """A list entry: the fields of ``session_fields`` that the list's model has."""
+    fields = session_fields(session, host=None, base_url=base_url)
+    return model(**{k: v for k, v in fields.items() if k in model.model_fields})
 
 
 def webinar_view(webinar: Webinar, host: User | None, base_url: str) -> w.Webinar:
@@ -526,22 +533,7 @@ def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
         offset=offset,
         limit=page_size,
     )
-    items = [
-        w.WebinarListItem(
-            id=r.id,
-            uuid=r.uuid,
-            host_id=r.host_id,
-            topic=r.topic,
-            type=r.type,
-            start_time=w.zoom_time(r.start_time),
-            duration=r.duration,
-            timezone=r.timezone,
-            agenda=r.agenda,
-            created_at=w.zoom_time(r.created_at),
-            join_url=f"{call.base_url}/w/{r.id}",
-        )
-        for r in rows
-    ]
+    items = [list_item(w.WebinarListItem, r, call.base_url) for r in rows]
     return Result(
         200,
         w.WebinarList(**page_info(offset, page_size, len(rows), total), webinars=items),

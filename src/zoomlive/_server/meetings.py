@@ -16,6 +16,7 @@ from .backend import (
     count_create_update,
     end_webinar,
     find_user,
+    list_item,
     load_session,
     page_info,
     page_window,
@@ -134,21 +135,6 @@ def list_meetings(env: Env, tx: Tx, call: Call) -> Result:
         200,
         w.MeetingList(
             **page_info(offset, page_size, len(rows), total),
-            meetings=[
-                w.MeetingListItem(
-                    id=r.id,
-                    uuid=r.uuid,
-                    host_id=r.host_id,
-                    topic=r.topic,
-                    type=r.type,
-                    start_time=w.zoom_time(r.start_time),
-                    duration=r.duration,
-                    timezone=r.timezone,
-                    agenda=r.agenda,
-                    created_at=w.zoom_time(r.created_at),
-                    join_url=f"{call.base_url}/j/{r.id}",
-                )
-                for r in rows
-            ],
+            meetings=[list_item(w.MeetingListItem, r, call.base_url) for r in rows],
         ),
     )
