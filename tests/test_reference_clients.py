@@ -1,6 +1,10 @@
 """The reference page's three clients (curl, Postman via newman, Chilkat via chilkat2), each as
 written on the page with only host, port, token and webinar id substituted, against
-``zoomlive serve`` over real HTTP on 127.0.0.1."""
+``zoomlive serve`` over real HTTP on 127.0.0.1.
+
+The requests come from the repo's copies in ``tests/reference/`` (see its README), so these
+tests run from any clone. Only ``test_reference_data_matches_the_page`` reads the page itself,
+to check that the copies still match it, and it is skipped when the page is absent."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import DEMO_WEBINAR, Api, Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,19 +29,43 @@ PAGE = Path(
     )
 )
 HERE = Path(__file__).resolve().parent / "reference"
+CURL_COMMAND = HERE / "curl_command.txt"
+POSTMAN_ITEM = HERE / "postman_item.json"
+CURL_HEADING = "Curl Command"
+POSTMAN_HEADING = "Postman Collection Item JSON"
 NODE_MODULES = ROOT / ".cache" / "npm" / "node_modules"
 FIXED_SETTINGS = '{"active_speaker_name":false,"display_name":"reprehender"}'
 
 
-def page_text() -> str:
-    assert PAGE.exists(), f"the reference page is missing: {PAGE} (set ZOOMLIVE_REFERENCE_PAGE)"
-    return PAGE.read_text()
+def page_sections(text: str) -> tuple[str, str]:
+    """The page's curl command and Postman item: the text under each heading line.
+
+    The curl command runs from its heading to the Postman heading, and the item runs to the
+    end of the page. Blank lines around each section are trimmed, because the data files hold
+    only the section itself, ending with one newline.
+    """
+    _, found, rest = text.partition(f"\n{CURL_HEADING}\n")
+    assert found, f"no {CURL_HEADING!r} heading on the page: {PAGE}"
+    curl, found, item = rest.partition(f"\n{POSTMAN_HEADING}\n")
+    assert found, f"no {POSTMAN_HEADING!r} heading on the page: {PAGE}"
+    return curl.strip("\n"), item.strip("\n")
+
+
+def test_reference_data_matches_the_page() -> None:
+    """The repo's copies must still be the page's requests, byte for byte.
+
+    Whitespace counts here too, because the curl command is split the way a shell would split it.
+    """
+    if not PAGE.is_file():
+        pytest.skip(f"reference page absent: {PAGE} (set ZOOMLIVE_REFERENCE_PAGE)")
+    curl, item = page_sections(PAGE.read_text(encoding="utf-8"))
+    assert CURL_COMMAND.read_text(encoding="utf-8") == curl + "\n"
+    assert POSTMAN_ITEM.read_text(encoding="utf-8") == item + "\n"
 
 
 def page_curl_argv(server: Server, token: str, webinar_id: str) -> list[str]:
     """The page's curl command, with host, port, token and webinar id substituted."""
-    text = page_text()
-    command = text.split("Curl Command", 1)[1].split("Postman Collection Item JSON", 1)[0]
+    command = CURL_COMMAND.read_text(encoding="utf-8")
     command = (
         command.replace("https://api.zoom.us", server.url)
         .replace("<access_token>", token)
@@ -96,7 +126,7 @@ def run_newman(server: Server, token: str, webinar_id: str | None = None) -> lis
     node = shutil.which("node")
     assert node, "node is required (scripts/test installs it)"
     assert (NODE_MODULES / "newman").is_dir(), "newman is missing: run scripts/test"
-    args = [node, str(HERE / "newman_run.js"), str(PAGE), f"{server.url}/v2", token]
+    args = [node, str(HERE / "newman_run.js"), str(POSTMAN_ITEM), f"{server.url}/v2", token]
     if webinar_id:
         args.append(webinar_id)
     result = subprocess.run(
@@ -111,7 +141,6 @@ def run_newman(server: Server, token: str, webinar_id: str | None = None) -> lis
 
 
 def test_postman_item_run_by_newman_gets_204(live: Api, server: Server) -> None:
-    page_text()
     [run] = run_newman(server, live.token)
     assert run["method"] == "PATCH"
     assert run["url"] == f"{server.url}/v2/webinars/{DEMO_WEBINAR}/livestream/status"

@@ -1,5 +1,6 @@
 // Runs the reference page's Postman collection item, as written, with newman.
-// Usage: node newman_run.js PAGE_FILE BASE_URL TOKEN [WEBINAR_ID]
+// Usage: node newman_run.js ITEM_FILE BASE_URL TOKEN [WEBINAR_ID]
+// ITEM_FILE is postman_item.json beside this script: the page's item, kept verbatim (README.md).
 // Only the page's own variables are filled in: {{baseUrl}}, and the :webinarId path variable
 // when WEBINAR_ID is given. The item's `auth: {type: oauth2}` carries no token, so a
 // collection-level pre-request script adds "Authorization: Bearer TOKEN" (as Postman does once
@@ -7,9 +8,8 @@
 const fs = require('fs');
 const newman = require('newman');
 
-const [pageFile, baseUrl, token, webinarId] = process.argv.slice(2);
-const page = fs.readFileSync(pageFile, 'utf8');
-const item = JSON.parse(page.split('Postman Collection Item JSON')[1]);
+const [itemFile, baseUrl, token, webinarId] = process.argv.slice(2);
+const item = JSON.parse(fs.readFileSync(itemFile, 'utf8'));
 if (webinarId) {
   item.request.url.variable.find((v) => v.key === 'webinarId').value = webinarId;
 }
