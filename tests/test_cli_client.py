@@ -11,16 +11,35 @@ from typing import Any
 
 import httpx
 import pytest
+import typer.main
+from typer.testing import CliRunner
 
-from tests.conftest import DEMO_WEBINAR, Server, free_port
+from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
+from zoomlive._cli import app as cli_app
+
+DEMO_CREDENTIALS = {
+    "ZOOM_ACCOUNT_ID": "demo-account",
+    "ZOOM_CLIENT_ID": "demo-client-id",
+    "ZOOM_CLIENT_SECRET": "demo-client-secret",
+}
+ZOOM_VARIABLES = (
+    "ZOOM_ACCOUNT_ID",
+    "ZOOM_CLIENT_ID",
+    "ZOOM_CLIENT_SECRET",
+    "ZOOM_API_BASE_URL",
+    "ZOOM_OAUTH_BASE_URL",
+    "ZOOM_ACCESS_TOKEN",
+)
 
 
-def zl(server_url: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+def zl(
+    server_url: str | None, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``zoomlive ARGS --base-url SERVER/v2`` with the demo credentials, or with ``env`` (then
+    exactly those ZOOM_* variables: none leak in from the test's environment)."""
     env = {
-        **os.environ,
-        "ZOOM_ACCOUNT_ID": "demo-account",
-        "ZOOM_CLIENT_ID": "demo-client-id",
-        "ZOOM_CLIENT_SECRET": "demo-client-secret",
+        **{k: v for k, v in os.environ.items() if not k.startswith("ZOOM_")},
+        **(DEMO_CREDENTIALS if env is None else env),
     }
     base = ["--base-url", f"{server_url}/v2"] if server_url else []
     return subprocess.run(
@@ -87,8 +106,85 @@ def test_exit_codes_and_one_line_errors(url: str) -> None:
     assert missing.stderr.strip() == "Zoom error 3001: Webinar does not exist: 12345678901."
     usage = zl(url, "webinar", "livestream", "start", str(DEMO_WEBINAR), "--display-name", "x" * 51)
     assert usage.returncode == 2
-    unreachable = zl(f"http://127.0.0.1:{free_port()}", "webinar", "get", str(DEMO_WEBINAR))
-    assert unreachable.returncode == 3 and "could not reach" in unreachable.stderr
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    unreachable = zl(nowhere, "webinar", "get", str(DEMO_WEBINAR))
+    assert unreachable.returncode == 3
+    assert f"could not reach the server: POST {nowhere}/oauth/token: " in unreachable.stderr
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+
+
+def test_errors_hint_at_the_fix(url: str) -> None:
+    no_v2 = zl(None, "webinar", "get", str(DEMO_WEBINAR), "--base-url", url)
+    assert no_v2.returncode == 1
+    assert no_v2.stderr.strip() == (
+        "Zoom error 404: The requested resource was not found. (the API base URL "
+        f"{url} does not end in /v2, where Zoom's API is: did you mean {url}/v2?)"
+    )
+    wrong_account = zl(
+        url, "webinar", "get", str(DEMO_WEBINAR), env={**DEMO_CREDENTIALS, "ZOOM_ACCOUNT_ID": "x"}
+    )
+    assert wrong_account.returncode == 1
+    assert wrong_account.stderr.startswith(
+        "Zoom error 4735: The owner of the token does not exist. (wrong account id? 'x' "
+    )
+
+
+def test_a_token_instead_of_credentials(url: str) -> None:
+    with httpx.Client(base_url=url) as http:
+        token = get_token(http)
+    by_option = zl(url, "webinar", "get", str(DEMO_WEBINAR), "--token", token, "--json", env={})
+    assert by_option.returncode == 0, by_option.stderr
+    assert json.loads(by_option.stdout)["id"] == DEMO_WEBINAR
+    by_env = zl(
+        url, "webinar", "livestream", "get", str(DEMO_WEBINAR), env={"ZOOM_ACCESS_TOKEN": token}
+    )
+    assert by_env.returncode == 0 and "stream_key: demo-stream-key" in by_env.stdout
+    bad = zl(url, "webinar", "get", str(DEMO_WEBINAR), "--token", "nope", env={})
+    assert bad.returncode == 1 and bad.stderr.strip() == "Zoom error 124: Invalid access token."
+    neither = zl(url, "webinar", "get", str(DEMO_WEBINAR), env={})
+    assert neither.returncode == 2 and "--token or ZOOM_ACCESS_TOKEN" in neither.stderr
+
+
+def zoom_commands() -> list[tuple[str, Any]]:
+    """Every command under ``webinar`` and ``meeting`` (all of them call Zoom)."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(group: Any, prefix: str) -> None:
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                walk(command, f"{prefix} {name}")
+            else:
+                found.append((f"{prefix} {name}", command))
+
+    root: Any = typer.main.get_command(cli_app)
+    for kind in ("webinar", "meeting"):
+        walk(root.commands[kind], kind)
+    return found
+
+
+@pytest.mark.parametrize("path", [name for name, _ in zoom_commands()])
+def test_help_names_the_id_and_lists_the_environment(path: str) -> None:
+    command = dict(zoom_commands())[path]
+    result = CliRunner().invoke(cli_app, [*path.split(), "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for variable in ZOOM_VARIABLES:
+        assert variable in result.output, variable
+    assert "--token" in result.output and "--base-url" in result.output
+    arguments = [p for p in command.params if p.param_type_name == "argument"]
+    kind = path.split()[0]
+    for argument in arguments:
+        assert argument.metavar == f"{kind.upper()}_ID"
+    if arguments:
+        assert f"{kind.upper()}_ID" in result.output
+    assert "session_id" not in result.output and "SESSION_ID" not in result.output
+
+
+def test_a_missing_id_is_named() -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli_app, ["meeting", "get"], env=DEMO_CREDENTIALS)
+    assert missing.exit_code == 2 and "Missing argument 'MEETING_ID'" in missing.output
+    neither = runner.invoke(cli_app, ["webinar", "livestream", "start"], env=DEMO_CREDENTIALS)
+    assert neither.exit_code == 2 and "give a WEBINAR_ID, or --from-file" in neither.output
 
 
 def test_webinar_and_meeting_commands(url: str) -> None:

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 import zoomlive
-from tests.conftest import DEMO_WEBINAR, Server
+from tests.conftest import DEMO_WEBINAR, Server, free_port
 from zoomlive import AsyncZoomClient, ZoomClient
+from zoomlive._base_client import connection_message
 
 
 class Both:
@@ -103,6 +104,7 @@ def test_webinars_and_meetings(sdk: Both) -> None:
     with pytest.raises(zoomlive.NotFoundError) as caught:
         sdk.run(sdk.client.webinars.get(made.id))
     assert caught.value.code == 3001 and caught.value.tracking_id
+    assert caught.value.hint is None  # the base URL ends in /v2: a 404 is Zoom's own word
     meeting = sdk.run(sdk.client.meetings.create(topic="SDK meeting"))
     assert meeting.status == "waiting"
     assert sdk.run(sdk.client.users.get()).email == "host@example.com"
@@ -138,6 +140,134 @@ def test_token_is_renewed_across_expiry(tmp_path: Any) -> None:
 
 def sdk_user(both: Both) -> str:
     return str(both.run(both.client.users.get()).email)
+
+
+# Messages that say what to do -------------------------------------------------------------
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def fails_with(both: Both, error: type[Exception]) -> Exception:
+    """The error ``users.get()`` raises, the client closed whatever happens."""
+    try:
+        with pytest.raises(error) as caught:
+            both.run(both.client.users.get())
+    finally:
+        both.close()
+    return caught.value
+
+
+def test_connection_refused_names_the_url_tried(kind: str) -> None:
+    port = free_port()  # nothing listens there
+    url = f"http://127.0.0.1:{port}"
+    err = fails_with(Both(kind, url, max_retries=0), zoomlive.APIConnectionError)
+    assert str(err).startswith(f"could not reach the server: POST {url}/oauth/token: ")
+    assert str(err).endswith(f"(is the emulator running? zoomlive serve --port {port})")
+    assert isinstance(err, zoomlive.APIConnectionError)
+    assert err.request is not None and str(err.request.url) == f"{url}/oauth/token"
+    # With a static token the first request is the API call: its URL is the one named.
+    err = fails_with(Both(kind, url, token="t", max_retries=0), zoomlive.APIConnectionError)
+    assert f"could not reach the server: GET {url}/v2/users/me: " in str(err)
+
+
+def unreachable_zoom(kind: str, **options: Any) -> Both:
+    """A client whose transport refuses every connection: nothing leaves this machine."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    transport = httpx.MockTransport(refuse)
+    http: Any = (
+        httpx.AsyncClient(transport=transport)
+        if kind == "async"
+        else httpx.Client(transport=transport)
+    )
+    both = Both(kind, "http://unused", http_client=http, max_retries=0, **options)
+    both.client._own_http = True  # closed with the client
+    return both
+
+
+EMULATOR_HINT = (
+    "(to use the emulator, set ZOOM_API_BASE_URL=http://127.0.0.1:8080/v2 and "
+    "ZOOM_OAUTH_BASE_URL=http://127.0.0.1:8080, or pass base_url= and oauth_base_url=)"
+)
+
+
+def test_zooms_own_hosts_unreachable_say_how_to_use_the_emulator(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZOOM_API_BASE_URL", raising=False)
+    monkeypatch.delenv("ZOOM_OAUTH_BASE_URL", raising=False)
+    defaults = {"base_url": None, "oauth_base_url": None}  # Zoom's: the SDK's defaults
+    err = fails_with(unreachable_zoom(kind, **defaults), zoomlive.APIConnectionError)
+    assert str(err) == (
+        "could not reach the server: POST https://zoom.us/oauth/token: "
+        f"[Errno -2] Name or service not known {EMULATOR_HINT}"
+    )
+    err = fails_with(unreachable_zoom(kind, token="t", **defaults), zoomlive.APIConnectionError)
+    assert str(err) == (
+        "could not reach the server: GET https://api.zoom.us/v2/users/me: "
+        f"[Errno -2] Name or service not known {EMULATOR_HINT}"
+    )
+    # The API pointed at the emulator, tokens still asked of Zoom: name the one to set.
+    err = fails_with(
+        unreachable_zoom(kind, base_url="http://127.0.0.1:9000/v2", oauth_base_url=None),
+        zoomlive.APIConnectionError,
+    )
+    assert str(err).endswith(
+        "(the API is http://127.0.0.1:9000/v2 but tokens are fetched from https://zoom.us: "
+        "to use the emulator, set ZOOM_OAUTH_BASE_URL=http://127.0.0.1:9000 or pass "
+        "oauth_base_url=)"
+    )
+
+
+def test_connection_message_for_timeouts_and_other_hosts() -> None:
+    request = httpx.Request("PATCH", "https://zoom.example/v2/webinars/1/livestream")
+    urls = {"base_url": "https://zoom.example/v2", "oauth_base_url": "https://zoom.example"}
+    refused = httpx.ConnectError("refused", request=request)
+    assert connection_message(refused, request, **urls) == (
+        "could not reach the server: PATCH https://zoom.example/v2/webinars/1/livestream: refused"
+    )
+    timeout = httpx.ReadTimeout("", request=request)
+    assert connection_message(timeout, request, **urls) == (
+        "timed out: PATCH https://zoom.example/v2/webinars/1/livestream: ReadTimeout"
+    )
+    zoom = httpx.Request("POST", "https://ZOOM.US/oauth/token")
+    assert connection_message(httpx.ConnectTimeout("", request=zoom), zoom, **urls).endswith(
+        EMULATOR_HINT
+    )
+
+
+def test_a_base_url_without_v2_gets_a_hint_with_its_404(kind: str, server: Server) -> None:
+    err = fails_with(Both(kind, server.url, base_url=server.url), zoomlive.NotFoundError)
+    assert isinstance(err, zoomlive.NotFoundError)
+    assert (err.status_code, err.code) == (404, 404)
+    assert err.message == "The requested resource was not found."  # Zoom's answer, as is
+    assert str(err) == (
+        "Zoom error 404: The requested resource was not found. (the API base URL "
+        f"{server.url} does not end in /v2, where Zoom's API is: did you mean {server.url}/v2?)"
+    )
+    err = fails_with(
+        Both(kind, server.url, oauth_base_url=server.url + "/v2"), zoomlive.NotFoundError
+    )
+    assert str(err).endswith(
+        f"(no token endpoint at {server.url}/v2/oauth/token: the OAuth base URL is the host "
+        f"without /v2, e.g. {server.url})"
+    )
+
+
+def test_an_account_the_app_is_not_in_gets_a_hint(kind: str, server: Server) -> None:
+    err = fails_with(Both(kind, server.url, account_id="acme"), zoomlive.BadRequestError)
+    assert isinstance(err, zoomlive.BadRequestError)
+    assert (err.status_code, err.code) == (400, 4735)
+    assert err.message == "The owner of the token does not exist."
+    assert str(err) == (
+        "Zoom error 4735: The owner of the token does not exist. (wrong account id? 'acme' is "
+        "not the account of the app 'demo-client-id': check ZOOM_ACCOUNT_ID or account_id=)"
+    )
 
 
 # Unit tests with MockTransport -------------------------------------------------------------

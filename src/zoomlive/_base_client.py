@@ -30,6 +30,7 @@ from ._version import __version__
 
 DEFAULT_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_BASE_URL = "https://zoom.us"
+EMULATOR_BASE_URL = "http://127.0.0.1:8080"  # zoomlive serve's default, named in hints
 RENEW_BEFORE_S = 60.0
 MAX_RETRY_WAIT_S = 60.0
 
@@ -169,7 +170,9 @@ class BaseZoomClient:
 
     def _store_token(self, response: httpx.Response) -> None:
         if response.status_code != 200:
-            raise make_status_error(response)
+            error = make_status_error(response)
+            hint = self._token_error_hint(error)
+            raise error if hint is None else make_status_error(response, hint=hint)
         data = w.TokenResponse.model_validate(response.json())
         self._token.token = data.access_token
         self._token.expires_at = time.monotonic() + data.expires_in
@@ -212,7 +215,7 @@ class BaseZoomClient:
         if self.pacer is not None:
             self.pacer.learn(response.headers)
         if response.status_code >= 400:
-            raise make_status_error(response)
+            raise make_status_error(response, hint=self._api_error_hint(response))
         if spec.response_model is None or response.status_code == 204:
             return None
         return spec.response_model.model_validate(response.json())
@@ -224,18 +227,80 @@ class BaseZoomClient:
         error = make_status_error(response)
         return isinstance(error, AuthenticationError) and error.code == 124
 
-    @staticmethod
-    def _connection_error(exc: httpx.TransportError) -> APIConnectionError:
+    def _connection_error(
+        self, exc: httpx.TransportError, request: httpx.Request
+    ) -> APIConnectionError:
+        message = connection_message(
+            exc, request, base_url=self.base_url, oauth_base_url=self.oauth_base_url
+        )
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(f"timed out: {exc}", request=_request_of(exc))
-        return APIConnectionError(f"could not reach the server: {exc}", request=_request_of(exc))
+            return APITimeoutError(message, request=request)
+        return APIConnectionError(message, request=request)
 
-
-def _request_of(exc: httpx.TransportError) -> httpx.Request | None:
-    try:
-        return exc.request
-    except RuntimeError:
+    # hinting ----------------------------------------------------------------------------------
+    def _api_error_hint(self, response: httpx.Response) -> str | None:
+        """A 404 from a base URL without ``/v2`` is almost always the base URL's fault."""
+        if response.status_code == 404 and not httpx.URL(self.base_url).path.endswith("/v2"):
+            return (
+                f"the API base URL {self.base_url} does not end in /v2, where Zoom's API is: "
+                f"did you mean {self.base_url}/v2?"
+            )
         return None
+
+    def _token_error_hint(self, error: ZoomAPIError) -> str | None:
+        if error.code == 4735:
+            return (
+                f"wrong account id? {self.account_id!r} is not the account of the app "
+                f"{self.client_id!r}: check ZOOM_ACCOUNT_ID or account_id="
+            )
+        if error.status_code == 404:
+            url = f"{self.oauth_base_url}/oauth/token"
+            if httpx.URL(self.oauth_base_url).path.endswith("/v2"):
+                return (
+                    f"no token endpoint at {url}: the OAuth base URL is the host without /v2, "
+                    f"e.g. {self.oauth_base_url.removesuffix('/v2')}"
+                )
+            return f"no token endpoint at {url}: check ZOOM_OAUTH_BASE_URL or oauth_base_url="
+        return None
+
+
+def is_zoom_host(host: str) -> bool:
+    """Zoom's own hosts: ``zoom.us`` (OAuth) and ``api.zoom.us`` (the API)."""
+    host = host.lower().rstrip(".")
+    return host == "zoom.us" or host.endswith(".zoom.us")
+
+
+def connection_message(
+    exc: httpx.TransportError, request: httpx.Request, *, base_url: str, oauth_base_url: str
+) -> str:
+    """``could not reach the server: METHOD URL: reason`` (or ``timed out: ...``), with a hint
+    when the URL is Zoom's own host (the SDK's defaults) or a loopback one."""
+    what = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not reach the server"
+    reason = str(exc) or type(exc).__name__
+    message = f"{what}: {request.method} {request.url}: {reason}"
+    hint = _unreachable_hint(exc, request.url, base_url=base_url, oauth_base_url=oauth_base_url)
+    return f"{message} ({hint})" if hint else message
+
+
+def _unreachable_hint(
+    exc: httpx.TransportError, url: httpx.URL, *, base_url: str, oauth_base_url: str
+) -> str | None:
+    if is_zoom_host(url.host):
+        api = httpx.URL(base_url)
+        if url.host == httpx.URL(oauth_base_url).host and not is_zoom_host(api.host):
+            return (
+                f"the API is {base_url} but tokens are fetched from {oauth_base_url}: "
+                f"to use the emulator, set ZOOM_OAUTH_BASE_URL={base_url.removesuffix('/v2')} "
+                "or pass oauth_base_url="
+            )
+        return (
+            f"to use the emulator, set ZOOM_API_BASE_URL={EMULATOR_BASE_URL}/v2 and "
+            f"ZOOM_OAUTH_BASE_URL={EMULATOR_BASE_URL}, or pass base_url= and oauth_base_url="
+        )
+    if isinstance(exc, httpx.ConnectError) and url.host in ("127.0.0.1", "localhost", "::1"):
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return f"is the emulator running? zoomlive serve --port {port}"
+    return None
 
 
 def _hinted_delay(headers: httpx.Headers) -> float | None:

@@ -72,7 +72,7 @@ class ZoomClient(BaseZoomClient):
         try:
             return self._http.send(request)
         except httpx.TransportError as exc:
-            raise self._connection_error(exc) from exc
+            raise self._connection_error(exc, request) from exc
 
     def _run(self, spec: Spec) -> Any:
         renewed = False
@@ -83,13 +83,14 @@ class ZoomClient(BaseZoomClient):
                 wait = self.pacer.reserve(spec.label)
                 if wait > 0:
                     time.sleep(wait)
+            request = self._request(spec)
             try:
-                response = self._http.send(self._request(spec))
+                response = self._http.send(request)
             except httpx.TransportError as exc:
                 attempt += 1
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
-                    raise self._connection_error(exc) from exc
+                    raise self._connection_error(exc, request) from exc
                 time.sleep(delay)
                 continue
             if self._is_expired_token(response) and not renewed and not self._token.static:
@@ -161,7 +162,7 @@ class AsyncZoomClient(BaseZoomClient):
         try:
             return await self._http.send(request)
         except httpx.TransportError as exc:
-            raise self._connection_error(exc) from exc
+            raise self._connection_error(exc, request) from exc
 
     async def _run(self, spec: Spec) -> Any:
         renewed = False
@@ -172,13 +173,14 @@ class AsyncZoomClient(BaseZoomClient):
                 wait = self.pacer.reserve(spec.label)
                 if wait > 0:
                     await asyncio.sleep(wait)
+            request = self._request(spec)
             try:
-                response = await self._http.send(self._request(spec))
+                response = await self._http.send(request)
             except httpx.TransportError as exc:
                 attempt += 1
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
-                    raise self._connection_error(exc) from exc
+                    raise self._connection_error(exc, request) from exc
                 await asyncio.sleep(delay)
                 continue
             if self._is_expired_token(response) and not renewed and not self._token.static:

@@ -14,6 +14,12 @@
 
 "The request never arrived" and "Zoom said no" are different branches. One function,
 :func:`make_status_error`, picks the class from the HTTP status.
+
+Messages name what went wrong where a developer can act on it: a connection error names the
+method and URL tried (and, for Zoom's own hosts, how to point at the emulator instead); a
+``ZoomAPIError``'s message may end with the SDK's ``hint`` in parentheses (a 404 from a base URL
+without ``/v2``; OAuth's 4735, an account id that is not the app's). ``code``, ``message`` and
+the other attributes stay Zoom's answer as it came.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class ZoomAPIError(ZoomliveError):
         errors: list[FieldError] | None = None,
         tracking_id: str | None = None,
         headers: httpx.Headers | None = None,
+        hint: str | None = None,
     ) -> None:
         self.status_code = status_code
         """The HTTP status."""
@@ -65,9 +72,12 @@ class ZoomAPIError(ZoomliveError):
         self.tracking_id = tracking_id
         """Zoom's ``x-zm-trackingid``, for support requests."""
         self.headers = headers or httpx.Headers()
+        self.hint = hint
+        """What the SDK suggests, when it has a guess (not part of Zoom's answer)."""
         detail = "".join(f" [{e.field}: {e.message}]" for e in self.errors)
         shown = f"Zoom error {code}" if code is not None else f"HTTP {status_code}"
-        super().__init__(f"{shown}: {message}{detail}")
+        suffix = f" ({hint})" if hint else ""
+        super().__init__(f"{shown}: {message}{detail}{suffix}")
 
 
 class BadRequestError(ZoomAPIError):
@@ -108,8 +118,9 @@ _BY_STATUS: dict[int, type[ZoomAPIError]] = {
 }
 
 
-def make_status_error(response: httpx.Response) -> ZoomAPIError:
-    """The exception for an error answer, parsed with the emulator's own error model."""
+def make_status_error(response: httpx.Response, *, hint: str | None = None) -> ZoomAPIError:
+    """The exception for an error answer, parsed with the emulator's own error model;
+    ``hint`` is appended to its message."""
     code: int | None = None
     message = response.reason_phrase or f"HTTP {response.status_code}"
     errors: list[FieldError] = []
@@ -130,4 +141,5 @@ def make_status_error(response: httpx.Response) -> ZoomAPIError:
         errors=errors,
         tracking_id=response.headers.get("x-zm-trackingid"),
         headers=response.headers,
+        hint=hint,
     )
