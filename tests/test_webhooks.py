@@ -4,21 +4,29 @@ that survives a restart."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select as sql_select
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
+from zoomlive import Settings, create_app
+from zoomlive._store import Store, schema
 
 
 class Receiver:
@@ -99,11 +107,13 @@ def receiver() -> Iterator[Receiver]:
     endpoint.close()
 
 
-def subscribe(api: Api, url: str, events: list[str] | None = None) -> dict[str, Any]:
+def subscribe(
+    api: Api, url: str, events: list[str] | None = None, client_id: str = "demo-client-id"
+) -> dict[str, Any]:
     body: dict[str, Any] = {"url": url, "secret_token": SECRET}
     if events is not None:
         body["events"] = events
-    response = api.control("PUT", "/apps/demo-client-id/webhook", json=body)
+    response = api.control("PUT", f"/apps/{client_id}/webhook", json=body)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
@@ -259,3 +269,291 @@ def test_endpoints_are_validated_again_every_72_scaled_hours(
     api = Api(make_client(webhook_time_scale=0.00001), "inprocess")  # 72 h -> 2.6 s
     assert subscribe(api, receiver.url)["validated"] is True
     receiver.wait_for("endpoint.url_validation", count=2, timeout=15)
+
+
+# Slow endpoints: the 3 s deadline, independent endpoints, and no worker thread held ----------
+
+
+class SlowEndpoint:
+    """A raw-socket endpoint on 127.0.0.1 that answers too slowly (no HTTP library in between).
+
+    ``drip``: status line, headers and most of a good answer at once, then its last 10 bytes
+    one a second. ``hold``: nothing until ``release()``, then a good answer. With
+    ``events_only``, URL validations are answered at once and only events are slow. ``open``
+    counts the requests being answered slowly whose caller has not hung up."""
+
+    DRIPPED = 10
+
+    def __init__(self, mode: str, *, events_only: bool = False) -> None:
+        self.mode = mode
+        self.events_only = events_only
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/zoom/events"
+        self.stopping = threading.Event()
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+        self.open = 0
+        self.hung_up = 0
+        self.events: list[dict[str, Any]] = []
+        self.threads: list[threading.Thread] = []
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
+
+    def __enter__(self) -> SlowEndpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.acceptor.join(10)
+        self.listener.close()
+        with self.lock:
+            threads = list(self.threads)
+        for thread in threads:
+            thread.join(10)
+        assert not self.acceptor.is_alive() and not any(t.is_alive() for t in threads)
+
+    def wait_open(self, count: int, timeout: float = 15) -> None:
+        self._wait(lambda: self.open >= count, timeout, f"{count} requests open")
+
+    def wait_hung_up(self, count: int, timeout: float = 15) -> None:
+        self._wait(lambda: self.hung_up >= count, timeout, f"{count} hung up")
+
+    def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, f"not {what}: {self.open} open, {self.hung_up} gone"
+            time.sleep(0.02)
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            with self.lock:
+                self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                body = json.loads(self._read(conn))
+            except (OSError, ValueError):
+                return
+            validation = body["event"] == "endpoint.url_validation"
+            answer = b'{"received":true}'
+            if validation:
+                plain = body["payload"]["plainToken"]
+                token = hmac.new(SECRET.encode(), plain.encode(), hashlib.sha256).hexdigest()
+                answer = json.dumps({"plainToken": plain, "encryptedToken": token}).encode()
+            with self.lock:
+                self.events.append(body)
+            if validation and self.events_only:
+                self._send(conn, answer)
+                return
+            with self.lock:
+                self.open += 1
+            try:
+                if self.mode == "drip":
+                    self._drip(conn, answer)
+                else:
+                    self._hold(conn, answer)
+            finally:
+                with self.lock:
+                    self.open -= 1
+
+    @staticmethod
+    def _read(conn: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise OSError("closed before the request ended")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise OSError("closed before the request ended")
+            body += chunk
+        return body
+
+    @staticmethod
+    def _head(answer: bytes) -> bytes:
+        return (
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            + f"content-length: {len(answer)}\r\n\r\n".encode()
+        )
+
+    def _send(self, conn: socket.socket, answer: bytes) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(self._head(answer) + answer)
+
+    def _drip(self, conn: socket.socket, answer: bytes) -> None:
+        try:
+            conn.sendall(self._head(answer) + answer[: -self.DRIPPED])
+            for i in range(len(answer) - self.DRIPPED, len(answer)):
+                if self.stopping.wait(1):
+                    return
+                conn.sendall(answer[i : i + 1])
+        except OSError:
+            with self.lock:
+                self.hung_up += 1
+
+    def _hold(self, conn: socket.socket, answer: bytes) -> None:
+        while not self.released.wait(0.02):
+            if self.stopping.is_set():
+                return
+            readable, _, _ = select.select([conn], [], [], 0)
+            if readable:  # the caller sends nothing more: readable means it hung up
+                with self.lock:
+                    self.hung_up += 1
+                return
+        self._send(conn, answer)
+
+
+def dispatcher(client: TestClient) -> Any:
+    app: Any = client.app
+    return app.state.env.webhooks
+
+
+def wait_for_attempt(api: Api, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        [log] = api.control("GET", "/webhooks/deliveries").json()
+        if log["attempts"]:
+            return dict(log)
+        assert time.monotonic() < deadline, "no attempt recorded"
+        time.sleep(0.05)
+
+
+def test_url_validation_must_be_answered_whole_within_3_s(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client()
+    api = Api(client, "inprocess")
+    with SlowEndpoint("drip") as slow:  # a right answer, but its end comes a byte a second
+        answer = subscribe(api, slow.url)
+    assert answer["validated"] is False
+    assert answer["validation_error"] == "no answer within 3 s"
+    table = schema.webhook_subscriptions
+    with dispatcher(client).store.read() as tx:
+        row = tx.conn.execute(sql_select(table).where(table.c.client_id == "demo-client-id")).one()
+    assert row.validated_at is None and row.validation_error == "no answer within 3 s"
+
+
+def test_a_delivery_answered_too_slowly_fails_and_is_retried_on_schedule(
+    make_client: Callable[..., TestClient],
+) -> None:
+    api = Api(make_client(), "inprocess")  # time scale 1: the retry is 5 minutes away
+    with SlowEndpoint("drip", events_only=True) as slow:
+        assert subscribe(api, slow.url, ["webinar.created"])["validated"] is True
+        assert api.post("/v2/users/me/webinars", json={"topic": "Dripped"}).status_code == 201
+        log = wait_for_attempt(api)
+    assert log["status"] == "pending" and log["delivered_at"] is None
+    [attempt] = log["attempts"]
+    assert attempt["status_code"] is None and attempt["error"] == "no answer within 3 s"
+    retry_in = datetime.fromisoformat(log["next_attempt_at"]) - datetime.fromisoformat(
+        attempt["at"]
+    )
+    assert retry_in.total_seconds() >= 300
+
+
+def test_a_slow_endpoint_does_not_hold_up_another_accounts_events(
+    make_client: Callable[..., TestClient], receiver: Receiver
+) -> None:
+    client = make_client()
+    dispatcher(client).deadline = 30.0  # A's request stays open until the endpoint closes
+    api = Api(client, "inprocess")
+    other = {
+        "id": "account-b",
+        "users": [{"email": "b-host@example.com"}],
+        "apps": [{"client_id": "b-client-id", "client_secret": "b-client-secret"}],
+    }
+    assert api.control("POST", "/accounts", json=other).status_code == 201
+    with SlowEndpoint("hold", events_only=True) as slow:
+        assert subscribe(api, slow.url, ["webinar.created"])["validated"] is True
+        assert subscribe(api, receiver.url, ["webinar.created"], "b-client-id")["validated"]
+        assert api.post("/v2/users/me/webinars", json={"topic": "For A"}).status_code == 201
+        slow.wait_open(1)  # A's event is being delivered, and held
+        basic = "Basic " + base64.b64encode(b"b-client-id:b-client-secret").decode()
+        headers = {"Authorization": f"Bearer {get_token(client, basic, 'account-b')}"}
+        made = client.post("/v2/users/me/webinars", json={"topic": "For B"}, headers=headers)
+        assert made.status_code == 201
+        [event] = receiver.wait_for("webinar.created")
+        assert event["payload"]["account_id"] == "account-b"
+        # B's event arrived while A's attempt is still under way: nothing recorded for it yet.
+        assert slow.open == 1 and slow.hung_up == 0
+        logs = api.control("GET", "/webhooks/deliveries").json()
+        [for_a] = [log for log in logs if log["client_id"] == "demo-client-id"]
+        assert for_a["status"] == "pending" and for_a["attempts"] == []
+
+
+def test_validations_waiting_on_a_slow_endpoint_leave_oauth_answering(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client()
+    dispatcher(client).deadline = 30.0  # the validations stay open until the endpoint answers
+    apps = [{"client_id": f"hook-app-{i}", "client_secret": "hook-app-secret"} for i in range(45)]
+    made = client.post("/_emulator/accounts", json={"id": "many-hooks", "apps": apps})
+    assert made.status_code == 201
+    answers: list[httpx.Response] = []
+
+    with SlowEndpoint("hold") as slow:
+
+        def put(client_id: str) -> None:
+            body = {"url": slow.url, "secret_token": SECRET}
+            answers.append(client.put(f"/_emulator/apps/{client_id}/webhook", json=body))
+
+        threads = [
+            threading.Thread(target=put, args=(app["client_id"],), daemon=True) for app in apps
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            slow.wait_open(45)  # 45 validations in flight at once, more than the thread pool
+            assert get_token(client)
+            assert slow.open == 45 and not answers  # none of them has been answered yet
+        finally:
+            slow.release()
+            for thread in threads:
+                thread.join(15)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(answers) == 45
+    assert all(a.status_code == 200 and a.json()["validated"] is True for a in answers)
+
+
+def test_shutdown_cancels_a_delivery_in_flight_and_leaves_it_pending(tmp_path: Path) -> None:
+    db = tmp_path / "shutdown.db"
+    settings = Settings(db=str(db), seed=1, media="fake", rate_limits="off")
+    with SlowEndpoint("hold", events_only=True) as slow:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1:8080") as client:
+            dispatcher(client).deadline = 30.0
+            api = Api(client, "inprocess")
+            assert subscribe(api, slow.url, ["webinar.created"])["validated"] is True
+            assert api.post("/v2/users/me/webinars", json={"topic": "Cut"}).status_code == 201
+            slow.wait_open(1)
+        # The app has shut down: the held request was abandoned, not answered.
+        slow.wait_hung_up(1)
+    store = Store(str(db))
+    try:
+        with store.read() as tx:
+            [row] = tx.conn.execute(sql_select(schema.webhook_deliveries)).all()
+            attempts = tx.conn.execute(sql_select(schema.webhook_attempts)).all()
+    finally:
+        store.close()
+    assert row.status == "pending" and row.attempts == 0 and attempts == []
