@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,13 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from tests.helpers import free_port, popen
 from zoomlive import Settings, create_app
+
+__all__ = ["free_port"]  # re-exported: test modules import it from here
 
 DEMO_BASIC = "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()
 DEMO_WEBINAR = 68423085
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get_token(client: httpx.Client, basic: str = DEMO_BASIC, account: str = "demo-account") -> str:
@@ -140,7 +136,7 @@ class Server:
         self.output = ""
 
     def start(self, timeout: float = 20.0) -> Server:
-        self.proc = subprocess.Popen(
+        self.proc = popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
         )
         deadline = time.monotonic() + timeout

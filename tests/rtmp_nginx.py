@@ -39,6 +39,8 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.helpers import popen
+
 MODULE_CANDIDATES = (
     "/usr/lib/nginx/modules/ngx_rtmp_module.so",
     "/usr/share/nginx/modules/ngx_rtmp_module.so",
@@ -349,7 +351,7 @@ class NginxRtmp:
         """Start nginx and wait for the RTMP port; False if a port was taken meanwhile."""
         self.error_log.write_text("")
         with open(self.workdir / "nginx.out", "wb") as out:
-            proc = subprocess.Popen(
+            proc = popen(
                 [nginx, "-c", str(self.conf), "-p", str(self.workdir), "-e", str(self.error_log)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -68,7 +68,9 @@ accounts:
     token = get_token(client, basic("yc", "ys"), "yaml-co")
     got = client.get("/v2/webinars/12121212121", headers={"Authorization": f"Bearer {token}"})
     assert got.json()["topic"] == "From YAML"
-    bad = client.post("/_emulator/seed", content=b"accounts: [ {", headers={})
+    bad = client.post(
+        "/_emulator/seed", content=b"accounts: [ {", headers={"Content-Type": "application/yaml"}
+    )
     assert bad.status_code == 400 and bad.json()["code"] == 300
 
 

@@ -179,7 +179,9 @@ def test_duplicate_ids_conflict(inproc: Api) -> None:
     add(inproc, id="x", kind="drop")
     response = inproc.control("POST", "/faults", json={"id": "x", "kind": "drop"})
     assert response.status_code == 409 and response.json()["code"] == 409
-    not_json = inproc.control("POST", "/faults", content=b"{nope")
+    not_json = inproc.control(
+        "POST", "/faults", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert not_json.status_code == 400 and not_json.json()["code"] == 300
 
 

@@ -207,12 +207,13 @@ def test_settings_only_while_stopped(api: Api) -> None:
     )
     now = runtime(api, "webinar", DEMO_WEBINAR)
     assert now["state"] == "stopped" and now["settings"]["display_name"] == "Next"
-    # Stop when stopped: nothing to do.
+    # Stop when stopped: nothing to do, so nothing changes, not even the version.
     version = now["version"]
-    assert api.patch(WEBINAR_STATUS, json={"action": "stop"}).status_code == 204
+    for _ in range(3):
+        assert api.patch(WEBINAR_STATUS, json={"action": "stop"}).status_code == 204
     assert runtime(api, "webinar", DEMO_WEBINAR)["state"] == "stopped"
     assert len(runtime(api, "webinar", DEMO_WEBINAR)["events"]) == 3
-    assert runtime(api, "webinar", DEMO_WEBINAR)["version"] == version + 1
+    assert runtime(api, "webinar", DEMO_WEBINAR)["version"] == version
 
 
 def test_ending_the_webinar_stops_its_stream(api: Api) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
+from tests.helpers import popen
 from tests.ocr import read_band, reads
 from tests.rtmp_nginx import NginxRtmp
 from zoomlive._media.receiver import RtmpReceiver
@@ -78,7 +79,7 @@ def media(tmp_path: Path) -> Iterator[MediaServer]:
 
 def ffmpeg_listener(port: int, out: Path, seconds: int = 30) -> subprocess.Popen[bytes]:
     """The simplest real RTMP receiver: ffmpeg in listen mode, copying to an FLV file."""
-    proc = subprocess.Popen(
+    proc = popen(
         [
             "ffmpeg",
             "-hide_banner",

@@ -18,6 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import Api, Server, free_port, get_token
+from tests.helpers import popen
 from zoomlive._server.ratelimit import DAILY_MESSAGE, PER_SECOND_MESSAGE
 
 
@@ -121,7 +122,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("redis-server")
     assert binary, "redis-server is required (scripts/test installs it)"
     port = free_port()
-    proc = subprocess.Popen(
+    proc = popen(
         [
             binary,
             "--port",

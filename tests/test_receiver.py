@@ -17,6 +17,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
+from tests.helpers import popen  # noqa: E402
 from zoomlive._media.receiver import (  # noqa: E402
     DecodedFrame,
     ReceiverError,
@@ -93,7 +94,7 @@ def publisher(url: str, tmp_path: Path, **kwargs: object) -> Iterator[subprocess
     """An ffmpeg pushing to ``url``; killed (and reaped) on exit if still running."""
     log = tmp_path / f"ffmpeg-{time.monotonic_ns()}.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen(
+        proc = popen(
             publish_argv(url, **kwargs),  # type: ignore[arg-type]
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

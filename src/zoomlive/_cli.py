@@ -13,7 +13,12 @@ from typing import Annotated
 import typer
 
 from ._media.command import PROFILES
-from ._server.settings import LOOPBACK_HOSTS
+from ._server.settings import (
+    DEFAULT_HEADER_TIMEOUT_S,
+    DEFAULT_KEEPALIVE_S,
+    DEFAULT_MAX_CONNECTIONS,
+    LOOPBACK_HOSTS,
+)
 
 app = typer.Typer(
     name="zoomlive",
@@ -23,7 +28,6 @@ app = typer.Typer(
 )
 
 DEFAULT_DB = "zoomlive.db"
-GRACEFUL_S = 2
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -51,25 +55,53 @@ def banner(base: str, demo_seeded: bool) -> str:
     return "\n".join(lines)
 
 
-@app.command()
+SERVE_EPILOG = (
+    "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one, else "
+    "imageio-ffmpeg's), ZOOMLIVE_FONT (the overlay font), ZOOMLIVE_DB_THREADS (API worker "
+    "threads, default 2). Every option above shows the ZOOMLIVE_* variable it reads."
+)
+
+
+@app.command(epilog=SERVE_EPILOG)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind.", envvar="ZOOMLIVE_HOST")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to bind.", envvar="ZOOMLIVE_PORT")] = 8080,
     db: Annotated[
         str,
         typer.Option(help="SQLite file, ':memory:', or a database URL.", envvar="ZOOMLIVE_DB"),
     ] = DEFAULT_DB,
-    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Seed the demo account.")] = True,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo/--no-demo", help="Seed the demo account.", envvar="ZOOMLIVE_DEMO"),
+    ] = True,
     admin_key: Annotated[
         str | None,
         typer.Option(
             help="Key for the control API; required off loopback.", envvar="ZOOMLIVE_ADMIN_KEY"
         ),
     ] = None,
-    token_ttl: Annotated[int, typer.Option(help="Access token lifetime, seconds.")] = 3599,
-    seed: Annotated[int | None, typer.Option(help="Seed ids and tokens (reproducible).")] = None,
+    token_ttl: Annotated[
+        int, typer.Option(help="Access token lifetime, seconds.", envvar="ZOOMLIVE_TOKEN_TTL")
+    ] = 3599,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed ids and tokens (reproducible).", envvar="ZOOMLIVE_SEED"),
+    ] = None,
     public_url: Annotated[
-        str | None, typer.Option(help="Base URL to advertise (api_url, join links).")
+        str | None,
+        typer.Option(
+            help="Base URL to advertise (api_url, join links).", envvar="ZOOMLIVE_PUBLIC_URL"
+        ),
+    ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another host name to answer to (repeatable; '*' for any). Requests naming "
+            "another host get 403 (DNS rebinding).",
+            envvar="ZOOMLIVE_ALLOWED_HOSTS",
+        ),
     ] = None,
     media: Annotated[
         str,
@@ -97,19 +129,53 @@ def serve(
         typer.Option(help="Share rate-limit counters in Redis.", envvar="ZOOMLIVE_REDIS_URL"),
     ] = None,
     workers: Annotated[
-        int, typer.Option(help="Worker processes (more than 1 needs --media fake or off).")
+        int,
+        typer.Option(
+            help="Worker processes (more than 1 needs --media fake or off).",
+            envvar="ZOOMLIVE_WORKERS",
+        ),
     ] = 1,
     webhook_time_scale: Annotated[
         float,
-        typer.Option(help="Scale Zoom's webhook delays (retries, revalidation); 0.001 for tests."),
+        typer.Option(
+            help="Scale Zoom's webhook delays (retries, revalidation); 0.001 for tests.",
+            envvar="ZOOMLIVE_WEBHOOK_TIME_SCALE",
+        ),
     ] = 1.0,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Close a connection that has not sent a request's headers within this many "
+            "seconds.",
+            envvar="ZOOMLIVE_HEADER_TIMEOUT",
+        ),
+    ] = DEFAULT_HEADER_TIMEOUT_S,
+    keepalive_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Close an idle keep-alive connection after this many seconds.",
+            envvar="ZOOMLIVE_KEEPALIVE_TIMEOUT",
+        ),
+    ] = DEFAULT_KEEPALIVE_S,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Open connections at most; more are closed at once.",
+            envvar="ZOOMLIVE_MAX_CONNECTIONS",
+        ),
+    ] = DEFAULT_MAX_CONNECTIONS,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            help="critical, error, warning, info, debug or trace.", envvar="ZOOMLIVE_LOG_LEVEL"
+        ),
+    ] = "warning",
 ) -> None:
     """Run the Zoom API emulator."""
-    import uvicorn
-
     from ._server.app import create_app, open_env
+    from ._server.serving import BindError, ServeOptions, bind, run
     from ._server.settings import Settings
+    from ._store import StoreBusy
 
     if host not in LOOPBACK_HOSTS and not admin_key:
         raise fail(
@@ -128,6 +194,10 @@ def serve(
         raise fail(f"--rate-limits: no such file {rate_limits}", 2)
     if media_profile is not None and media_profile not in PROFILES:
         raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
+    if header_timeout <= 0 or keepalive_timeout <= 0 or max_connections < 1:
+        raise fail("--header-timeout, --keepalive-timeout and --max-connections must be > 0", 2)
+    if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
+        raise fail("--log-level must be critical, error, warning, info, debug or trace", 2)
     settings = Settings(
         db=db,
         demo=demo,
@@ -140,39 +210,48 @@ def serve(
         rate_limits=rate_limits,
         redis_url=redis_url,
         webhook_time_scale=webhook_time_scale,
-    )
-    try:
-        probe = open_env(settings)  # migrate and seed now, so errors show before binding
-    except Exception as exc:
-        raise fail(f"cannot open the store {db!r}: {exc}") from None
-    with probe.store.read() as tx:
-        seeded = any(a.id == "demo-account" for a in tx.list_accounts())
-    probe.store.close()
-    shown = "localhost" if host in ("127.0.0.1", "::1") else host
-    typer.echo(banner(public_url or f"http://{shown}:{port}", seeded))
-    sys.stdout.flush()
-    if workers > 1:
-        # Each worker builds its app from the same settings, passed through the environment.
-        os.environ.update(settings.to_env())
-        uvicorn.run(
-            "zoomlive._server.app:app_from_env",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_S,
-        )
-        return
-    uvicorn.run(
-        create_app(settings),
         host=host,
         port=port,
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_S,  # open event feeds must not hold up a stop
+        allowed_hosts=[h for item in allowed_host or [] for h in item.split(",") if h.strip()],
     )
+    # Bind first, then lock and open the store: a second emulator on the same port or the same
+    # SQLite file stops here, before it migrates, seeds or reconciles anything.
+    try:
+        sock = bind(host, port)
+    except BindError as exc:
+        raise fail(str(exc)) from None
+    holder = f"zoomlive serve on {settings.advertised_url} (pid {os.getpid()})"
+    try:
+        env = open_env(settings, holder=holder)
+    except StoreBusy as exc:
+        sock.close()
+        raise fail(str(exc)) from None
+    except Exception as exc:
+        sock.close()
+        raise fail(f"cannot open the store {db!r}: {exc}") from None
+    with env.store.read() as tx:
+        seeded = any(a.id == "demo-account" for a in tx.list_accounts())
+    typer.echo(banner(settings.advertised_url, seeded))
+    sys.stdout.flush()
+    options = ServeOptions(
+        header_timeout=header_timeout,
+        keepalive_timeout=keepalive_timeout,
+        max_connections=max_connections,
+        log_level=log_level.lower(),
+        workers=workers,
+    )
+    try:
+        if workers > 1:
+            # Each worker builds its app from the same settings, passed through the
+            # environment; this process keeps the store's lock for all of them.
+            os.environ.update(settings.to_env())
+            os.environ["ZOOMLIVE_STORE_LOCKED_BY"] = str(os.getpid())
+            run("zoomlive._server.app:app_from_env", sock, options)
+        else:
+            run(create_app(settings, env=env), sock, options)
+    finally:
+        sock.close()
+        env.store.close()
 
 
 @app.command("seed")
@@ -195,7 +274,10 @@ def seed_cmd(
     if url:
         import httpx
 
-        headers = {"X-Admin-Key": admin_key} if admin_key else {}
+        # JSON is YAML, so one type fits both kinds of seed file.
+        headers = {"Content-Type": "application/yaml"}
+        if admin_key:
+            headers["X-Admin-Key"] = admin_key
         try:
             response = httpx.post(f"{url.rstrip('/')}/_emulator/seed", content=raw, headers=headers)
         except httpx.HTTPError as exc:

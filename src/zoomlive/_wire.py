@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 def _storable_time(value: datetime | None) -> datetime | None:
@@ -27,6 +27,19 @@ def _storable_time(value: datetime | None) -> datetime | None:
 
 
 SessionTime = Annotated[datetime | None, AfterValidator(_storable_time)]
+
+
+def one_of(*allowed: int) -> AfterValidator:
+    """An integer field with a fixed set of values. Declared as ``int`` (not ``Literal``) so
+    that JSON must write it as an integer: ``5.0`` is refused here as it is for ``duration``
+    (a ``Literal`` would take ``5.0``), while a form field's text ``"5"`` is read as 5."""
+
+    def check(value: int) -> int:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
+        return value
+
+    return AfterValidator(check)
 
 
 def zoom_time(value: datetime | None) -> str | None:
@@ -94,7 +107,12 @@ class UserInfo(Response):
 
 
 # Webinars ------------------------------------------------------------------------------------
-WebinarType = Literal[5, 6, 9]
+WebinarType = Annotated[
+    int, one_of(5, 6, 9), WithJsonSchema({"type": "integer", "enum": [5, 6, 9]})
+]
+ApprovalType = Annotated[
+    int, one_of(0, 1, 2), WithJsonSchema({"type": "integer", "enum": [0, 1, 2]})
+]
 
 
 class WebinarSettingsIn(Request):
@@ -104,7 +122,7 @@ class WebinarSettingsIn(Request):
     panelists_video: bool | None = None
     practice_session: bool | None = None
     hd_video: bool | None = None
-    approval_type: Literal[0, 1, 2] | None = None
+    approval_type: ApprovalType | None = None
     audio: Literal["both", "telephony", "voip", "thirdParty"] | None = None
     auto_recording: Literal["local", "cloud", "none"] | None = None
     on_demand: bool | None = None
@@ -299,7 +317,9 @@ class MeetingLiveStreamStatus(Request):
 
 
 # Meetings ------------------------------------------------------------------------------------
-MeetingType = Literal[1, 2, 3, 8]
+MeetingType = Annotated[
+    int, one_of(1, 2, 3, 8), WithJsonSchema({"type": "integer", "enum": [1, 2, 3, 8]})
+]
 
 
 class MeetingSettingsIn(Request):
@@ -310,7 +330,7 @@ class MeetingSettingsIn(Request):
     join_before_host: bool | None = None
     mute_upon_entry: bool | None = None
     waiting_room: bool | None = None
-    approval_type: Literal[0, 1, 2] | None = None
+    approval_type: ApprovalType | None = None
     audio: Literal["both", "telephony", "voip", "thirdParty"] | None = None
     auto_recording: Literal["local", "cloud", "none"] | None = None
     alternative_hosts: str | None = Field(default=None, max_length=1024)

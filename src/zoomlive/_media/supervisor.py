@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -31,8 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import anyio.to_thread
-
+from .._concurrency import to_thread, wait_at_most
 from .._random import Clock
 from .._store import LiveStream, SessionKind, Store
 from .command import (
@@ -149,7 +150,8 @@ class MediaSupervisor:
         self.mode = mode
         self.profile = profile
         self._own_dir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="zoomlive-media-"))
+        self._workdir = workdir
+        self._dir_lock: int | None = None
         self.jobs: dict[Key, Job] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[StreamEffect] | None = None
@@ -158,12 +160,21 @@ class MediaSupervisor:
         self._font: str | None = None
 
     # lifecycle --------------------------------------------------------------------------------
+    @property
+    def workdir(self) -> Path:
+        """Overlay, thumbnail and progress files of the streams; made on first use."""
+        if self._workdir is None:
+            self._workdir, self._dir_lock = make_workdir()
+        return self._workdir
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         self.store.on_commit.append(self.on_commit)
         self._runner = asyncio.create_task(self._run(), name="zoomlive-media")
-        await anyio.to_thread.run_sync(self._resume)
+        if self.mode == "ffmpeg" and self._own_dir:
+            await to_thread(sweep_dead_workdirs)
+        await to_thread(self._resume)
 
     async def close(self) -> None:
         with contextlib.suppress(ValueError):
@@ -173,8 +184,12 @@ class MediaSupervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
         await asyncio.gather(*(self._stop_job(key) for key in list(self.jobs)))
-        if self._own_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._own_dir and self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+        if self._dir_lock is not None:
+            os.close(self._dir_lock)
+            self._dir_lock = None
 
     def _resume(self) -> None:
         """Streams that were running when the emulator last stopped are pushed again."""
@@ -214,14 +229,14 @@ class MediaSupervisor:
             try:
                 await self._reconcile(key)
                 if effect.action == "update":
-                    await anyio.to_thread.run_sync(self._write_overlays, key)
+                    await to_thread(self._write_overlays, key)
             except Exception:
                 log.exception("media effect %s failed", effect)
 
     async def _reconcile(self, key: Key) -> None:
         """Make the processes match the store, whatever order effects arrived in: a stream
         the store wants pushed has a job; one it does not has none."""
-        state = await anyio.to_thread.run_sync(self._read_state, key)
+        state = await to_thread(self._read_state, key)
         job = self.jobs.get(key)
         alive = job is not None and job.wanted and job.task is not None and not job.task.done()
         if state in ("starting", "live", "failed"):
@@ -256,7 +271,7 @@ class MediaSupervisor:
         await self._terminate(job)
         if job.task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(job.task, STOP_GRACE_S + 2)
+                await wait_at_most(job.task, STOP_GRACE_S + 2)
         await self._terminate(job)  # a process spawned while we waited
         if self.jobs.get(key) is job:
             self.jobs.pop(key, None)
@@ -267,9 +282,7 @@ class MediaSupervisor:
             return
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
-        except TimeoutError:
+        if not await wait_at_most(proc.wait(), STOP_GRACE_S):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
@@ -284,14 +297,14 @@ class MediaSupervisor:
             log.exception("stream %s-%s: supervisor error", job.key[0], job.key[1])
             await self._terminate(job)
             reason = f"internal error: {exc.__class__.__name__}"
-            await anyio.to_thread.run_sync(
+            await to_thread(
                 self._transition, job.key[0], job.key[1], ("starting", "live"), "failed", reason
             )
 
     async def _push_loop(self, job: Job) -> None:
         backoff = 0.5
         while job.wanted:
-            spec = await anyio.to_thread.run_sync(self._load_spec, job.key)
+            spec = await to_thread(self._load_spec, job.key)
             if spec is None:
                 break
             job.attempts += 1
@@ -301,19 +314,18 @@ class MediaSupervisor:
                 break
             job.last_error = reason
             log.warning("stream %s-%s: %s", job.key[0], job.key[1], reason)
-            moved = await anyio.to_thread.run_sync(
+            moved = await to_thread(
                 self._transition, job.key[0], job.key[1], ("starting", "live"), "failed", reason
             )
             if not moved or reason == "ffmpeg missing" or reason.startswith("invalid stream URL"):
                 break
             if job.live_since is not None and time.monotonic() - started > STABLE_AFTER_S:
                 backoff = 0.5
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(job.wake.wait(), backoff)
+            await wait_at_most(job.wake.wait(), backoff)
             backoff = min(BACKOFF_MAX_S, backoff * 2)
             if not job.wanted:
                 break
-            again = await anyio.to_thread.run_sync(self._retry, job.key)
+            again = await to_thread(self._retry, job.key)
             if not again:
                 break
 
@@ -407,7 +419,7 @@ class MediaSupervisor:
                 if job.frames > 0 and not saw_frames:
                     saw_frames = True
                     job.live_since = time.monotonic()
-                    await anyio.to_thread.run_sync(
+                    await to_thread(
                         self._transition,
                         job.key[0],
                         job.key[1],
@@ -534,6 +546,54 @@ class MediaSupervisor:
             for job in self.jobs.values()
             if job.process is not None and job.process.returncode is None
         ]
+
+
+WORKDIR_PREFIX = "zoomlive-media-"
+_LOCK_NAME = ".owner.lock"
+
+
+def make_workdir() -> tuple[Path, int]:
+    """A fresh temp folder for this emulator's streams, held by an ``flock`` on a file inside
+    it for as long as the emulator lives. It is made under another name and renamed once
+    locked, so a sweep never sees it unlocked."""
+    staging = Path(tempfile.mkdtemp(prefix=".zoomlive-staging-"))
+    fd = os.open(staging / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    while True:
+        path = staging.with_name(WORKDIR_PREFIX + secrets.token_hex(6))
+        try:
+            os.rename(staging, path)  # fails if a folder of that name exists and is not empty
+        except OSError:
+            continue
+        return path, fd
+
+
+def sweep_dead_workdirs(root: Path | None = None) -> list[Path]:
+    """Remove the media folders in ``root`` (the temp dir) whose emulator is gone: their lock
+    is free, since the kernel drops an ``flock`` when its process dies, however it dies."""
+    removed: list[Path] = []
+    base = root or Path(tempfile.gettempdir())
+    for path in base.glob(WORKDIR_PREFIX + "*"):
+        if not path.is_dir() or path.is_symlink():
+            continue
+        try:
+            fd = os.open(path / _LOCK_NAME, os.O_RDWR | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            fd = None  # made by a version without the lock: nobody can hold it
+        except OSError:
+            continue
+        try:
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its emulator is alive
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return removed
 
 
 def _local_ports(pid: int) -> list[int]:

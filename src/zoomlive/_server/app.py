@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -37,11 +38,12 @@ from .bodies import parse_body, parse_query, parse_urlencoded
 from .dashboard_routes import dashboard_routes
 from .faults import FaultInjector, FaultMiddleware, fault_routes
 from .feed import EventFeed
+from .guard import RequestGuard, allowed_hosts
 from .handlers import HANDLERS, UUID_OPERATIONS
 from .http import base_url, error_response, get_env, internal_error, json_response, read_body
 from .openapi import build_openapi
 from .ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
-from .seed import DEMO
+from .seed import demo
 from .seed import load as load_seed
 from .settings import Settings
 from .webhooks import WebhookDispatcher
@@ -201,7 +203,7 @@ async def oauth_token(request: Request) -> Response:
             log.exception("unhandled error in oauth")
             return internal_error()
 
-    return await run_in_threadpool(run)
+    return await anyio.to_thread.run_sync(run, limiter=env.oauth_limiter)
 
 
 # Service routes ------------------------------------------------------------------------------
@@ -231,9 +233,10 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return internal_error()
 
 
-def open_env(settings: Settings) -> Env:
-    """Open the store (running migrations) and seed the demo account on an empty store."""
-    store = Store(settings.db)
+def open_env(settings: Settings, *, lock: bool = True, holder: str = "") -> Env:
+    """Open the store (running migrations) and seed the demo account on an empty store.
+    ``lock``: take the SQLite file's one-emulator lock (``holder`` names us in it)."""
+    store = Store(settings.db, lock=lock, holder=holder)
     env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
     limits = load_limits(settings.rate_limits)
     if limits is not None:
@@ -248,20 +251,27 @@ def seed_demo_if_empty(env: Env) -> bool:
     with env.store.write() as tx:
         if tx.list_accounts():
             return False
-        load_seed(env, tx, DEMO)
+        load_seed(env, tx, demo(env.settings.advertised_url))
         return True
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The emulator as an ASGI app. The store opens (and migrates) when the app starts."""
+def create_app(
+    settings: Settings | None = None, *, env: Env | None = None, lock_store: bool = True
+) -> Starlette:
+    """The emulator as an ASGI app. The store opens (and migrates) when the app starts, unless
+    an ``env`` opened beforehand is given (``zoomlive serve`` opens it before it binds)."""
     settings = settings or Settings.from_env()
     faults = FaultInjector(seed=settings.seed)
     if settings.media_profile is not None and settings.media_profile not in PROFILES:
         raise ValueError(f"media_profile must be one of {', '.join(PROFILES)}")
+    opened: Env | None = env
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        env = await run_in_threadpool(open_env, settings)
+        if opened is not None:
+            env = opened
+        else:
+            env = await run_in_threadpool(functools.partial(open_env, settings, lock=lock_store))
         app.state.env = env
         env.faults = faults
         try:
@@ -278,11 +288,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await env.media.start()
             yield
         finally:
+            # Workers first, the store last: close() waits for transactions in flight and
+            # refuses new ones, so nothing touches the store once it is gone.
             if env.media is not None:
                 await env.media.close()
             if env.webhooks is not None:
                 await env.webhooks.close()
-            env.store.close()
+            await anyio.to_thread.run_sync(env.store.close)
 
     # One route per path, so a wrong method's 405 lists every method the path has.
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
@@ -304,7 +316,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    # Zoom answers a path with a trailing slash with its 404, never a redirect (and a redirect
+    # built from the Host header would point anywhere).
+    app.router.redirect_slashes = False
     app.add_middleware(FaultMiddleware, injector=faults)
+    hosts = allowed_hosts(settings.host, settings.public_url, settings.allowed_hosts)
+    app.add_middleware(RequestGuard, hosts=hosts, public_url=settings.public_url)
     app.add_middleware(TrackingIdMiddleware)
     app.state.settings = settings
     app.state.version = __version__
@@ -312,5 +329,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def app_from_env() -> Starlette:
-    """The app for each worker of ``zoomlive serve --workers N`` (settings from ZOOMLIVE_*)."""
-    return create_app(Settings.from_env())
+    """The app for each worker of ``zoomlive serve --workers N`` (settings from ZOOMLIVE_*).
+    The parent process holds the store's lock for all its workers."""
+    return create_app(Settings.from_env(), lock_store="ZOOMLIVE_STORE_LOCKED_BY" not in os.environ)

@@ -35,6 +35,7 @@ MAX_INT64 = 2**63 - 1
 # Worker threads that run API calls at once. More only make the threads fight over the GIL and
 # the store's writer lock; fewer leave the CPU idle while one waits on fsync.
 DB_THREADS = int(os.environ.get("ZOOMLIVE_DB_THREADS", "2"))
+OAUTH_THREADS = 4
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _UUID = re.compile(r"[A-Za-z0-9+/_=-]{22,24}")
 
@@ -48,6 +49,8 @@ class Env:
     clock: Clock
     source: Source
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
+    oauth_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(OAUTH_THREADS))
+    """Token requests' own threads (scrypt takes tens of ms): nothing else can starve them."""
     media: Any = None
     """The media supervisor when media is on (``zoomlive._media.supervisor``)."""
     limiter: Any = None

@@ -80,30 +80,52 @@ def parse_json(raw: bytes, model: type[M]) -> M:
     return _checked(parsed)
 
 
-def _object_fields(model: type[BaseModel]) -> set[str]:
-    """Fields whose type is an object: in form bodies their value is a JSON string."""
-    out: set[str] = set()
+def _object_fields(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
+    """Fields whose type is an object, with their model (None for a plain ``dict``): in form
+    bodies their value is a JSON string."""
+    out: dict[str, type[BaseModel] | None] = {}
     for name, info in model.model_fields.items():
         ann = info.annotation
         args = typing.get_args(ann) or (ann,)
-        if any(isinstance(a, type) and issubclass(a, (BaseModel, dict)) for a in args):
-            out.add(name)
+        for arg in args:
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                out[name] = arg
+            elif isinstance(arg, type) and issubclass(arg, dict):
+                out.setdefault(name, None)
     return out
 
 
+def _json_field(name: str, text: str, model: type[BaseModel] | None) -> Any:
+    """A form field holding JSON, read by the same rule as a JSON body (strict types: a
+    ``"yes"`` is no boolean in a form either)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        raise validation_failed([FieldError(field=name, message=INVALID_FIELD)]) from None
+    if value is None or model is None or not isinstance(value, dict):
+        return value  # null means absent; a non-object is refused by the model below
+    try:
+        return model.model_validate_json(text, strict=True)
+    except ValidationError as exc:
+        raise validation_failed(_field_errors(exc, prefix=name)) from None
+
+
 def parse_fields(fields: Mapping[str, str], model: type[M]) -> M:
-    """Form fields (strings) into ``model``; object fields are decoded from JSON first."""
+    """Form fields (strings) into ``model``. A form has no types, so plain fields are read from
+    their text (``duration=60``); object fields are JSON and follow the JSON rule."""
     data: dict[str, Any] = dict(fields)
-    for name in _object_fields(model) & data.keys():
-        try:
-            data[name] = json.loads(data[name])
-        except (ValueError, TypeError, RecursionError):
-            raise validation_failed([FieldError(field=name, message=INVALID_FIELD)]) from None
+    for name, sub in _object_fields(model).items():
+        if name in data:
+            data[name] = _json_field(name, data[name], sub)
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(_field_errors(exc)) from None
     return _checked(parsed)
+
+
+def _looks_like_json(raw: bytes) -> bool:
+    return raw.lstrip()[:1] in (b"{", b"[")
 
 
 _BOUNDARY_LINE = re.compile(rb"\A(?:\r?\n)*--([^\r\n]{1,200})\r?\n")
@@ -175,12 +197,14 @@ def parse_urlencoded(raw: bytes) -> dict[str, str]:
 
 
 def parse_body(content_type: str | None, raw: bytes, model: type[M]) -> M:
-    """Dispatch on the media type; anything that is not a form is read as JSON, as Zoom does."""
+    """Dispatch on the media type; anything that is not a form is read as JSON."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media == "multipart/form-data":
         return parse_fields(parse_multipart(content_type or "", raw), model)
-    if media == "application/x-www-form-urlencoded":
+    if media == "application/x-www-form-urlencoded" and not _looks_like_json(raw):
         return parse_fields(parse_urlencoded(raw), model)
+    # A JSON text sent as a form (curl -d '{...}' says urlencoded) is read as the JSON it is,
+    # like any other non-form body: reading it as a form would silently find no field at all.
     if not raw.strip():
         raise ZoomError(400, 300, INVALID_JSON)
     return parse_json(raw, model)

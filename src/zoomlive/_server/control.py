@@ -49,14 +49,22 @@ def check_admin(env: Env, request: Request) -> None:
     key = env.settings.admin_key
     if key is None:
         return
-    given = request.headers.get(ADMIN_HEADER, "")
-    if not hmac.compare_digest(given.encode(), key.encode()):
+    # Header values arrive as bytes (Starlette shows them as latin-1); a client sends a
+    # non-ASCII key as UTF-8, so compare the bytes with the key's UTF-8 bytes.
+    given = request.headers.get(ADMIN_HEADER, "").encode("latin-1")
+    if not hmac.compare_digest(given, key.encode("utf-8")):
         raise ZoomError(401, 401, "A valid X-Admin-Key header is required for the control API.")
 
 
 def endpoint(
-    handler: ControlHandler, *, guarded: bool = True
+    handler: ControlHandler | Callable[[Env, ControlRequest], Awaitable[Response]],
+    *,
+    guarded: bool = True,
 ) -> Callable[[Request], Awaitable[Response]]:
+    """A handler runs in a worker thread; a coroutine function (one that waits on the network,
+    e.g. ``set_webhook``) runs on the event loop and moves its own store work to threads."""
+    import inspect
+
     async def run_endpoint(request: Request) -> Response:
         env = get_env(request)
         try:
@@ -67,16 +75,15 @@ def endpoint(
             return error_response(err)
         call = ControlRequest(dict(request.path_params), dict(request.query_params), raw)
 
-        def run() -> Response:
-            try:
-                return handler(env, call)
-            except ZoomError as err:
-                return error_response(err)
-            except Exception:
-                backend_log.exception("unhandled error in control API")
-                return internal_error()
-
-        return await run_in_threadpool(run)
+        try:
+            if inspect.iscoroutinefunction(handler):
+                return cast(Response, await handler(env, call))
+            return await run_in_threadpool(cast(ControlHandler, handler), env, call)
+        except ZoomError as err:
+            return error_response(err)
+        except Exception:
+            backend_log.exception("unhandled error in control API")
+            return internal_error()
 
     run_endpoint.__name__ = handler.__name__
     return run_endpoint
@@ -120,7 +127,7 @@ def reset(env: Env, req: ControlRequest) -> Response:
     with env.store.write() as tx:
         tx.reset()
         if demo:
-            seed.load(env, tx, seed.DEMO)
+            seed.load(env, tx, seed.demo(env.settings.advertised_url))
     env.clock.reset()
     if env.limiter is not None:
         env.limiter.counters.clear()
@@ -312,8 +319,10 @@ class WebhookBody(BaseModel):
     """Subscribed events (default: all the emulator sends)."""
 
 
-def set_webhook(env: Env, req: ControlRequest) -> Response:
-    """Subscribe an app to events; the URL is validated at once, as Zoom does."""
+async def set_webhook(env: Env, req: ControlRequest) -> Response:
+    """Subscribe an app to events; the URL is validated at once, as Zoom does. Runs on the event
+    loop: the store write goes to a worker thread, the validation's HTTP exchange (up to its 3 s
+    deadline) holds no thread."""
     body = validate_model(WebhookBody, req.document())
     events = body.events if body.events is not None else list(webhooks.EVENTS)
     unknown = sorted(set(events) - set(webhooks.EVENTS))
@@ -322,22 +331,29 @@ def set_webhook(env: Env, req: ControlRequest) -> Response:
     secret = body.secret_token or env.source.token()[:32]
     client_id = req.path["clientId"]
     table = schema.webhook_subscriptions
-    with env.store.write() as tx:
-        app = tx.get_app(client_id)
-        if app is None:
-            raise ZoomError(404, 404, f"App {client_id} does not exist.")
-        tx.conn.execute(delete(table).where(table.c.client_id == client_id))
-        tx.conn.execute(
-            table.insert().values(
-                client_id=client_id,
-                account_id=app.account_id,
-                url=body.url,
-                secret_token=secret,
-                events=" ".join(events),
-                created_at=env.clock.now().replace(tzinfo=None),
+
+    def save() -> None:
+        with env.store.write() as tx:
+            app = tx.get_app(client_id)
+            if app is None:
+                raise ZoomError(404, 404, f"App {client_id} does not exist.")
+            tx.conn.execute(delete(table).where(table.c.client_id == client_id))
+            tx.conn.execute(
+                table.insert().values(
+                    client_id=client_id,
+                    account_id=app.account_id,
+                    url=body.url,
+                    secret_token=secret,
+                    events=" ".join(events),
+                    created_at=env.clock.now().replace(tzinfo=None),
+                )
             )
-        )
-    validated, error = webhooks.validate(env.store, env.clock, client_id)
+
+    await run_in_threadpool(save)
+    if env.webhooks is not None:
+        validated, error = await env.webhooks.validate(client_id)
+    else:
+        validated, error = await webhooks.validate(env.store, env.clock, client_id)
     return JSONResponse(
         {
             "url": body.url,

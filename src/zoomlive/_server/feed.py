@@ -65,7 +65,8 @@ class EventFeed:
             yield b": zoomlive event feed\n\n"
             while True:
                 try:
-                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    async with asyncio.timeout(KEEPALIVE_S):
+                        item = await queue.get()
                 except TimeoutError:
                     yield b": keepalive\n\n"
                     continue

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .._errors import INVALID_JSON, ZoomError, validation_failed
 from .backend import Env
 from .bodies import _checked, _field_errors
 
+log = logging.getLogger("zoomlive.server")
 JSON_TYPE = "application/json;charset=UTF-8"
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,11 +46,20 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A normal event on the internet, not an error of ours: one line, and nothing changes.
+        client = request.client
+        where = f"{client.host}:{client.port}" if client else "a client"
+        log.info(
+            "%s %s: %s disconnected before its body ended", request.method, request.url.path, where
+        )
+        raise ZoomError(400, 300, INVALID_JSON) from None
     return b"".join(chunks)
 
 

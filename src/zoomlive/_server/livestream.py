@@ -9,7 +9,9 @@ writer lock is held (SQLite), so concurrent starts and stops serialise.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from .. import _wire as w
 from .._errors import ZoomError
@@ -78,6 +80,22 @@ def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> 
     return found
 
 
+_BOOKKEEPING = frozenset({"updated_at", "version", "events", "effects"})
+
+
+def _snapshot(stream: LiveStream) -> dict[str, Any]:
+    """What a caller can observe of a stream: all but its bookkeeping."""
+    return {f.name: getattr(stream, f.name) for f in fields(stream) if f.name not in _BOOKKEEPING}
+
+
+def _save_if_changed(tx: Tx, stream: LiveStream, before: dict[str, Any], now: datetime) -> None:
+    """No change, no write: no version bump, no event, nothing for the media or the feed."""
+    if _snapshot(stream) == before and not stream.events and not stream.effects:
+        return
+    stream.updated_at = now
+    tx.save_livestream(stream)
+
+
 def stream_of(tx: Tx, owner: Session, *, for_update: bool = False) -> LiveStream:
     stream = tx.get_livestream(owner.kind, owner.id, for_update=for_update)
     return stream or LiveStream(kind=owner.kind, owner_id=owner.id, account_id=owner.account_id)
@@ -106,13 +124,13 @@ def configure(kind: SessionKind) -> Handler:
         assert isinstance(body, w.LiveStreamUpdate)
         owner = gate(tx, call, kind, for_update=True)
         stream = stream_of(tx, owner, for_update=True)
+        before = _snapshot(stream) if stream.version else {}
         stream.stream_url = body.stream_url
         stream.stream_key = body.stream_key
         stream.page_url = body.page_url
         if "resolution" in body.model_fields_set:
             stream.resolution = body.resolution
-        stream.updated_at = env.clock.now()
-        tx.save_livestream(stream)
+        _save_if_changed(tx, stream, before, env.clock.now())
         return Result(204)
 
     return update_config
@@ -166,6 +184,7 @@ def update_status(kind: SessionKind) -> Handler:
         assert isinstance(body, w.WebinarLiveStreamStatus | w.MeetingLiveStreamStatus)
         owner = gate(tx, call, kind, for_update=True)
         stream = stream_of(tx, owner, for_update=True)
+        before = _snapshot(stream) if stream.version else {}
         now = env.clock.now()
         running = stream.state in ("starting", "live")
         settings = body.settings
@@ -196,7 +215,7 @@ def update_status(kind: SessionKind) -> Handler:
                     raise settings_only_while_stopped()
                 if kind == "meeting":
                     stream.last_start_request_at = now
-                    tx.save_livestream(stream)
+                    _save_if_changed(tx, stream, before, now)
                 return Result(204)  # already streaming: nothing to do (a choice)
             _apply(stream, settings)
             stream.last_start_request_at = now
@@ -218,14 +237,13 @@ def update_status(kind: SessionKind) -> Handler:
                     stream.layout = settings.layout
                 if settings.close_caption is not None:
                     stream.close_caption = settings.close_caption
-                stream.updated_at = now
-                stream.effects.append(StreamEffect("update", stream.kind, stream.owner_id))
+                if _snapshot(stream) != before:
+                    stream.effects.append(StreamEffect("update", stream.kind, stream.owner_id))
         else:
             if running and _changes(stream, settings):
                 raise settings_only_while_stopped()
             _apply(stream, settings)
-        stream.updated_at = now
-        tx.save_livestream(stream)
+        _save_if_changed(tx, stream, before, now)
         return Result(204)
 
     return status

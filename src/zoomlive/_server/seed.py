@@ -105,45 +105,48 @@ DEMO_HOST_ID = "DemoHostUserId00000001"
 DEMO_WEBINAR_ID = 68423085
 DEMO_STREAM_URL = "rtmp://127.0.0.1:1935/live"
 DEMO_STREAM_KEY = "demo-stream-key"
-DEMO_PAGE_URL = "http://127.0.0.1:8080/watch/68423085"
+DEMO_PAGE_PATH = f"/watch/{DEMO_WEBINAR_ID}"
 
-DEMO = SeedDoc(
-    accounts=[
-        SeedAccount(
-            id=DEMO_ACCOUNT_ID,
-            name="Demo account",
-            plan="business",
-            webinar_addon=True,
-            custom_live_streaming=True,
-            users=[
-                SeedUser(
-                    id=DEMO_HOST_ID, email=DEMO_HOST_EMAIL, first_name="Demo", last_name="Host"
-                )
-            ],
-            apps=[
-                SeedApp(
-                    client_id=DEMO_CLIENT_ID,
-                    client_secret=DEMO_CLIENT_SECRET,
-                    name="Demo Server-to-Server app",
-                )
-            ],
-            webinars=[
-                SeedWebinar(
-                    id=DEMO_WEBINAR_ID,
-                    host=DEMO_HOST_EMAIL,
-                    topic="Demo webinar",
-                    status="started",
-                    livestream=SeedLiveStream(
-                        stream_url=DEMO_STREAM_URL,
-                        stream_key=DEMO_STREAM_KEY,
-                        page_url=DEMO_PAGE_URL,
-                        resolution="720p",
-                    ),
-                )
-            ],
-        )
-    ]
-)
+
+def demo(base_url: str = "http://127.0.0.1:8080") -> SeedDoc:
+    """The fixed demo seed; its stream's ``page_url`` is on the emulator's own address."""
+    return SeedDoc(
+        accounts=[
+            SeedAccount(
+                id=DEMO_ACCOUNT_ID,
+                name="Demo account",
+                plan="business",
+                webinar_addon=True,
+                custom_live_streaming=True,
+                users=[
+                    SeedUser(
+                        id=DEMO_HOST_ID, email=DEMO_HOST_EMAIL, first_name="Demo", last_name="Host"
+                    )
+                ],
+                apps=[
+                    SeedApp(
+                        client_id=DEMO_CLIENT_ID,
+                        client_secret=DEMO_CLIENT_SECRET,
+                        name="Demo Server-to-Server app",
+                    )
+                ],
+                webinars=[
+                    SeedWebinar(
+                        id=DEMO_WEBINAR_ID,
+                        host=DEMO_HOST_EMAIL,
+                        topic="Demo webinar",
+                        status="started",
+                        livestream=SeedLiveStream(
+                            stream_url=DEMO_STREAM_URL,
+                            stream_key=DEMO_STREAM_KEY,
+                            page_url=base_url.rstrip("/") + DEMO_PAGE_PATH,
+                            resolution="720p",
+                        ),
+                    )
+                ],
+            )
+        ]
+    )
 
 
 def conflict(message: str) -> ZoomError:

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+"""``zoomlive serve`` closes a connection that has not sent a request's headers by then."""
+DEFAULT_KEEPALIVE_S = 5.0
+"""... and an idle keep-alive connection after this long."""
+DEFAULT_MAX_CONNECTIONS = 1000
+"""... and accepts at most this many connections at once."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -44,7 +50,25 @@ class Settings:
     """Multiplies Zoom's webhook delays (retries at +5/+20/+60 min, revalidation every 72 h)."""
     public_url: str | None = None
     """Base URL to advertise as ``api_url`` and in join links; default: the request's own."""
+    host: str | None = None
+    """The address ``zoomlive serve`` listens on (None in process): its name is accepted in
+    ``Host`` headers, and a wildcard address accepts any."""
+    port: int | None = None
+    """The port ``zoomlive serve`` listens on: the demo's links point at it."""
+    allowed_hosts: list[str] = field(default_factory=list)
+    """More host names to answer to besides the loopback names, ``host`` and ``public_url``'s
+    (``*``: any). Requests naming another host in ``Host`` get 403 (DNS rebinding)."""
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def advertised_url(self) -> str:
+        """Where users reach this emulator: ``public_url``, else the address it serves on."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host if self.host and self.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port or 8080}"
 
     def to_env(self) -> dict[str, str]:
         """The ``ZOOMLIVE_*`` variables that make ``from_env`` rebuild these settings."""
@@ -60,6 +84,9 @@ class Settings:
             "ZOOMLIVE_RATE_LIMITS": self.rate_limits,
             "ZOOMLIVE_REDIS_URL": self.redis_url or "",
             "ZOOMLIVE_WEBHOOK_TIME_SCALE": str(self.webhook_time_scale),
+            "ZOOMLIVE_HOST": self.host or "",
+            "ZOOMLIVE_PORT": "" if self.port is None else str(self.port),
+            "ZOOMLIVE_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
         }
         return pairs
 
@@ -74,7 +101,15 @@ class Settings:
             "rate_limits": os.environ.get("ZOOMLIVE_RATE_LIMITS") or "zoom",
             "redis_url": os.environ.get("ZOOMLIVE_REDIS_URL") or None,
             "media_profile": os.environ.get("ZOOMLIVE_MEDIA_PROFILE") or None,
+            "host": os.environ.get("ZOOMLIVE_HOST") or None,
+            "allowed_hosts": [
+                h.strip()
+                for h in os.environ.get("ZOOMLIVE_ALLOWED_HOSTS", "").split(",")
+                if h.strip()
+            ],
         }
+        if os.environ.get("ZOOMLIVE_PORT"):
+            values["port"] = int(os.environ["ZOOMLIVE_PORT"])
         if os.environ.get("ZOOMLIVE_WEBHOOK_TIME_SCALE"):
             values["webhook_time_scale"] = float(os.environ["ZOOMLIVE_WEBHOOK_TIME_SCALE"])
         if os.environ.get("ZOOMLIVE_DEMO"):

@@ -19,7 +19,7 @@ from .records import (
     Webinar,
     WebinarStatus,
 )
-from .sql import ConcurrentUpdate, Store, Tx, normalize_url
+from .sql import ConcurrentUpdate, Store, StoreBusy, StoreClosed, Tx, normalize_url
 
 __all__ = [
     "PLANS",
@@ -35,6 +35,8 @@ __all__ = [
     "Session",
     "SessionKind",
     "Store",
+    "StoreBusy",
+    "StoreClosed",
     "StreamEvent",
     "StreamState",
     "Token",

@@ -8,7 +8,10 @@ busy handler polls with sleeps, which would wreck tail latency) and across proce
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +46,8 @@ from .records import (
     Token,
     User,
 )
+
+log = logging.getLogger("zoomlive.store")
 
 
 def _to_db(value: datetime | None) -> datetime | None:
@@ -81,20 +86,84 @@ class ConcurrentUpdate(Exception):
     """A row changed between read and write (only possible without row locks)."""
 
 
+class StoreClosed(RuntimeError):
+    """The store was closed: no transaction may start any more."""
+
+
+class StoreBusy(RuntimeError):
+    """Another emulator already serves this SQLite file."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        super().__init__(
+            f"{path} is already served by {holder or 'another zoomlive process'}; "
+            "stop it, or give another --db"
+        )
+        self.path = path
+        self.holder = holder
+
+
+class FileLock:
+    """One emulator per SQLite file: an exclusive ``flock`` on ``<db>.lock``, held while the
+    store is open. The kernel drops it when the process dies, however it dies, so a stale file
+    never blocks a restart. The file names the holder, for the refusal message."""
+
+    def __init__(self, db_path: str) -> None:
+        self.path = db_path + ".lock"
+        self._fd: int | None = None
+
+    def acquire(self, holder: str) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                current = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+            finally:
+                os.close(fd)
+            raise StoreBusy(self.path.removesuffix(".lock"), current) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        os.ftruncate(fd, 0)
+        os.close(fd)  # closing the descriptor drops the flock
+
+
 class Store:
     """Persistence behind one interface: ``read()`` and ``write()`` yield a :class:`Tx`."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, *, migrate: bool = True, lock: bool = True, holder: str = ""
+    ) -> None:
+        """``lock``: take the SQLite file's lock (see :class:`FileLock`); ``holder`` says who
+        holds it (e.g. "zoomlive serve on http://127.0.0.1:8080, pid 42") for the refusal
+        message of the next one."""
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._memory = self.is_sqlite and parsed.database in (None, "", ":memory:")
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self._read_lock = threading.Lock() if self._memory else None
+        # Transactions in flight, so that close() waits for them and refuses new ones.
+        self._gate = threading.Condition()
+        self._active = 0
+        self._closed = False
+        self._file_lock: FileLock | None = None
+        if lock and self.is_sqlite and not self._memory and parsed.database:
+            self._file_lock = FileLock(os.path.abspath(parsed.database))
+            self._file_lock.acquire(holder or f"a zoomlive process (pid {os.getpid()})")
         self.engine = self._make_engine()
         self.on_commit: list[Callable[[list[Any]], None]] = []
-        if migrate:
-            self.migrate()
+        try:
+            if migrate:
+                self.migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def _make_engine(self) -> Engine:
         if not self.is_sqlite:
@@ -150,15 +219,30 @@ class Store:
             return None if row is None else str(row[0])
 
     @contextmanager
+    def _in_flight(self) -> Iterator[None]:
+        with self._gate:
+            if self._closed:
+                raise StoreClosed("the store is closed")
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._active -= 1
+                if not self._active:
+                    self._gate.notify_all()
+
+    @contextmanager
     def _locked(self, *, write: bool) -> Iterator[None]:
         lock = self._write_lock if write else self._read_lock
         if self._memory:
             lock = self._read_lock  # one shared connection: one user at a time
-        if lock is None:
-            yield
-            return
-        with lock:
-            yield
+        with self._in_flight():
+            if lock is None:
+                yield
+                return
+            with lock:
+                yield
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -178,10 +262,24 @@ class Store:
                 yield tx
         if tx.effects:
             for listener in list(self.on_commit):
-                listener(list(tx.effects))
+                try:
+                    listener(list(tx.effects))
+                except Exception:  # the change is committed: a listener cannot undo it
+                    log.exception("on_commit listener failed")
 
-    def close(self) -> None:
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Refuse new transactions, wait for those in flight, then release the connections
+        and the file lock. Idempotent."""
+        with self._gate:
+            self._closed = True
+            self._gate.wait_for(lambda: self._active == 0, timeout)
         self.engine.dispose()
+        if self._file_lock is not None:
+            self._file_lock.release()
 
 
 def _scopes(text: str) -> list[str]:
