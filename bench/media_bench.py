@@ -128,7 +128,7 @@ def capacity(streams: int, seconds: float, profile: str) -> dict[str, Any]:
 
 def bare_ffmpeg_first_frame(receiver_factory: Any, port: int) -> float:
     """Baseline: the same receiver, fed by ffmpeg started by hand (no emulator)."""
-    from zoomlive._media.command import (
+    from zoomlive.emulator.media.command import (
         PROFILES,
         OverlayFiles,
         build_command,
@@ -161,7 +161,7 @@ def bare_ffmpeg_first_frame(receiver_factory: Any, port: int) -> float:
 
 
 def latency(rounds: int) -> dict[str, Any]:
-    from zoomlive._media.receiver import RtmpReceiver
+    from zoomlive.receiver import RtmpReceiver
 
     def make_receiver(port: int) -> RtmpReceiver:
         receiver = RtmpReceiver(port=port, key="key")

@@ -48,7 +48,7 @@ def build_app(target: str, db: str, limits: str = "off", redis_url: str | None =
 
         return app
     import zoomlive
-    from zoomlive._server.settings import Settings
+    from zoomlive.emulator.settings import Settings
 
     # Media off (these loads never start a stream) and, unless asked, rate limits off: the loads
     # go far past Zoom's per-second numbers, which would turn them into a stream of 429s.

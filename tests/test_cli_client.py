@@ -15,7 +15,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
-from zoomlive._cli import app as cli_app
+from zoomlive.cli import app as cli_app
 
 DEMO_CREDENTIALS = {
     "ZOOM_ACCOUNT_ID": "demo-account",

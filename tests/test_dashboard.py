@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import Server, free_port
 from tests.test_webhooks import SECRET, Receiver
-from zoomlive._media.receiver import RtmpReceiver
+from zoomlive.receiver import RtmpReceiver
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -22,14 +22,14 @@ from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, free_port, get_token
 from zoomlive import Settings, create_app
-from zoomlive._server.faults import (
+from zoomlive.emulator.faults import (
     LOG_SIZE,
     ConnectionDropped,
     FaultInjector,
     FaultMiddleware,
     FaultRule,
 )
-from zoomlive._server.ratelimit import PER_SECOND_MESSAGE
+from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE
 
 WEBINAR = f"/v2/webinars/{DEMO_WEBINAR}"
 

@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
 from tests.helpers import free_port
 from zoomlive import Settings, create_app
-from zoomlive._store import Store, schema
+from zoomlive.emulator.store import Store, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
@@ -381,6 +381,23 @@ def closed_by_server(sock: socket.socket, within: float = 15.0) -> bool:
         return True
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (headers, then Content-Length bytes of body)."""
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
 def test_connections_without_headers_are_closed_and_capped(
     tmp_path: Path, serve: list[Server]
 ) -> None:
@@ -393,8 +410,7 @@ def test_connections_without_headers_are_closed_and_capped(
         assert closed_by_server(partial)
     with socket.create_connection(host) as kept:
         kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        kept.settimeout(10)
-        assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+        assert read_response(kept).startswith(b"HTTP/1.1 200")
         kept.sendall(b"GET /_emulator/health HTTP/1.1\r\nHo")  # then nothing more
         assert closed_by_server(kept)
     capped = start(serve, tmp_path / "m.db", "--max-connections", "3", "--header-timeout", "60")
@@ -404,8 +420,7 @@ def test_connections_without_headers_are_closed_and_capped(
         with socket.create_connection(("127.0.0.1", capped.port)) as extra:
             assert closed_by_server(extra, within=10)
         held[0].sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        held[0].settimeout(10)
-        assert held[0].recv(65536).startswith(b"HTTP/1.1 200")
+        assert read_response(held[0]).startswith(b"HTTP/1.1 200")
     finally:
         for sock in held:
             sock.close()

@@ -20,7 +20,7 @@ from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
 from tests.helpers import popen
 from tests.ocr import read_band, reads
 from tests.rtmp_nginx import NginxRtmp
-from zoomlive._media.receiver import RtmpReceiver
+from zoomlive.receiver import RtmpReceiver
 
 STATUS = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
 
@@ -341,7 +341,7 @@ def test_a_silent_receiver_cannot_hang_the_stream(media: MediaServer) -> None:
 def test_ffmpeg_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     import imageio_ffmpeg  # type: ignore[import-untyped]
 
-    from zoomlive._media.command import find_ffmpeg
+    from zoomlive.emulator.media.command import find_ffmpeg
 
     monkeypatch.delenv("ZOOMLIVE_FFMPEG", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +14,9 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 import zoomlive
-from zoomlive._catalog import OPERATIONS
-from zoomlive._cli import app as cli_app
-from zoomlive._docs import render_operations
+from zoomlive.cli import app as cli_app
+from zoomlive.spec.catalog import OPERATIONS
+from zoomlive.spec.docs import render_operations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,19 +38,71 @@ def test_exported_members() -> None:
         "Operation",
         "PermissionDeniedError",
         "RateLimitError",
-        "Settings",
         "ZoomAPIError",
         "ZoomClient",
         "ZoomError",
         "ZoomliveError",
         "__version__",
-        "create_app",
     ]
+    from zoomlive import emulator
+
+    assert emulator.__all__ == ["Settings", "create_app"]
+    assert zoomlive.create_app is emulator.create_app  # the old names still work
+
+
+EMULATOR_ONLY = ("starlette", "uvicorn", "sqlalchemy", "alembic", "av", "imageio_ffmpeg", "redis")
+
+
+def test_importing_the_sdk_loads_nothing_of_the_emulator() -> None:
+    """``import zoomlive`` (and the CLI's entry module) is the SDK only: no server, store or
+    media module, and none of their dependencies."""
+    code = "import sys, zoomlive, zoomlive.cli;print('\\n'.join(sorted(m for m in sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    loaded = [m for m in out if m.startswith(("zoomlive.emulator.", "zoomlive.receiver"))]
+    allowed = {
+        "zoomlive.emulator.settings",
+        "zoomlive.emulator.media",
+        "zoomlive.emulator.media.command",
+    }
+    assert set(loaded) <= allowed, loaded  # the CLI reads the serve defaults, nothing more
+    assert not [m for m in out if m.split(".")[0] in EMULATOR_ONLY]
+
+
+def test_the_sdk_install_needs_none_of_the_emulator() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert names == {"httpx", "pydantic", "typer", "rich"}
+    emulator = {
+        re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
+        for d in project["optional-dependencies"]["emulator"]
+    }
+    assert {
+        "starlette",
+        "uvicorn",
+        "sqlalchemy",
+        "alembic",
+        "av",
+        "imageio-ffmpeg",
+        "redis",
+    } <= emulator
+
+
+def test_serve_without_the_emulator_extra_says_which_extra() -> None:
+    code = (
+        "import sys; sys.modules['starlette'] = None;"
+        "sys.argv = ['zoomlive', 'serve']; from zoomlive.cli import main; main()"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "pip install 'zoomlive[emulator]'" in line
 
 
 def test_operations_doc_is_generated_from_the_catalog() -> None:
     assert (ROOT / "docs" / "operations.md").read_text() == render_operations(), (
-        "docs/operations.md is stale: python -m zoomlive._docs > docs/operations.md"
+        "docs/operations.md is stale: python -m zoomlive.spec.docs > docs/operations.md"
     )
 
 

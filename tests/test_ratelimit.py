@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import Api, Server, free_port, get_token
 from tests.helpers import popen
-from zoomlive._server.ratelimit import DAILY_MESSAGE, PER_SECOND_MESSAGE
+from zoomlive.emulator.ratelimit import DAILY_MESSAGE, PER_SECOND_MESSAGE
 
 
 def limited(make_client: Callable[..., TestClient], **settings: Any) -> Api:

@@ -244,7 +244,7 @@ def test_the_example_sheet_names_cli_options() -> None:
     import typer.main
 
     from tests.conftest import DEMO_WEBINAR
-    from zoomlive._cli import app
+    from zoomlive.cli import app
 
     group: Any = typer.main.get_command(app)
     livestream = group.commands["webinar"].commands["livestream"]

@@ -1,4 +1,4 @@
-"""The local RTMP receiver (``zoomlive._media.receiver``), fed by the system ``ffmpeg`` CLI."""
+"""The local RTMP receiver (``zoomlive.receiver``), fed by the system ``ffmpeg`` CLI."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ import pytest
 av = pytest.importorskip("av")
 
 from tests.helpers import popen  # noqa: E402
-from zoomlive._media.receiver import (  # noqa: E402
+from zoomlive.receiver import (  # noqa: E402
     DecodedFrame,
+    PublishSession,
     ReceiverError,
     RtmpReceiver,
-    Session,
     run_receive,
 )
 
@@ -397,7 +397,7 @@ def test_run_receive_reports_publishers(port: int, tmp_path: Path) -> None:
 
 
 def test_session_numbers_without_a_stream() -> None:
-    session = Session(
+    session = PublishSession(
         index=0,
         url="rtmp://127.0.0.1:1/live/stream",
         connected_at=10.0,

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zoomlive._store import Account, Store, User, Webinar
-from zoomlive._store.schema import metadata
+from zoomlive.emulator.store import Account, Store, User, Webinar
+from zoomlive.emulator.store.schema import metadata
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

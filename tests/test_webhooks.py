@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
 from zoomlive import Settings, create_app
-from zoomlive._store import Store, schema
+from zoomlive.emulator.store import Store, schema
 
 
 class Receiver:

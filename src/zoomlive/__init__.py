@@ -1,13 +1,14 @@
 """zoomlive: control Zoom webinar and meeting live streams, and emulate Zoom's API to test them.
 
-The SDK is :class:`ZoomClient` / :class:`AsyncZoomClient`; the emulator is ``zoomlive serve``
-(or :func:`create_app` for in-process use).
+This package is the SDK: :class:`ZoomClient` / :class:`AsyncZoomClient`, Zoom's errors as
+exceptions, and the operation catalog. The emulator is :mod:`zoomlive.emulator` (``zoomlive
+serve``; ``pip install 'zoomlive[emulator]'``); importing ``zoomlive`` loads none of it.
 """
 
-from ._catalog import OPERATIONS, Operation
-from ._client import AsyncZoomClient, ZoomClient
-from ._errors import ErrorBody, FieldError, ZoomError
-from ._exceptions import (
+from typing import Any
+
+from zoomlive._client import AsyncZoomClient, ZoomClient
+from zoomlive._exceptions import (
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
@@ -20,8 +21,9 @@ from ._exceptions import (
     ZoomAPIError,
     ZoomliveError,
 )
-from ._server import Settings, create_app
-from ._version import __version__
+from zoomlive._version import __version__
+from zoomlive.spec.catalog import OPERATIONS, Operation
+from zoomlive.spec.errors import ErrorBody, FieldError, ZoomError
 
 __all__ = [
     "APIConnectionError",
@@ -38,11 +40,19 @@ __all__ = [
     "Operation",
     "PermissionDeniedError",
     "RateLimitError",
-    "Settings",
     "ZoomAPIError",
     "ZoomClient",
     "ZoomError",
     "ZoomliveError",
     "__version__",
-    "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Earlier releases exported the emulator's entry points here; they now live in
+    # zoomlive.emulator and load only when asked for.
+    if name in ("create_app", "Settings"):
+        from zoomlive import emulator
+
+        return getattr(emulator, name)
+    raise AttributeError(f"module 'zoomlive' has no attribute {name!r}")

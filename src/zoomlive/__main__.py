@@ -1,3 +1,3 @@
-from ._cli import main
+from zoomlive.cli import main
 
 main()

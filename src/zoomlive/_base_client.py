@@ -17,16 +17,16 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from . import _wire as w
-from ._catalog import BY_ID, Label
-from ._exceptions import (
+from zoomlive._exceptions import (
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
     ZoomAPIError,
     make_status_error,
 )
-from ._version import __version__
+from zoomlive._version import __version__
+from zoomlive.spec import wire as w
+from zoomlive.spec.catalog import BY_ID, Label
 
 DEFAULT_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_BASE_URL = "https://zoom.us"

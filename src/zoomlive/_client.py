@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from ._base_client import BaseZoomClient, Spec
-from ._resources import Sessions, Users
+from zoomlive._base_client import BaseZoomClient, Spec
+from zoomlive._resources import Sessions, Users
 
 
 class ZoomClient(BaseZoomClient):

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import ErrorBody, FieldError
+from zoomlive.spec.errors import ErrorBody, FieldError
 
 
 class ZoomliveError(Exception):

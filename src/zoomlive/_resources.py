@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from . import _wire as w
-from ._base_client import Spec, as_form, body_of
-from ._store.records import SessionKind
+from zoomlive._base_client import Spec, as_form, body_of
+from zoomlive.spec import wire as w
+from zoomlive.spec.sessions import SessionKind
 
 Run = Callable[[Spec], Any]
 

@@ -1,0 +1,43 @@
+"""What the emulator's parts share at run time: configuration, the store, time, randomness, and
+the services the app starts (media, rate limiter, webhooks, event feed, faults)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from anyio import CapacityLimiter
+
+from zoomlive.emulator.clock import Clock
+from zoomlive.emulator.ids import Source
+from zoomlive.emulator.settings import Settings
+from zoomlive.emulator.store import Store
+
+# Worker threads that run API calls at once. More only make the threads fight over the GIL and
+# the store's writer lock; fewer leave the CPU idle while one waits on fsync.
+DB_THREADS = int(os.environ.get("ZOOMLIVE_DB_THREADS", "2"))
+OAUTH_THREADS = 4
+
+
+@dataclass
+class Env:
+    """What handlers may use besides the transaction: configuration, time and randomness."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    source: Source
+    db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
+    oauth_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(OAUTH_THREADS))
+    """Token requests' own threads (scrypt takes tens of ms): nothing else can starve them."""
+    media: Any = None
+    """The media supervisor when media is on (``zoomlive.emulator.media.supervisor``)."""
+    limiter: Any = None
+    """The rate limiter when limits are on (``zoomlive.emulator.ratelimit``)."""
+    webhooks: Any = None
+    """The webhook dispatcher (``zoomlive.emulator.webhooks``)."""
+    feed: Any = None
+    """The event feed at ``/_emulator/events`` (``zoomlive.emulator.feed``)."""
+    faults: Any = None
+    """The fault injector (``zoomlive.emulator.faults``)."""

@@ -1,0 +1,222 @@
+"""``zoomlive serve`` as a process: its socket, its connections and its logs.
+
+Order matters here. The socket is bound first and the store's lock taken second, before any
+migration, seeding or reconciliation, so a second ``zoomlive serve`` on the same port or the
+same SQLite file stops with one line and has changed nothing.
+
+Connections are guarded (uvicorn closes idle keep-alive connections, but never one that has not
+finished its headers): a connection must finish a request's headers within ``header_timeout``
+of opening, or of its previous answer, and at most ``max_connections`` are open at once (beyond
+that, new ones are closed at once). Logs, at every level, show no secret: uvicorn's trace log
+prints each request's query string, where the event feed's ``admin_key`` travels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import errno
+import logging
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from zoomlive.emulator.settings import (
+    DEFAULT_HEADER_TIMEOUT_S,
+    DEFAULT_KEEPALIVE_S,
+    DEFAULT_MAX_CONNECTIONS,
+)
+
+GRACEFUL_S = 2  # open event feeds must not hold up a stop
+
+
+class BindError(OSError):
+    """The address cannot be listened on (in use, not ours, ...)."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or :class:`BindError` with a one-line reason."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            reason = "address already in use (is another zoomlive serve running there?)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise BindError(exc.errno or 0, f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+# connections -------------------------------------------------------------------------------
+
+
+class _ConnectionGuard:
+    """Mixed into uvicorn's HTTP protocol classes (h11 and httptools): a deadline for request
+    headers, and a cap on open connections. Reads the limits from the uvicorn ``Config``."""
+
+    # Provided by the uvicorn protocol class this is mixed into.
+    connections: set[Any]
+    cycle: Any
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+
+    def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)  # type: ignore[call-arg]
+        self._header_timeout = float(getattr(config, "header_timeout", DEFAULT_HEADER_TIMEOUT_S))
+        self._max_connections = int(getattr(config, "max_connections", DEFAULT_MAX_CONNECTIONS))
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        if len(self.connections) > self._max_connections:
+            transport.close()
+            return
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        if self._in_request():
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing() and not self._in_request():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _in_request(self) -> bool:
+        """Headers of a request are in and its answer is not finished."""
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(self._header_timeout, self._deadline)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _deadline(self) -> None:
+        self._header_timer = None
+        if not self._in_request() and not self.transport.is_closing():
+            self.transport.close()
+
+
+class GuardedH11Protocol(_ConnectionGuard, H11Protocol):
+    """uvicorn's h11 protocol with the connection guard (module level: workers pickle it)."""
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is not installed
+    GuardedHttpToolsProtocol: type[asyncio.Protocol] | None = None
+else:
+
+    class _GuardedHttpTools(_ConnectionGuard, HttpToolsProtocol):
+        """uvicorn's httptools protocol with the connection guard."""
+
+    GuardedHttpToolsProtocol = _GuardedHttpTools
+
+
+def protocol_class(kind: str = "auto") -> type[asyncio.Protocol]:
+    """uvicorn's fastest available HTTP protocol, with the connection guard mixed in."""
+    if kind in ("auto", "httptools") and GuardedHttpToolsProtocol is not None:
+        return GuardedHttpToolsProtocol
+    if kind == "httptools":
+        raise ImportError("httptools is not installed")
+    return GuardedH11Protocol
+
+
+# logs --------------------------------------------------------------------------------------
+
+_SECRET_PARAMS = re.compile(
+    r"((?:admin_key|client_secret|access_token|token)=)[^&'\"\s]*", re.IGNORECASE
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks secrets that could appear in a log line (query strings at uvicorn's trace level).
+    On handlers, so it sees every record that is written, whichever logger made it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = _SECRET_PARAMS.sub(r"\1<redacted>", message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup, plus the redaction filter and zoomlive's own loggers."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": f"{__name__}.RedactSecrets"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["loggers"]["zoomlive"] = {
+        "handlers": ["default"],
+        "level": level.upper() if level != "trace" else "DEBUG",
+        "propagate": False,
+    }
+    return config
+
+
+# running -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ServeOptions:
+    """How the process serves, beyond what the app itself needs (:class:`Settings`)."""
+
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT_S
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    log_level: str = "warning"
+    workers: int = 1
+
+
+def uvicorn_config(app: Any, options: ServeOptions, **extra: Any) -> Any:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        http=protocol_class(),
+        log_level=options.log_level,
+        log_config=log_config(options.log_level),
+        access_log=False,
+        timeout_keep_alive=max(1, round(options.keepalive_timeout)),
+        timeout_graceful_shutdown=GRACEFUL_S,
+        workers=options.workers,
+        **extra,
+    )
+    # Read by the connection guard in each protocol instance.
+    config.header_timeout = options.header_timeout  # type: ignore[attr-defined]
+    config.max_connections = options.max_connections  # type: ignore[attr-defined]
+    return config
+
+
+def run(app: Any, sock: socket.socket, options: ServeOptions) -> None:
+    """Serve ``app`` (an ASGI app, or an import string with workers) on the bound socket."""
+    import uvicorn
+
+    if options.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(uvicorn_config(app, options, factory=True), sockets=[sock]).run()
+        return
+    config = uvicorn_config(app, options)
+    uvicorn.Server(config).run(sockets=[sock])

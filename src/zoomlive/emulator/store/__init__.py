@@ -1,0 +1,55 @@
+"""Persistence: records, tables, migrations and the :class:`Store` over SQLite or PostgreSQL."""
+
+from zoomlive.emulator.store.records import (
+    PLANS,
+    STREAM_STATES,
+    STREAM_TRANSITIONS,
+    Account,
+    App,
+    IllegalTransition,
+    LiveStream,
+    Meeting,
+    Plan,
+    Session,
+    StreamEvent,
+    StreamState,
+    Token,
+    User,
+    Webinar,
+    WebinarStatus,
+)
+from zoomlive.emulator.store.sql import (
+    ConcurrentUpdate,
+    Store,
+    StoreBusy,
+    StoreClosed,
+    Tx,
+    normalize_url,
+)
+from zoomlive.spec.sessions import SessionKind
+
+__all__ = [
+    "PLANS",
+    "STREAM_STATES",
+    "STREAM_TRANSITIONS",
+    "Account",
+    "App",
+    "ConcurrentUpdate",
+    "IllegalTransition",
+    "LiveStream",
+    "Meeting",
+    "Plan",
+    "Session",
+    "SessionKind",
+    "Store",
+    "StoreBusy",
+    "StoreClosed",
+    "StreamEvent",
+    "StreamState",
+    "Token",
+    "Tx",
+    "User",
+    "Webinar",
+    "WebinarStatus",
+    "normalize_url",
+]

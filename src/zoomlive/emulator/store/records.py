@@ -1,0 +1,161 @@
+"""Domain records: what the store keeps, independent of HTTP shapes and of SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from zoomlive.spec.sessions import SessionKind
+
+Plan = Literal["free", "pro", "business", "enterprise"]
+PLANS: tuple[Plan, ...] = ("free", "pro", "business", "enterprise")
+WebinarStatus = Literal["waiting", "started", "ended"]
+WEBINAR_STATUSES: tuple[WebinarStatus, ...] = ("waiting", "started", "ended")
+
+
+@dataclass(slots=True)
+class Account:
+    id: str
+    name: str
+    plan: Plan
+    webinar_addon: bool
+    custom_live_streaming: bool
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    account_id: str
+    email: str
+    first_name: str
+    last_name: str
+    type: int
+    timezone: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class App:
+    client_id: str
+    account_id: str
+    name: str
+    secret_hash: str
+    scopes: list[str]
+    enabled: bool
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Token:
+    token_hash: str
+    client_id: str
+    account_id: str
+    scopes: list[str]
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class Session:
+    """A webinar or a meeting (same shape, one table each)."""
+
+    id: int
+    uuid: str
+    account_id: str
+    host_id: str
+    topic: str
+    type: int
+    start_time: datetime | None
+    duration: int
+    timezone: str
+    agenda: str
+    password: str
+    settings: dict[str, Any]
+    status: WebinarStatus
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    kind: SessionKind = "webinar"
+
+
+Webinar = Session
+Meeting = Session
+
+# Live streams ---------------------------------------------------------------------------------
+StreamState = Literal["stopped", "starting", "live", "failed"]
+STREAM_STATES: tuple[StreamState, ...] = ("stopped", "starting", "live", "failed")
+# The one declaration of a stream's state machine: enforced by LiveStream.move_to, and the states
+# by a CHECK constraint in the database.
+STREAM_TRANSITIONS: dict[StreamState, frozenset[StreamState]] = {
+    "stopped": frozenset({"starting"}),
+    "starting": frozenset({"live", "failed", "stopped"}),
+    "live": frozenset({"stopped", "failed", "starting"}),  # starting again = reconnecting
+    "failed": frozenset({"starting", "stopped"}),
+}
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class StreamEvent:
+    kind: SessionKind
+    owner_id: int
+    from_state: StreamState
+    to_state: StreamState
+    at: datetime
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class LiveStream:
+    """A webinar's or meeting's custom live stream: Zoom's configuration plus runtime state."""
+
+    kind: SessionKind
+    owner_id: int
+    account_id: str
+    stream_url: str | None = None
+    stream_key: str | None = None
+    page_url: str | None = None
+    resolution: str | None = None
+    state: StreamState = "stopped"
+    display_name: str | None = None
+    active_speaker_name: bool | None = None
+    layout: str | None = None
+    close_caption: str | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    last_start_request_at: datetime | None = None
+    last_error: str | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+    events: list[StreamEvent] = field(default_factory=list)
+    effects: list[Any] = field(default_factory=list)
+    """What must happen outside the store once the change commits (e.g. start the media)."""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.stream_url)
+
+    def move_to(self, state: StreamState, now: datetime, detail: str = "") -> None:
+        """Change state along the declared machine, or raise IllegalTransition."""
+        if state not in STREAM_TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state} -> {state}")
+        self.events.append(StreamEvent(self.kind, self.owner_id, self.state, state, now, detail))
+        self.state = state
+        self.updated_at = now
+
+
+@dataclass(frozen=True)
+class StreamEffect:
+    """A committed change's notice to the media side: ``start`` (push this stream), ``stop``
+    (stop pushing it), ``update`` (its overlays changed). The store carries it, as it carries
+    any effect, to the listeners of the commit; it knows nothing of what they do with it."""
+
+    action: Literal["start", "stop", "update"]
+    kind: SessionKind
+    owner_id: int

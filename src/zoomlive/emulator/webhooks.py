@@ -1,0 +1,618 @@
+"""Webhooks as Zoom sends them: per S2S app an event subscription (URL, secret token, events),
+signed deliveries through an outbox in the store, Zoom's retry schedule, URL validation.
+
+Signing (notes §5): ``x-zm-request-timestamp`` (epoch seconds) and ``x-zm-signature`` =
+``v0=`` + hex HMAC-SHA256(secret token, ``v0:{timestamp}:{raw body}``). URL validation: an
+``endpoint.url_validation`` event with a ``plainToken``; the endpoint must answer 200 with the
+same ``plainToken`` and ``encryptedToken`` = hex HMAC-SHA256(secret token, plainToken).
+Delivery: a 2xx within 3 s, else retries at +5, +20 and +60 minutes, all scaled by
+``Settings.webhook_time_scale`` so tests need not wait an hour. A delivery is a row in the same
+transaction as the change it reports, so an acknowledged change never loses its webhook, even
+across a restart.
+
+The 3 s are a deadline for the whole exchange (connect, request, status and the full answer),
+for deliveries and validations alike. Every delivery is its own task: a slow endpoint delays only
+its own deliveries (at most ``PER_ENDPOINT`` in flight to one URL, ``MAX_IN_FLIGHT`` in all).
+HTTP runs on the event loop, never in a worker thread; only store work does, in threads the
+dispatcher waits for when it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import httpx
+from anyio import CapacityLimiter
+from sqlalchemy import select, update
+
+from zoomlive.emulator.clock import Clock
+from zoomlive.emulator.concurrency import wait_at_most
+from zoomlive.emulator.store import Session, Store, Tx
+from zoomlive.emulator.store import schema as s
+from zoomlive.spec.wire import zoom_time
+
+log = logging.getLogger("zoomlive.webhooks")
+
+EVENTS = (
+    "webinar.created",
+    "webinar.updated",
+    "webinar.deleted",
+    "webinar.started",
+    "webinar.ended",
+    "meeting.started",
+    "meeting.ended",
+    "meeting.live_streaming_started",
+    "meeting.live_streaming_stopped",
+)
+RETRY_AFTER_S = (300, 1200, 3600)  # Zoom: +5 min, +20 min, +60 min
+TIMEOUT_S = 3.0  # Zoom: the whole answer within 3 s (not scaled)
+REVALIDATE_S = 72 * 3600
+LEASE_S = 30.0  # well above TIMEOUT_S: a lease outlives the attempt it covers
+PER_ENDPOINT = 4  # deliveries in flight to one URL
+MAX_IN_FLIGHT = 64  # deliveries in flight in all (per worker process)
+CLAIM_WINDOW = 256  # due deliveries looked at per claim
+STORE_THREADS = 4  # worker threads for the dispatcher's store work
+POLL_S = 0.25  # retries fall due with time: look for them this often
+ANSWER_BYTES = 64 * 1024  # the longest validation answer read
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WebhookWake:
+    """Effect: new deliveries are waiting."""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    message = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def session_object(session: Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "uuid": session.uuid,
+        "host_id": session.host_id,
+        "topic": session.topic,
+        "type": session.type,
+        "start_time": zoom_time(session.start_time),
+        "duration": session.duration,
+        "timezone": session.timezone,
+    }
+
+
+def emit(
+    tx: Tx,
+    now: datetime,
+    account_id: str,
+    event: str,
+    obj: dict[str, Any],
+    *,
+    operator: tuple[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Queue ``event`` for every validated subscription of the account that wants it."""
+    subs = tx.conn.execute(
+        select(s.webhook_subscriptions).where(
+            s.webhook_subscriptions.c.account_id == account_id,
+            s.webhook_subscriptions.c.validated_at.is_not(None),
+        )
+    ).all()
+    wanted = [row for row in subs if event in row.events.split(" ")]
+    if not wanted:
+        return 0
+    payload: dict[str, Any] = {"account_id": account_id, "object": obj}
+    if operator is not None:
+        payload["operator"], payload["operator_id"] = operator
+    payload.update(extra or {})
+    body = json.dumps(
+        {"event": event, "event_ts": int(now.timestamp() * 1000), "payload": payload},
+        separators=(",", ":"),
+    )
+    for row in wanted:
+        tx.conn.execute(
+            s.webhook_deliveries.insert().values(
+                client_id=row.client_id,
+                url=row.url,
+                event=event,
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=_naive(now),
+                created_at=_naive(now),
+            )
+        )
+    tx.effects.append(WebhookWake())
+    return len(wanted)
+
+
+def _naive(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def owner_of(tx: Tx, account_id: str) -> tuple[str, str] | None:
+    users = tx.list_users(account_id)
+    return (users[0].email, users[0].id) if users else None
+
+
+@dataclass
+class Due:
+    id: int
+    client_id: str
+    url: str
+    body: str
+    attempts: int
+    secret: str
+
+
+class _Threads:
+    """Store work in worker threads (``anyio.to_thread``), tracked so that the dispatcher can wait
+    for the last of them on close. A cancelled caller stops waiting; the thread runs to its end
+    and ``drain()`` waits for it: nothing touches the store after the dispatcher has closed."""
+
+    def __init__(self, limiter: CapacityLimiter | None = None) -> None:
+        self.limiter = limiter
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        future: asyncio.Future[T] = asyncio.ensure_future(
+            anyio.to_thread.run_sync(func, *args, limiter=self.limiter)
+        )
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return await asyncio.shield(future)
+
+    async def drain(self) -> None:
+        while self._pending:
+            await asyncio.wait(set(self._pending))
+
+
+def deadline_error(deadline: float) -> str:
+    return f"no answer within {deadline:g} s"
+
+
+def new_client() -> httpx.AsyncClient:
+    """The connection pool is not a limit: the dispatcher's own caps bound deliveries, and a
+    request queued for a pooled connection would only eat into its deadline."""
+    return httpx.AsyncClient(
+        timeout=TIMEOUT_S,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+async def exchange(
+    http: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    deadline: float,
+    keep: int = 0,
+) -> tuple[int, bytes | None]:
+    """POST ``body`` and read the whole answer, all within ``deadline`` seconds (a slow-drip
+    answer is cut off at the deadline). Returns the status code and the answer's first ``keep``
+    bytes, or ``None`` when it was longer. Raises ``TimeoutError`` at the deadline."""
+    async with (
+        asyncio.timeout(deadline),
+        http.stream("POST", url, content=body, headers=headers) as response,
+    ):
+        data = bytearray()
+        longer = False
+        async for chunk in response.aiter_bytes():
+            if len(data) + len(chunk) > keep:
+                longer = True
+            elif not longer:
+                data += chunk
+        return response.status_code, None if longer else bytes(data)
+
+
+def http_error(exc: Exception, deadline: float) -> str:
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return deadline_error(deadline)
+    return f"{exc.__class__.__name__}: {exc}"[:300]
+
+
+class WebhookDispatcher:
+    """Sends due deliveries from the outbox; runs in the server's event loop.
+
+    Each delivery is its own task, so a slow endpoint holds up only its own deliveries: at most
+    ``per_endpoint`` at once to one URL and ``max_in_flight`` in all. A delivery is claimed (and
+    leased) only when it can start at once; to one URL, deliveries start in the order they fell
+    due. URL validations (``validate``) run here too, on the event loop: no worker thread waits
+    on an endpoint. Every HTTP exchange must finish within ``deadline`` seconds."""
+
+    def __init__(self, store: Store, clock: Clock, time_scale: float = 1.0) -> None:
+        self.store = store
+        self.clock = clock
+        self.scale = time_scale
+        self.deadline = TIMEOUT_S
+        self.per_endpoint = PER_ENDPOINT
+        self.max_in_flight = MAX_IN_FLIGHT
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._threads = _Threads()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._revalidating: set[str] = set()
+        self._closing = False
+        self.listeners: list[Any] = []
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._http = new_client()
+        # Its own few threads: webhook bookkeeping never takes the request handlers' threads.
+        self._threads = _Threads(CapacityLimiter(STORE_THREADS))
+        self.store.on_commit.append(self.on_commit)
+        self._task = asyncio.create_task(self._run(), name="zoomlive-webhooks")
+
+    async def close(self) -> None:
+        """Stop sending: cancel the loop, the deliveries and validations in flight, and wait for
+        them and for their store work in worker threads."""
+        self._closing = True
+        with contextlib.suppress(ValueError):
+            self.store.on_commit.remove(self.on_commit)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._threads.drain()
+        if self._http is not None:
+            await self._http.aclose()
+
+    def on_commit(self, effects: list[Any]) -> None:
+        if any(isinstance(e, WebhookWake) for e in effects) and self._loop and self._wake:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def validate(self, client_id: str) -> tuple[bool, str | None]:
+        """Validate the app's endpoint now (``set_webhook``); the outcome is recorded."""
+        if self._closing or self._http is None:
+            return False, "the emulator is shutting down"
+        task = self._spawn(
+            validate(
+                self.store,
+                self.clock,
+                client_id,
+                http=self._http,
+                deadline=self.deadline,
+                threads=self._threads,
+            ),
+            f"zoomlive-validate-{client_id}",
+        )
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and current is not None and not current.cancelling():
+                return False, "the emulator is shutting down"  # close() cancelled it
+            raise
+
+    def _spawn(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            claimed = 0
+            try:
+                room = self.max_in_flight - sum(self._in_flight.values())
+                if room > 0:
+                    due = await self._threads.run(self._claim_due, room, dict(self._in_flight))
+                    for item in due:
+                        self._start_delivery(item)
+                    claimed = len(due)
+                if not claimed:
+                    stale = await self._threads.run(self._stale_subscriptions)
+                    for client_id in stale:
+                        self._start_revalidation(client_id)
+            except Exception:
+                log.exception("webhook dispatcher")
+            if claimed:
+                continue  # more may be due (to endpoints that have room)
+            await wait_at_most(self._wake.wait(), POLL_S)
+
+    def _start_delivery(self, due: Due) -> None:
+        self._in_flight[due.url] += 1
+        task = self._spawn(self._deliver(due), f"zoomlive-webhook-{due.id}")
+        task.add_done_callback(lambda t: self._delivered(due.url, t))
+
+    def _delivered(self, url: str, task: asyncio.Task[None]) -> None:
+        self._in_flight[url] -= 1
+        if self._in_flight[url] <= 0:
+            del self._in_flight[url]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook delivery", exc_info=task.exception())
+        if self._wake is not None:
+            self._wake.set()  # the endpoint has room again
+
+    def _start_revalidation(self, client_id: str) -> None:
+        if client_id in self._revalidating or self._closing or self._http is None:
+            return
+        self._revalidating.add(client_id)
+        task = self._spawn(
+            validate(
+                self.store,
+                self.clock,
+                client_id,
+                http=self._http,
+                deadline=self.deadline,
+                threads=self._threads,
+            ),
+            f"zoomlive-revalidate-{client_id}",
+        )
+        task.add_done_callback(lambda t: self._revalidated(client_id, t))
+
+    def _revalidated(self, client_id: str, task: asyncio.Task[tuple[bool, str | None]]) -> None:
+        self._revalidating.discard(client_id)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook revalidation", exc_info=task.exception())
+
+    def _claim_due(self, room: int, in_flight: dict[str, int]) -> list[Due]:
+        """Take due deliveries that can start at once: at most ``room`` in all and no more to one
+        URL than it has room for; lease them so that another worker does not send them too."""
+        now = self.clock.now()
+        d, sub = s.webhook_deliveries, s.webhook_subscriptions
+        full = [url for url, n in in_flight.items() if n >= self.per_endpoint]
+        query = (
+            select(d, sub.c.secret_token)
+            .join(sub, sub.c.client_id == d.c.client_id)
+            .where(d.c.status == "pending", d.c.next_attempt_at <= _naive(now))
+        )
+        if full:
+            query = query.where(d.c.url.not_in(full))
+        taken = Counter(in_flight)
+        picked: list[Any] = []
+        with self.store.write() as tx:
+            rows = tx.conn.execute(
+                query.order_by(d.c.next_attempt_at, d.c.id)
+                .limit(CLAIM_WINDOW)
+                .with_for_update(of=d, skip_locked=True)  # Postgres; SQLite locks the database
+            ).all()
+            for row in rows:
+                if len(picked) >= room:
+                    break
+                if taken[row.url] < self.per_endpoint:
+                    taken[row.url] += 1
+                    picked.append(row)
+            if picked:
+                lease = _naive(now + timedelta(seconds=LEASE_S))
+                tx.conn.execute(
+                    update(d)
+                    .where(d.c.id.in_([row.id for row in picked]))
+                    .values(next_attempt_at=lease)
+                )
+        return [Due(r.id, r.client_id, r.url, r.body, r.attempts, r.secret_token) for r in picked]
+
+    async def _deliver(self, due: Due) -> None:
+        assert self._http is not None
+        body = due.body.encode()
+        timestamp = str(int(self.clock.now().timestamp()))
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "Zoom Marketplace/1.0a",
+            "x-zm-request-timestamp": timestamp,
+            "x-zm-signature": sign(due.secret, timestamp, body),
+        }
+        started = time.monotonic()
+        code: int | None = None
+        error: str | None = None
+        try:
+            code, _ = await exchange(self._http, due.url, body, headers, self.deadline)
+        except (TimeoutError, httpx.HTTPError) as exc:
+            error = http_error(exc, self.deadline)
+        elapsed = int((time.monotonic() - started) * 1000)
+        ok = code is not None and 200 <= code < 300
+        await self._threads.run(
+            self._record, due, code, elapsed, error, ok, timestamp, headers["x-zm-signature"]
+        )
+        for listener in self.listeners:
+            listener(
+                {
+                    "delivery": due.id,
+                    "attempt": due.attempts + 1,
+                    "status_code": code,
+                    "ok": ok,
+                    "error": error,
+                }
+            )
+
+    def _record(
+        self,
+        due: Due,
+        code: int | None,
+        ms: int,
+        error: str | None,
+        ok: bool,
+        timestamp: str,
+        signature: str,
+    ) -> None:
+        now = self.clock.now()
+        attempts = due.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts}
+        if ok:
+            values.update(status="delivered", delivered_at=_naive(now), next_attempt_at=None)
+        elif attempts > len(RETRY_AFTER_S):
+            values.update(status="failed", next_attempt_at=None)
+        else:
+            wait = RETRY_AFTER_S[attempts - 1] * self.scale
+            values.update(next_attempt_at=_naive(now + timedelta(seconds=wait)))
+        with self.store.write() as tx:
+            tx.conn.execute(
+                s.webhook_attempts.insert().values(
+                    delivery_id=due.id,
+                    at=_naive(now),
+                    status_code=code,
+                    duration_ms=ms,
+                    error=error,
+                    request_timestamp=timestamp,
+                    signature=signature,
+                )
+            )
+            tx.conn.execute(
+                update(s.webhook_deliveries)
+                .where(s.webhook_deliveries.c.id == due.id)
+                .values(**values)
+            )
+
+    def _stale_subscriptions(self) -> list[str]:
+        """Zoom validates an endpoint again every 72 hours (scaled)."""
+        horizon = self.clock.now() - timedelta(seconds=REVALIDATE_S * self.scale)
+        with self.store.read() as tx:
+            stale = tx.conn.execute(
+                select(s.webhook_subscriptions.c.client_id).where(
+                    s.webhook_subscriptions.c.validated_at < _naive(horizon)
+                )
+            ).all()
+        return [row.client_id for row in stale]
+
+
+def _subscription(store: Store, client_id: str) -> Any:
+    with store.read() as tx:
+        return tx.conn.execute(
+            select(s.webhook_subscriptions).where(s.webhook_subscriptions.c.client_id == client_id)
+        ).first()
+
+
+def _record_validation(
+    store: Store, clock: Clock, client_id: str, url: str, secret: str, error: str | None
+) -> None:
+    table = s.webhook_subscriptions
+    with store.write() as tx:
+        tx.conn.execute(
+            update(table)
+            .where(  # not a subscription that replaced the one validated meanwhile
+                table.c.client_id == client_id,
+                table.c.url == url,
+                table.c.secret_token == secret,
+            )
+            .values(
+                validated_at=_naive(clock.now()) if error is None else None,
+                validation_error=error,
+            )
+        )
+
+
+async def validate(
+    store: Store,
+    clock: Clock,
+    client_id: str,
+    *,
+    http: httpx.AsyncClient | None = None,
+    deadline: float = TIMEOUT_S,
+    threads: _Threads | None = None,
+) -> tuple[bool, str | None]:
+    """Send ``endpoint.url_validation`` and record the outcome. The HTTP exchange runs on the
+    event loop within ``deadline`` seconds; the store's reads and writes in worker threads."""
+    if threads is None:
+        threads = _Threads()
+    row = await threads.run(_subscription, store, client_id)
+    if row is None:
+        return False, "no subscription"
+    plain = secrets.token_urlsafe(16)
+    now = clock.now()
+    body = json.dumps(
+        {
+            "payload": {"plainToken": plain},
+            "event_ts": int(now.timestamp() * 1000),
+            "event": "endpoint.url_validation",
+        },
+        separators=(",", ":"),
+    ).encode()
+    timestamp = str(int(now.timestamp()))
+    expected = hmac.new(row.secret_token.encode(), plain.encode(), hashlib.sha256).hexdigest()
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "Zoom Marketplace/1.0a",
+        "x-zm-request-timestamp": timestamp,
+        "x-zm-signature": sign(row.secret_token, timestamp, body),
+    }
+    error: str | None = None
+    try:
+        if http is None:
+            async with new_client() as own:
+                code, raw = await exchange(own, row.url, body, headers, deadline, ANSWER_BYTES)
+        else:
+            code, raw = await exchange(http, row.url, body, headers, deadline, ANSWER_BYTES)
+        if code != 200:
+            error = f"answered {code}"
+        elif raw is None:
+            error = f"answer longer than {ANSWER_BYTES} bytes"
+        else:
+            answer = json.loads(raw)
+            if not isinstance(answer, dict) or answer.get("plainToken") != plain:
+                error = "plainToken missing or wrong"
+            elif not hmac.compare_digest(str(answer.get("encryptedToken", "")), expected):
+                error = "encryptedToken wrong"
+    except (TimeoutError, httpx.HTTPError, ValueError) as exc:
+        error = http_error(exc, deadline)
+    await threads.run(_record_validation, store, clock, client_id, row.url, row.secret_token, error)
+    return error is None, error
+
+
+def deliveries(tx: Tx, limit: int = 200) -> list[dict[str, Any]]:
+    d, a = s.webhook_deliveries, s.webhook_attempts
+    rows = tx.conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
+    out = []
+    for row in rows:
+        attempts = tx.conn.execute(
+            select(a).where(a.c.delivery_id == row.id).order_by(a.c.id)
+        ).all()
+        out.append(
+            {
+                "id": row.id,
+                "client_id": row.client_id,
+                "url": row.url,
+                "event": row.event,
+                "body": row.body,
+                "status": row.status,
+                "attempts": [
+                    {
+                        "at": zoom_time(_aware(x.at)),
+                        "status_code": x.status_code,
+                        "duration_ms": x.duration_ms,
+                        "error": x.error,
+                        "x-zm-request-timestamp": x.request_timestamp,
+                        "x-zm-signature": x.signature,
+                    }
+                    for x in attempts
+                ],
+                "next_attempt_at": zoom_time(_aware(row.next_attempt_at)),
+                "created_at": zoom_time(_aware(row.created_at)),
+                "delivered_at": zoom_time(_aware(row.delivered_at)),
+            }
+        )
+    return out

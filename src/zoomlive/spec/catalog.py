@@ -1,0 +1,300 @@
+"""The operation catalog: every Zoom operation the project knows, named once.
+
+The emulator's routing, scope check and (later) rate limiter, the SDK's paths, ``/openapi.json``
+and ``docs/operations.md`` all read this table. Adding an operation is one row here plus its
+backend rule in the emulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from zoomlive.spec import wire as w
+
+Label = Literal["Light", "Medium", "Heavy", "Resource-intensive"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One Zoom API operation."""
+
+    operation_id: str
+    """Zoom's own operationId (2022 spec)."""
+    method: str
+    path: str
+    """Path under ``/v2``, with ``{param}`` placeholders as in Zoom's spec."""
+    label: Label
+    """Zoom's rate-limit label."""
+    classic_scopes: tuple[str, ...]
+    granular_scopes: tuple[str, ...]
+    summary: str
+    success_status: int
+    request_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    query_model: type[BaseModel] | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Every scope that grants this operation (any one is enough)."""
+        return self.classic_scopes + self.granular_scopes
+
+    @property
+    def full_path(self) -> str:
+        return "/v2" + self.path
+
+
+def _admin(*scopes: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for scope in scopes:
+        out += [scope, scope + ":admin"]
+    return tuple(out)
+
+
+def _master(scope: str) -> tuple[str, ...]:
+    """Granular live-stream scopes come in user, ``:admin`` and ``:master`` variants."""
+    return (scope, scope + ":admin", scope + ":master")
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        operation_id="user",
+        method="GET",
+        path="/users/{userId}",
+        label="Light",
+        classic_scopes=_admin("user:read"),
+        granular_scopes=_admin("user:read:user"),
+        summary="Get a user (id, email or `me`).",
+        success_status=200,
+        response_model=w.UserInfo,
+        tags=("Users",),
+    ),
+    Operation(
+        operation_id="webinarCreate",
+        method="POST",
+        path="/users/{userId}/webinars",
+        label="Light",
+        classic_scopes=_admin("webinar:write"),
+        granular_scopes=_admin("webinar:write:webinar"),
+        summary="Create a webinar for a user.",
+        success_status=201,
+        request_model=w.WebinarCreate,
+        response_model=w.Webinar,
+        tags=("Webinars",),
+    ),
+    Operation(
+        operation_id="webinars",
+        method="GET",
+        path="/users/{userId}/webinars",
+        label="Medium",
+        classic_scopes=_admin("webinar:read"),
+        granular_scopes=_admin("webinar:read:list_webinars"),
+        summary="List a user's webinars.",
+        success_status=200,
+        response_model=w.WebinarList,
+        query_model=w.WebinarListQuery,
+        tags=("Webinars",),
+    ),
+    Operation(
+        operation_id="webinar",
+        method="GET",
+        path="/webinars/{webinarId}",
+        label="Light",
+        classic_scopes=_admin("webinar:read"),
+        granular_scopes=_admin("webinar:read:webinar"),
+        summary="Get a webinar (id or UUID).",
+        success_status=200,
+        response_model=w.Webinar,
+        tags=("Webinars",),
+    ),
+    Operation(
+        operation_id="webinarUpdate",
+        method="PATCH",
+        path="/webinars/{webinarId}",
+        label="Light",
+        classic_scopes=_admin("webinar:write"),
+        granular_scopes=_admin("webinar:update:webinar"),
+        summary="Update a webinar.",
+        success_status=204,
+        request_model=w.WebinarUpdate,
+        tags=("Webinars",),
+    ),
+    Operation(
+        operation_id="webinarDelete",
+        method="DELETE",
+        path="/webinars/{webinarId}",
+        label="Light",
+        classic_scopes=_admin("webinar:write"),
+        granular_scopes=_admin("webinar:delete:webinar"),
+        summary="Delete a webinar.",
+        success_status=204,
+        tags=("Webinars",),
+    ),
+    Operation(
+        operation_id="webinarStatus",
+        method="PUT",
+        path="/webinars/{webinarId}/status",
+        label="Light",
+        classic_scopes=_admin("webinar:write"),
+        granular_scopes=_admin("webinar:update:status"),
+        summary="End a webinar (`action: end`).",
+        success_status=204,
+        request_model=w.WebinarStatusUpdate,
+        tags=("Webinars",),
+    ),
+    Operation(
+        operation_id="getWebinarLiveStreamDetails",
+        method="GET",
+        path="/webinars/{webinarId}/livestream",
+        label="Light",
+        classic_scopes=_admin("webinar:read"),
+        granular_scopes=_master("webinar:read:livestream"),
+        summary="Get a webinar's live stream configuration.",
+        success_status=200,
+        response_model=w.LiveStreamDetails,
+        tags=("Live streams",),
+    ),
+    Operation(
+        operation_id="webinarLiveStreamUpdate",
+        method="PATCH",
+        path="/webinars/{webinarId}/livestream",
+        label="Light",
+        classic_scopes=_admin("webinar:write"),
+        granular_scopes=_master("webinar:update:livestream"),
+        summary="Configure a webinar's custom live stream (URL, key, page, resolution).",
+        success_status=204,
+        request_model=w.LiveStreamUpdate,
+        tags=("Live streams",),
+    ),
+    Operation(
+        operation_id="webinarLiveStreamStatusUpdate",
+        method="PATCH",
+        path="/webinars/{webinarId}/livestream/status",
+        label="Light",
+        classic_scopes=_admin("webinar:write"),
+        granular_scopes=_master("webinar:update:livestream_status"),
+        summary="Start or stop a webinar's live stream, or change its settings while stopped.",
+        success_status=204,
+        request_model=w.WebinarLiveStreamStatus,
+        tags=("Live streams",),
+    ),
+    Operation(
+        operation_id="meetingCreate",
+        method="POST",
+        path="/users/{userId}/meetings",
+        label="Light",
+        classic_scopes=_admin("meeting:write"),
+        granular_scopes=_admin("meeting:write:meeting"),
+        summary="Create a meeting for a user.",
+        success_status=201,
+        request_model=w.MeetingCreate,
+        response_model=w.Meeting,
+        tags=("Meetings",),
+    ),
+    Operation(
+        operation_id="meetings",
+        method="GET",
+        path="/users/{userId}/meetings",
+        label="Medium",
+        classic_scopes=_admin("meeting:read"),
+        granular_scopes=_admin("meeting:read:list_meetings"),
+        summary="List a user's meetings.",
+        success_status=200,
+        response_model=w.MeetingList,
+        query_model=w.MeetingListQuery,
+        tags=("Meetings",),
+    ),
+    Operation(
+        operation_id="meeting",
+        method="GET",
+        path="/meetings/{meetingId}",
+        label="Light",
+        classic_scopes=_admin("meeting:read"),
+        granular_scopes=_admin("meeting:read:meeting"),
+        summary="Get a meeting (id or UUID).",
+        success_status=200,
+        response_model=w.Meeting,
+        tags=("Meetings",),
+    ),
+    Operation(
+        operation_id="meetingUpdate",
+        method="PATCH",
+        path="/meetings/{meetingId}",
+        label="Light",
+        classic_scopes=_admin("meeting:write"),
+        granular_scopes=_admin("meeting:update:meeting"),
+        summary="Update a meeting.",
+        success_status=204,
+        request_model=w.MeetingUpdate,
+        tags=("Meetings",),
+    ),
+    Operation(
+        operation_id="meetingDelete",
+        method="DELETE",
+        path="/meetings/{meetingId}",
+        label="Light",
+        classic_scopes=_admin("meeting:write"),
+        granular_scopes=_admin("meeting:delete:meeting"),
+        summary="Delete a meeting.",
+        success_status=204,
+        tags=("Meetings",),
+    ),
+    Operation(
+        operation_id="meetingStatus",
+        method="PUT",
+        path="/meetings/{meetingId}/status",
+        label="Light",
+        classic_scopes=_admin("meeting:write"),
+        granular_scopes=_admin("meeting:update:status"),
+        summary="End a meeting (`action: end`; `recover`).",
+        success_status=204,
+        request_model=w.MeetingStatusUpdate,
+        tags=("Meetings",),
+    ),
+    Operation(
+        operation_id="getMeetingLiveStreamDetails",
+        method="GET",
+        path="/meetings/{meetingId}/livestream",
+        label="Light",
+        classic_scopes=_admin("meeting:read"),
+        granular_scopes=_master("meeting:read:livestream"),
+        summary="Get a meeting's live stream configuration.",
+        success_status=200,
+        response_model=w.LiveStreamDetails,
+        tags=("Live streams",),
+    ),
+    Operation(
+        operation_id="meetingLiveStreamUpdate",
+        method="PATCH",
+        path="/meetings/{meetingId}/livestream",
+        label="Light",
+        classic_scopes=_admin("meeting:write"),
+        granular_scopes=_master("meeting:update:livestream"),
+        summary="Configure a meeting's custom live stream.",
+        success_status=204,
+        request_model=w.LiveStreamUpdate,
+        tags=("Live streams",),
+    ),
+    Operation(
+        operation_id="meetingLiveStreamStatusUpdate",
+        method="PATCH",
+        path="/meetings/{meetingId}/livestream/status",
+        label="Light",
+        classic_scopes=_admin("meeting:write"),
+        granular_scopes=_master("meeting:update:livestream_status"),
+        summary="Start, stop or change the view (`mode`) of a meeting's live stream.",
+        success_status=204,
+        request_model=w.MeetingLiveStreamStatus,
+        tags=("Live streams",),
+    ),
+)
+
+BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
+
+
+def all_scopes() -> list[str]:
+    """Every scope the emulator knows, sorted."""
+    return sorted({scope for op in OPERATIONS for scope in op.scopes})
