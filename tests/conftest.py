@@ -18,9 +18,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.helpers import free_port, popen
-from zoomlive import Settings, create_app
+from zoomlive.emulator import Settings, create_app
 
-__all__ = ["free_port"]  # re-exported: test modules import it from here
+# Client secrets are hashed with a trivial work factor in tests (in process and in every
+# `zoomlive serve` a test starts): seeding and token requests cost microseconds, not the tens of
+# milliseconds of production scrypt. Tests of the hashing itself use the functions directly.
+os.environ["ZOOMLIVE_CHEAP_SECRETS"] = "1"
 
 DEMO_BASIC = "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()
 DEMO_WEBINAR = 68423085

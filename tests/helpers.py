@@ -1,17 +1,29 @@
-"""Helpers that tests share: processes tied to the test session, free ports."""
+"""Helpers that tests share: processes tied to the test session, free ports, the ffmpeg command
+that publishes a test stream, Zoom-shaped error checks, Basic credentials, and a webhook
+endpoint. Test modules import these from here, never from each other."""
 
 from __future__ import annotations
 
+import base64
 import ctypes
+import hashlib
+import hmac
+import json
 import signal
 import socket
 import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 try:  # resolved once here: between fork and exec only the call itself may run
     _PRCTL: Any = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):
     _PRCTL = None
+
+
+# processes and ports ---------------------------------------------------------------------------
 
 
 def die_with_parent() -> None:
@@ -27,6 +39,173 @@ def popen(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# publishing a test stream ------------------------------------------------------------------------
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def ffmpeg_publish_argv(
+    url: str,
+    *,
+    seconds: float,
+    ffmpeg: str = "ffmpeg",
+    title: str | None = None,
+    text: str | None = None,
+    rw_timeout: float | None = None,
+) -> list[str]:
+    """The ffmpeg command that pushes ``seconds`` of a test stream to the RTMP ``url``: a
+    320x180 test pattern at 15 fps (H.264, a keyframe every 30 frames) and a 440 Hz tone (AAC),
+    in real time (``-re``: the sources are free-running, ``-t`` bounds the output).
+
+    ``title`` sets the FLV ``onMetaData`` title, ``text`` draws white text in the top-left
+    corner, ``rw_timeout`` (seconds) makes ffmpeg give up on a network read or write that hangs.
+    """
+    argv = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=15",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        str(seconds),
+    ]
+    if text is not None:
+        argv += [
+            "-vf",
+            f"drawtext=fontfile={FONT}:text={text}:fontsize=40:fontcolor=white:x=10:y=10",
+        ]
+    argv += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-tune",
+        "zerolatency",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "30",
+        "-b:v",
+        "300k",
+        "-threads",
+        "1",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+    ]
+    if title is not None:
+        argv += ["-metadata", f"title={title}"]
+    if rw_timeout is not None:
+        argv += ["-rw_timeout", str(int(rw_timeout * 1_000_000))]
+    argv += ["-f", "flv", url]
+    return argv
+
+
+# the Zoom API ------------------------------------------------------------------------------------
+
+
+def basic(client_id: str, secret: str) -> str:
+    """An ``Authorization`` header value for the token endpoint."""
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def assert_error(response: Any, status: int, code: int, message: str | None = None) -> None:
+    """A Zoom-shaped error: the status, ``{"code", "message"}`` in JSON, a tracking id."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code, body
+    if message is not None:
+        assert body["message"] == message
+    assert response.headers["x-zm-trackingid"]
+    assert response.headers["content-type"].startswith("application/json")
+
+
+# webhooks ----------------------------------------------------------------------------------------
+
+SECRET = "s3cret-token-for-tests"
+"""The webhook secret token tests subscribe with."""
+
+
+class WebhookReceiver:
+    """An event endpoint as an integration would write it (no zoomlive code): checks Zoom's
+    signature with its own implementation, answers URL validation, can fail the next N."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.events: list[dict[str, Any]] = []
+        self.bad_signatures = 0
+        self.fail_next = 0
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+                stamp = self.headers.get("x-zm-request-timestamp", "")
+                message = f"v0:{stamp}:".encode() + raw
+                digest = hmac.new(owner.secret.encode(), message, hashlib.sha256).hexdigest()
+                good = hmac.compare_digest(self.headers.get("x-zm-signature", ""), "v0=" + digest)
+                body = json.loads(raw)
+                with owner.lock:
+                    if not good:
+                        owner.bad_signatures += 1
+                    owner.events.append(body)
+                    failing = owner.fail_next > 0
+                    owner.fail_next -= 1 if failing else 0
+                if body["event"] == "endpoint.url_validation":
+                    plain = body["payload"]["plainToken"]
+                    token = hmac.new(owner.secret.encode(), plain.encode(), hashlib.sha256)
+                    answer = json.dumps({"plainToken": plain, "encryptedToken": token.hexdigest()})
+                    self._send(200, answer.encode())
+                elif failing:
+                    self._send(500, b"")
+                else:
+                    self._send(200, b"")
+
+            def _send(self, code: int, payload: bytes) -> None:
+                self.send_response(code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/zoom/events"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [e for e in self.events if e["event"] == event]
+
+    def wait_for(self, event: str, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.named(event)) < count:
+            assert time.monotonic() < deadline, (
+                f"no {event}; got {[e['event'] for e in self.events]}"
+            )
+            time.sleep(0.05)
+        return self.named(event)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -39,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.helpers import popen
+from tests.helpers import free_port, popen
 
 MODULE_CANDIDATES = (
     "/usr/lib/nginx/modules/ngx_rtmp_module.so",
@@ -63,13 +63,6 @@ class PublishAttempt:
     accepted: bool
     fields: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def find_nginx(path: str | None = None) -> str:

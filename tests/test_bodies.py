@@ -9,9 +9,9 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zoomlive.api.errors import ZoomError
+from zoomlive.api.wire import WebinarCreate, WebinarStatusUpdate
 from zoomlive.emulator.bodies import parse_body
-from zoomlive.spec.errors import ZoomError
-from zoomlive.spec.wire import WebinarCreate, WebinarStatusUpdate
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -14,7 +14,8 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from tests.conftest import DEMO_WEBINAR, Server, free_port, get_token
+from tests.conftest import DEMO_WEBINAR, Server, get_token
+from tests.helpers import free_port
 from zoomlive.cli import app as cli_app
 
 DEMO_CREDENTIALS = {

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from starlette.testclient import TestClient
 
 from tests.conftest import Api, get_token
-from tests.test_oauth import basic
+from tests.helpers import basic
 
 
 def test_build_an_account_from_scratch(make_client: Callable[..., TestClient]) -> None:

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.conftest import Server, free_port
-from tests.test_webhooks import SECRET, Receiver
+from tests.conftest import Server
+from tests.helpers import SECRET, WebhookReceiver, free_port
 from zoomlive.receiver import RtmpReceiver
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -60,7 +60,7 @@ def test_dashboard_drives_a_webinar_stream_end_to_end(media_server: Server, page
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    hooks = Receiver(SECRET)  # a real webhook endpoint, so the log has deliveries to show
+    hooks = WebhookReceiver(SECRET)  # a real webhook endpoint, so the log has deliveries to show
     subscribed = httpx.put(
         f"{media_server.url}/_emulator/apps/demo-client-id/webhook",
         json={"url": hooks.url, "secret_token": SECRET, "events": ["webinar.started"]},

@@ -12,16 +12,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from tests.conftest import DEMO_WEBINAR, Api, free_port, get_token
+from tests.conftest import DEMO_WEBINAR, Api, get_token
+from tests.helpers import free_port
 from zoomlive import Settings, create_app
+from zoomlive.emulator import faults as faults_module
 from zoomlive.emulator.faults import (
     LOG_SIZE,
     ConnectionDropped,
@@ -107,6 +111,33 @@ def inproc() -> Iterator[Api]:
         yield Api(client, "inprocess")
 
 
+class Delays:
+    """Stands in for ``anyio`` in the fault middleware and records every delay it applies
+    (still waiting it out): a test sees the latency a request got, instead of timing it."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(anyio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        await anyio.sleep(seconds)
+
+    def take(self) -> list[float]:
+        """The delays so far, forgotten."""
+        taken, self.seconds = self.seconds, []
+        return taken
+
+
+@pytest.fixture
+def delays(monkeypatch: pytest.MonkeyPatch) -> Delays:
+    spy = Delays()
+    monkeypatch.setattr(faults_module, "anyio", spy)
+    return spy
+
+
 def add(api: Api, **rule: Any) -> dict[str, Any]:
     response = api.control("POST", "/faults", json=rule)
     assert response.status_code == 201, response.text
@@ -188,18 +219,15 @@ def test_duplicate_ids_conflict(inproc: Api) -> None:
 # each fault kind, seen by a real client -------------------------------------------------------
 
 
-def test_latency_delays_the_request_then_it_runs_normally(real: Api) -> None:
+def test_latency_delays_the_request_then_it_runs_normally(real: Api, delays: Delays) -> None:
     add(real, kind="latency", latency_ms=300, operation="user")
-    started = time.monotonic()
     response = real.get("/v2/users/me")
-    assert time.monotonic() - started >= 0.3
+    assert delays.take() == [0.3]
     assert response.status_code == 200 and response.json()["email"] == "host@example.com"
-    assert response.elapsed.total_seconds() >= 0.3
 
     add(real, kind="latency", latency_ms=300, operation="webinarCreate")
-    started = time.monotonic()
     made = real.post("/v2/users/me/webinars", json={"topic": "slow but made"})
-    assert time.monotonic() - started >= 0.3 and made.status_code == 201
+    assert delays.take() == [0.3] and made.status_code == 201
     assert "slow but made" in [w["topic"] for w in real.state()["webinars"]]
 
     log = faults(real)["log"]
@@ -225,12 +253,11 @@ def test_a_client_that_times_out_still_had_its_request_handled(
     assert problems == [], [r.getMessage() for r in problems]
 
 
-def test_latency_and_an_error_make_a_slow_error(real: Api) -> None:
+def test_latency_and_an_error_make_a_slow_error(real: Api, delays: Delays) -> None:
     add(real, kind="latency", latency_ms=200, operation="webinar")
     add(real, kind="error", status=503, operation="webinar")
-    started = time.monotonic()
     response = real.get(WEBINAR)
-    assert time.monotonic() - started >= 0.2 and response.status_code == 503
+    assert delays.take() == [0.2] and response.status_code == 503
 
 
 @pytest.mark.parametrize(
@@ -249,6 +276,8 @@ def test_server_errors_are_zoom_shaped(real: Api, status: int, message: str) -> 
 
 
 def test_429_carries_zooms_per_second_body_and_headers(real: Api) -> None:
+    clock = real.control("POST", "/clock", json={"freeze": True})  # the fixture's reset thaws it
+    frozen = datetime.fromisoformat(clock.json()["now"])
     add(real, kind="error", status=429, operation="webinar")
     add(real, kind="error", status=429, operation="webinars")
     response = real.get(WEBINAR)
@@ -259,7 +288,8 @@ def test_429_carries_zooms_per_second_body_and_headers(real: Api) -> None:
     assert headers["x-ratelimit-type"] == "QPS"
     assert headers["x-ratelimit-limit"] == "80"  # Business, Zoom's figure for Light
     assert headers["x-ratelimit-remaining"] == "0"
-    assert time.time() - 5 < int(headers["x-ratelimit-reset"]) < time.time() + 5
+    # The end of the emulator clock's current one-second window (Light's window).
+    assert int(headers["x-ratelimit-reset"]) == int(frozen.timestamp()) + 1
     assert headers["x-zm-trackingid"]
     medium = real.get("/v2/users/me/webinars")
     assert medium.status_code == 429
@@ -404,11 +434,10 @@ def test_faulted_requests_change_no_state(real: Api) -> None:
 # in process (Starlette's TestClient) ---------------------------------------------------------
 
 
-def test_every_kind_in_process(inproc: Api) -> None:
+def test_every_kind_in_process(inproc: Api, delays: Delays) -> None:
     add(inproc, kind="latency", latency_ms=200, operation="user", count=1)
-    started = time.monotonic()
     assert inproc.get("/v2/users/me").status_code == 200
-    assert time.monotonic() - started >= 0.2
+    assert delays.take() == [0.2]
     add(inproc, kind="error", status=429, operation="user", count=1)
     limited = inproc.get("/v2/users/me")
     assert limited.status_code == 429 and limited.json()["message"] == PER_SECOND_MESSAGE

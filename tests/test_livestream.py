@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
-from tests.test_webinars import assert_error
+from tests.helpers import assert_error, basic
 
 CONFIG = {
     "stream_url": "rtmp://127.0.0.1:1935/live",
@@ -316,8 +316,6 @@ def test_form_bodies_work_like_json(api: Api) -> None:
 
 
 def test_scopes(client: TestClient) -> None:
-    from tests.test_oauth import basic
-
     client.post(
         "/_emulator/accounts/demo-account/apps",
         json={

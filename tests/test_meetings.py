@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
-from tests.test_webinars import assert_error
+from tests.helpers import assert_error
 
 
 def create(api: Api, **body: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_BASIC, Api, get_token
-
-
-def basic(client_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+from tests.helpers import basic
 
 
 def token_call(client: TestClient, **kwargs: object) -> tuple[int, dict[str, object]]:

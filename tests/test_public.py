@@ -14,9 +14,9 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 import zoomlive
+from zoomlive.api.catalog import OPERATIONS
+from zoomlive.api.docs import render_operations
 from zoomlive.cli import app as cli_app
-from zoomlive.spec.catalog import OPERATIONS
-from zoomlive.spec.docs import render_operations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ def test_serve_without_the_emulator_extra_says_which_extra() -> None:
 
 def test_operations_doc_is_generated_from_the_catalog() -> None:
     assert (ROOT / "docs" / "operations.md").read_text() == render_operations(), (
-        "docs/operations.md is stale: python -m zoomlive.spec.docs > docs/operations.md"
+        "docs/operations.md is stale: python -m zoomlive.api.docs > docs/operations.md"
     )
 
 

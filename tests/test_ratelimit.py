@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import Api, Server, free_port, get_token
-from tests.helpers import popen
+from tests.conftest import Api, Server, get_token
+from tests.helpers import free_port, popen
 from zoomlive.emulator.ratelimit import DAILY_MESSAGE, PER_SECOND_MESSAGE
 
 
@@ -43,8 +44,9 @@ def test_per_second_limit_by_plan_with_zooms_headers(
     assert [r.headers["x-ratelimit-remaining"] for r in ok[-2:]] == ["1", "0"]
     body = refused[0].json()
     assert body == {"code": 429, "message": PER_SECOND_MESSAGE}
-    reset = int(refused[0].headers["x-ratelimit-reset"])
-    assert reset > time.time() - 5
+    # The end of the current one-second window on the emulator's (frozen) clock.
+    frozen = datetime.fromisoformat(api.control("GET", "/clock").json()["now"])
+    assert int(refused[0].headers["x-ratelimit-reset"]) == int(frozen.timestamp()) + 1
     # The next second is a new window.
     api.control("POST", "/clock", json={"advance_seconds": 1})
     assert api.get("/v2/users/me").status_code == 200

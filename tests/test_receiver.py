@@ -17,7 +17,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from tests.helpers import popen  # noqa: E402
+from tests.helpers import ffmpeg_publish_argv, free_port, popen  # noqa: E402
 from zoomlive.receiver import (  # noqa: E402
     DecodedFrame,
     PublishSession,
@@ -27,75 +27,26 @@ from zoomlive.receiver import (  # noqa: E402
 )
 
 FFMPEG = shutil.which("ffmpeg")
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg CLI as publisher")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def publish_argv(
-    url: str, *, seconds: float = 2.0, title: str = "Demo Title", text: str | None = None
-) -> list[str]:
-    assert FFMPEG is not None
-    argv = [
-        FFMPEG,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=15",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
-        "-t",
-        str(seconds),
-    ]
-    if text is not None:
-        argv += [
-            "-vf",
-            f"drawtext=fontfile={FONT}:text={text}:fontsize=40:fontcolor=white:x=10:y=10",
-        ]
-    argv += [
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "30",
-        "-threads",
-        "1",
-        "-c:a",
-        "aac",
-        "-metadata",
-        f"title={title}",
-        "-f",
-        "flv",
-        url,
-    ]
-    return argv
-
-
 @contextlib.contextmanager
-def publisher(url: str, tmp_path: Path, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
+def publisher(
+    url: str,
+    tmp_path: Path,
+    *,
+    seconds: float = 2.0,
+    title: str = "Demo Title",
+    text: str | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
     """An ffmpeg pushing to ``url``; killed (and reaped) on exit if still running."""
+    assert FFMPEG is not None
+    argv = ffmpeg_publish_argv(url, seconds=seconds, ffmpeg=FFMPEG, title=title, text=text)
     log = tmp_path / f"ffmpeg-{time.monotonic_ns()}.log"
     with log.open("wb") as err:
         proc = popen(
-            publish_argv(url, **kwargs),  # type: ignore[arg-type]
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
@@ -158,7 +109,9 @@ def test_receives_h264_aac_with_title_and_records_a_playable_flv(port: int, tmp_
     assert receiver.sessions == [session]
     assert session.end_reason == "publisher closed"
     assert session.left_at is not None and session.left_wall is not None
-    assert 2.0 < session.duration < 8  # from the end of the probe (0.5 s)
+    assert session.connected_at <= session.first_frame_at <= session.left_at
+    # All 3 s of the stream arrived, in stream time (the video timestamps).
+    assert session.media_seconds is not None and 2.5 < session.media_seconds < 3.1
     # 3 s at 15 fps: 45 video packets; AAC at 44.1 kHz: ~43 packets a second.
     assert 40 <= session.video_packets <= 48
     assert 110 <= session.audio_packets <= 145
@@ -282,16 +235,23 @@ def test_frames_all_decodes_every_packet(port: int, tmp_path: Path) -> None:
     assert [f.pts for f in seen] == sorted(f.pts for f in seen if f.pts is not None)
 
 
+# Nothing in the stop tests ends a receiver on its own: no idle timeout, publishers that would
+# push for longer than the tests run. A receiver that stops did so because stop() interrupted it.
+NEVER = 3600.0
+STOP_WAIT = 30.0
+"""How long stop() may try before it raises: a bound on the wait, not a measurement."""
+
+
 def assert_prompt_stop(receiver: RtmpReceiver) -> None:
-    started = time.monotonic()
-    receiver.stop()
-    assert time.monotonic() - started < 2.0
+    """stop() interrupts the receiver thread wherever it blocks (it raises ReceiverError if the
+    thread is still alive after STOP_WAIT) and leaves no thread behind."""
+    receiver.stop(timeout=STOP_WAIT)
     assert not receiver.running
     assert receiver_threads() == []
 
 
 def test_stop_is_prompt_while_listening(port: int) -> None:
-    receiver = RtmpReceiver(port).start()
+    receiver = RtmpReceiver(port, idle_timeout=NEVER).start()
     assert receiver.running and len(receiver_threads()) == 1
     time.sleep(0.2)
     assert_prompt_stop(receiver)
@@ -304,8 +264,8 @@ def test_stop_is_prompt_while_listening(port: int) -> None:
 
 
 def test_stop_is_prompt_mid_stream_and_closes_the_recording(port: int, tmp_path: Path) -> None:
-    receiver = RtmpReceiver(port, record_dir=tmp_path).start()
-    with publisher(f"rtmp://127.0.0.1:{port}/live/k", tmp_path, seconds=30):
+    receiver = RtmpReceiver(port, record_dir=tmp_path, idle_timeout=NEVER).start()
+    with publisher(f"rtmp://127.0.0.1:{port}/live/k", tmp_path, seconds=NEVER):
         receiver.wait_first_frame(15)
         time.sleep(1)
         assert_prompt_stop(receiver)
@@ -318,8 +278,8 @@ def test_stop_is_prompt_mid_stream_and_closes_the_recording(port: int, tmp_path:
 def test_stop_is_prompt_with_a_stalled_publisher_and_a_silent_client(
     port: int, tmp_path: Path
 ) -> None:
-    receiver = RtmpReceiver(port).start()
-    with publisher(f"rtmp://127.0.0.1:{port}/live/k", tmp_path, seconds=30) as proc:
+    receiver = RtmpReceiver(port, idle_timeout=NEVER).start()
+    with publisher(f"rtmp://127.0.0.1:{port}/live/k", tmp_path, seconds=NEVER) as proc:
         receiver.wait_connected(15)
         os.kill(proc.pid, signal.SIGSTOP)  # connected, sending nothing
         time.sleep(0.5)
@@ -327,7 +287,7 @@ def test_stop_is_prompt_with_a_stalled_publisher_and_a_silent_client(
     assert receiver.sessions[0].end_reason == "stopped"
 
     port2 = free_port()
-    receiver = RtmpReceiver(port2).start()
+    receiver = RtmpReceiver(port2, idle_timeout=NEVER).start()
     # A TCP client that never starts the RTMP handshake: av.open blocks on it.
     with socket.create_connection(("127.0.0.1", port2)):
         time.sleep(0.3)

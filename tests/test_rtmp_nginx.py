@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ffmpeg_publish_argv
 from tests.rtmp_nginx import NginxRtmp
 
 KEY = "good-stream-key"
@@ -19,46 +20,7 @@ def push(url: str, seconds: float) -> subprocess.CompletedProcess[str]:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         pytest.fail("ffmpeg is not installed; install it with: apt-get install ffmpeg")
-    # The test sources are free-running (-re); -t bounds the output.
-    args = [
-        ffmpeg,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x180:rate=15",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-tune",
-        "zerolatency",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "30",
-        "-b:v",
-        "300k",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "64k",
-        "-t",
-        str(seconds),
-        "-rw_timeout",
-        "5000000",
-        "-f",
-        "flv",
-        url,
-    ]
+    args = ffmpeg_publish_argv(url, seconds=seconds, ffmpeg=ffmpeg, rw_timeout=5)
     return subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30)
 
 

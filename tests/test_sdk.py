@@ -1,59 +1,20 @@
-"""The SDK, sync and async, against ``zoomlive serve`` over real HTTP, and its retry, token and
-pacing logic against httpx.MockTransport (no real sleeps)."""
+"""The SDK, sync and async, against ``zoomlive serve`` over real HTTP, and the messages its errors
+carry. Its request building, retry, token and pacing logic against httpx.MockTransport are in
+``test_sdk_transport.py``; both files run every test for ``ZoomClient`` and ``AsyncZoomClient``."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 import zoomlive
-from tests.conftest import DEMO_WEBINAR, Server, free_port
-from zoomlive import AsyncZoomClient, ZoomClient
+from tests.conftest import DEMO_WEBINAR, Server
+from tests.helpers import free_port
+from tests.sdk import Both
 from zoomlive._base_client import connection_message
-
-
-class Both:
-    """One test body for both clients: ``run(x)`` is ``x`` (sync) or awaits it (async)."""
-
-    def __init__(self, kind: str, server_url: str, **options: Any) -> None:
-        self.kind = kind
-        self.loop = asyncio.new_event_loop() if kind == "async" else None
-        creds = {
-            "account_id": "demo-account",
-            "client_id": "demo-client-id",
-            "client_secret": "demo-client-secret",
-            "base_url": server_url + "/v2",
-            "oauth_base_url": server_url,
-            **options,
-        }
-        self.client: Any = AsyncZoomClient(**creds) if kind == "async" else ZoomClient(**creds)
-
-    def run(self, value: Any) -> Any:
-        if self.loop is None:
-            return value
-        return self.loop.run_until_complete(value)
-
-    def collect(self, iterator: Any) -> list[Any]:
-        if self.loop is None:
-            return list(iterator)
-
-        async def gather() -> list[Any]:
-            return [item async for item in iterator]
-
-        return self.run(gather())
-
-    def close(self) -> None:
-        if self.loop is None:
-            self.client.close()
-        else:
-            self.run(self.client.aclose())
-            self.loop.close()
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -179,15 +140,7 @@ def unreachable_zoom(kind: str, **options: Any) -> Both:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
 
-    transport = httpx.MockTransport(refuse)
-    http: Any = (
-        httpx.AsyncClient(transport=transport)
-        if kind == "async"
-        else httpx.Client(transport=transport)
-    )
-    both = Both(kind, "http://unused", http_client=http, max_retries=0, **options)
-    both.client._own_http = True  # closed with the client
-    return both
+    return Both.mocked(kind, refuse, max_retries=0, **options)
 
 
 EMULATOR_HINT = (
@@ -268,172 +221,3 @@ def test_an_account_the_app_is_not_in_gets_a_hint(kind: str, server: Server) -> 
         "Zoom error 4735: The owner of the token does not exist. (wrong account id? 'acme' is "
         "not the account of the app 'demo-client-id': check ZOOM_ACCOUNT_ID or account_id=)"
     )
-
-
-# Unit tests with MockTransport -------------------------------------------------------------
-
-
-def mock_client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> ZoomClient:
-    return ZoomClient(
-        account_id="a",
-        client_id="c",
-        client_secret="s",
-        base_url="http://zoom.test/v2",
-        oauth_base_url="http://zoom.test",
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-        retry_wait_scale=0.0,
-        **options,
-    )
-
-
-def token_answer(token: str = "t1", ttl: int = 3599) -> httpx.Response:
-    return httpx.Response(
-        200, json={"access_token": token, "token_type": "bearer", "expires_in": ttl, "scope": ""}
-    )
-
-
-def test_retries_429_and_5xx_then_succeeds() -> None:
-    answers = iter(
-        [
-            httpx.Response(
-                429, json={"code": 429, "message": "slow down"}, headers={"Retry-After": "1"}
-            ),
-            httpx.Response(503, json={"code": 503, "message": "busy"}),
-            httpx.Response(200, json={"id": "u", "email": "e@x.test"}),
-        ]
-    )
-    calls: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        if request.url.path == "/oauth/token":
-            return token_answer()
-        return next(answers)
-
-    with mock_client(handler) as client:
-        assert client.users.get().email == "e@x.test"
-    assert calls.count("/v2/users/me") == 3 and calls.count("/oauth/token") == 1
-
-
-def test_gives_up_after_max_retries_and_never_retries_400() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            return token_answer()
-        if request.method == "GET":
-            return httpx.Response(500, json={"code": 500, "message": "down"})
-        return httpx.Response(
-            400,
-            json={
-                "code": 300,
-                "message": "Validation Failed.",
-                "errors": [{"field": "a", "message": "Invalid field."}],
-            },
-        )
-
-    with mock_client(handler, max_retries=2) as client:
-        with pytest.raises(zoomlive.InternalServerError):
-            client.users.get()
-        with pytest.raises(zoomlive.BadRequestError) as caught:
-            client.webinars.livestream.stop(1)
-        assert caught.value.errors[0].field == "a"
-
-
-def test_daily_limit_is_not_waited_for() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            return token_answer()
-        return httpx.Response(
-            429,
-            json={"code": 429, "message": "daily"},
-            headers={"Retry-After": "2099-01-01T00:00:00Z"},
-        )
-
-    with mock_client(handler) as client, pytest.raises(zoomlive.RateLimitError):
-        client.users.get()
-
-
-def test_connection_errors_are_their_own_branch() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    with mock_client(handler) as client, pytest.raises(zoomlive.APIConnectionError) as caught:
-        client.users.get()
-    assert not isinstance(caught.value, zoomlive.ZoomAPIError)
-
-
-def test_one_token_fetch_for_many_threads() -> None:
-    fetches: list[int] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            fetches.append(1)
-            time.sleep(0.05)
-            return token_answer()
-        return httpx.Response(200, json={"id": "u", "email": "e@x.test"})
-
-    import concurrent.futures
-
-    with mock_client(handler) as client, concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda _: client.users.get(), range(16)))
-    assert len(fetches) == 1
-
-
-def test_pacer_spaces_requests_under_the_learned_limit() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            return token_answer()
-        return httpx.Response(
-            200,
-            json={"id": "u", "email": "e"},
-            headers={
-                "X-RateLimit-Category": "Light",
-                "X-RateLimit-Type": "QPS",
-                "X-RateLimit-Limit": "1000",
-            },
-        )
-
-    with mock_client(handler) as client:
-        client.users.get()
-        assert client.pacer is not None and client.pacer.rates["Light"] == 1000
-        waits = [client.pacer.reserve("Light") for _ in range(10)]
-    assert waits[0] >= 0 and waits[-1] == pytest.approx(9 / 970, abs=0.005)
-
-
-def test_async_client_with_mock_transport() -> None:
-    bodies: list[Any] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            return token_answer()
-        bodies.append(json.loads(request.content))
-        return httpx.Response(204)
-
-    async def go() -> None:
-        async with AsyncZoomClient(
-            account_id="a",
-            client_id="c",
-            client_secret="s",
-            base_url="http://zoom.test/v2",
-            oauth_base_url="http://zoom.test",
-            http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-        ) as client:
-            await client.meetings.livestream.mode(5, layout="gallery_view")
-
-    asyncio.run(go())
-    assert bodies == [{"action": "mode", "settings": {"layout": "gallery_view"}}]
-
-
-def test_a_static_token_is_used_as_is() -> None:
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers["authorization"])
-        return httpx.Response(200, json={"id": "u", "email": "e"})
-
-    with ZoomClient(
-        token="static-token",
-        base_url="http://zoom.test/v2",
-        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-    ) as client:
-        client.users.get()
-    assert seen == ["Bearer static-token"]

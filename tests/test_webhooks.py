@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,84 +25,14 @@ from sqlalchemy import select as sql_select
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
+from tests.helpers import SECRET, WebhookReceiver
 from zoomlive import Settings, create_app
 from zoomlive.emulator.store import Store, schema
 
 
-class Receiver:
-    """An event endpoint as an integration would write it (no zoomlive code)."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.events: list[dict[str, Any]] = []
-        self.bad_signatures = 0
-        self.fail_next = 0
-        self.lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                stamp = self.headers.get("x-zm-request-timestamp", "")
-                message = f"v0:{stamp}:".encode() + raw
-                digest = hmac.new(owner.secret.encode(), message, hashlib.sha256).hexdigest()
-                good = hmac.compare_digest(self.headers.get("x-zm-signature", ""), "v0=" + digest)
-                body = json.loads(raw)
-                with owner.lock:
-                    if not good:
-                        owner.bad_signatures += 1
-                    owner.events.append(body)
-                    failing = owner.fail_next > 0
-                    owner.fail_next -= 1 if failing else 0
-                if body["event"] == "endpoint.url_validation":
-                    plain = body["payload"]["plainToken"]
-                    token = hmac.new(owner.secret.encode(), plain.encode(), hashlib.sha256)
-                    answer = json.dumps({"plainToken": plain, "encryptedToken": token.hexdigest()})
-                    self._send(200, answer.encode())
-                elif failing:
-                    self._send(500, b"")
-                else:
-                    self._send(200, b"")
-
-            def _send(self, code: int, payload: bytes) -> None:
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/zoom/events"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def named(self, event: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [e for e in self.events if e["event"] == event]
-
-    def wait_for(self, event: str, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.named(event)) < count:
-            assert time.monotonic() < deadline, (
-                f"no {event}; got {[e['event'] for e in self.events]}"
-            )
-            time.sleep(0.05)
-        return self.named(event)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-SECRET = "s3cret-token-for-tests"
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver(SECRET)
+def receiver() -> Iterator[WebhookReceiver]:
+    endpoint = WebhookReceiver(SECRET)
     yield endpoint
     endpoint.close()
 
@@ -120,7 +50,7 @@ def subscribe(
 
 
 def test_url_validation_and_signed_events(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     api = Api(make_client(webhook_time_scale=0.001), "inprocess")
     answer = subscribe(api, receiver.url)
@@ -146,7 +76,7 @@ def test_url_validation_and_signed_events(
 
 
 def test_meeting_streaming_events_and_none_for_webinar_streams(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     api = Api(make_client(webhook_time_scale=0.001), "inprocess")
     subscribe(api, receiver.url)
@@ -179,7 +109,7 @@ def test_meeting_streaming_events_and_none_for_webinar_streams(
 
 
 def test_failed_deliveries_are_retried_on_zooms_schedule(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     api = Api(make_client(webhook_time_scale=0.001), "inprocess")  # +5 min -> 0.3 s
     subscribe(api, receiver.url, ["webinar.created"])
@@ -201,7 +131,7 @@ def test_failed_deliveries_are_retried_on_zooms_schedule(
 
 
 def test_deliveries_give_up_after_three_retries(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     api = Api(make_client(webhook_time_scale=0.0005), "inprocess")
     subscribe(api, receiver.url, ["webinar.created"])
@@ -217,10 +147,10 @@ def test_deliveries_give_up_after_three_retries(
 
 
 def test_an_endpoint_that_fails_validation_gets_no_events(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     api = Api(make_client(), "inprocess")
-    wrong = Receiver("another-secret-entirely")
+    wrong = WebhookReceiver("another-secret-entirely")
     try:
         answer = subscribe(api, wrong.url)
         assert answer["validated"] is False and "encryptedToken" in answer["validation_error"]
@@ -233,7 +163,7 @@ def test_an_endpoint_that_fails_validation_gets_no_events(
 
 def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "hooks.db"
-    endpoint = Receiver(SECRET)
+    endpoint = WebhookReceiver(SECRET)
     srv = Server(db, "--webhook-time-scale", "0.001").start()
     try:
         with httpx.Client(base_url=srv.url) as http:
@@ -248,7 +178,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
         srv.stop("kill")
     # The same port, back up, while the emulator is down.
     port = int(endpoint.url.split(":")[2].split("/")[0])
-    back = Receiver(SECRET)
+    back = WebhookReceiver(SECRET)
     back.server.server_close()
     back.server = ThreadingHTTPServer(("127.0.0.1", port), back.server.RequestHandlerClass)
     back.thread = threading.Thread(target=back.server.serve_forever, daemon=True)
@@ -264,7 +194,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
 
 
 def test_endpoints_are_validated_again_every_72_scaled_hours(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     api = Api(make_client(webhook_time_scale=0.00001), "inprocess")  # 72 h -> 2.6 s
     assert subscribe(api, receiver.url)["validated"] is True
@@ -474,7 +404,7 @@ def test_a_delivery_answered_too_slowly_fails_and_is_retried_on_schedule(
 
 
 def test_a_slow_endpoint_does_not_hold_up_another_accounts_events(
-    make_client: Callable[..., TestClient], receiver: Receiver
+    make_client: Callable[..., TestClient], receiver: WebhookReceiver
 ) -> None:
     client = make_client()
     dispatcher(client).deadline = 30.0  # A's request stays open until the endpoint closes

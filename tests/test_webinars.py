@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, get_token
+from tests.helpers import assert_error
 
 
 def create(api: Api, user: str = "me", **body: Any) -> dict[str, Any]:
@@ -23,16 +24,6 @@ def status_of(api: Api, webinar_id: int) -> str:
         if webinar["id"] == webinar_id:
             return str(webinar["status"])
     return "absent"
-
-
-def assert_error(response: Any, status: int, code: int, message: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code, body
-    if message is not None:
-        assert body["message"] == message
-    assert response.headers["x-zm-trackingid"]
-    assert response.headers["content-type"].startswith("application/json")
 
 
 def test_users_me_id_and_email(api: Api) -> None:

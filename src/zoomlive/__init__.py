@@ -5,7 +5,7 @@ exceptions, and the operation catalog. The emulator is :mod:`zoomlive.emulator` 
 serve``; ``pip install 'zoomlive[emulator]'``); importing ``zoomlive`` loads none of it.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoomlive._client import AsyncZoomClient, ZoomClient
 from zoomlive._exceptions import (
@@ -22,8 +22,10 @@ from zoomlive._exceptions import (
     ZoomliveError,
 )
 from zoomlive._version import __version__
-from zoomlive.spec.catalog import OPERATIONS, Operation
-from zoomlive.spec.errors import ErrorBody, FieldError, ZoomError
+
+if TYPE_CHECKING:
+    from zoomlive.api.catalog import OPERATIONS, Operation
+    from zoomlive.api.errors import ErrorBody, FieldError, ZoomError
 
 __all__ = [
     "APIConnectionError",
@@ -48,7 +50,24 @@ __all__ = [
 ]
 
 
+_LAZY = {
+    "OPERATIONS": "zoomlive.api.catalog",
+    "Operation": "zoomlive.api.catalog",
+    "ErrorBody": "zoomlive.api.errors",
+    "FieldError": "zoomlive.api.errors",
+    "ZoomError": "zoomlive.api.errors",
+}
+
+
 def __getattr__(name: str) -> Any:
+    # The catalog and the error models are pydantic models: they load when first asked for, so
+    # that `import zoomlive` costs little more than importing httpx (bench/import_bench.py).
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     # Earlier releases exported the emulator's entry points here; they now live in
     # zoomlive.emulator and load only when asked for.
     if name in ("create_app", "Settings"):

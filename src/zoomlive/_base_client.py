@@ -9,13 +9,13 @@ import os
 import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel
 
 from zoomlive._exceptions import (
     APIConnectionError,
@@ -25,8 +25,11 @@ from zoomlive._exceptions import (
     make_status_error,
 )
 from zoomlive._version import __version__
-from zoomlive.spec import wire as w
-from zoomlive.spec.catalog import BY_ID, Label
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from zoomlive.api.catalog import Label, Operation
 
 DEFAULT_BASE_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_BASE_URL = "https://zoom.us"
@@ -43,24 +46,57 @@ PLAN_RATES: dict[str, dict[str, float]] = {
 PACE = 0.97  # just under the limit: Zoom counts in fixed one-second windows
 
 
-@dataclass
-class Spec:
-    """One API call, ready to send: built once, sent by either client."""
+@dataclass(frozen=True)
+class PreparedCall:
+    """One API call, ready to send: built once by the resources, sent by either client.
+
+    Its method, rate-limit label and response model are the catalog's for ``operation_id``;
+    ``path`` is the catalog's path with its parameters filled in (see :meth:`of`).
+    """
 
     operation_id: str
     path: str
+    """Under the base URL (``/v2``), parameters filled in."""
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
     params: dict[str, Any] | None = None
-    response_model: type[BaseModel] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        operation_id: str,
+        path_params: Mapping[str, str | int],
+        *,
+        json: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> PreparedCall:
+        """The call to ``operation_id`` with the catalog's path, ``path_params`` filled in."""
+        path = _operation(operation_id).format_path(**path_params)
+        return cls(operation_id, path, json=json, form=form, params=params)
+
+    @property
+    def operation(self) -> Operation:
+        return _operation(self.operation_id)
 
     @property
     def method(self) -> str:
-        return BY_ID[self.operation_id].method
+        return self.operation.method
 
     @property
     def label(self) -> Label:
-        return BY_ID[self.operation_id].label
+        return self.operation.label
+
+    @property
+    def response_model(self) -> type[BaseModel] | None:
+        return self.operation.response_model
+
+
+def _operation(operation_id: str) -> Operation:
+    # The catalog and its pydantic models load on the first call, not in `import zoomlive`.
+    from zoomlive.api.catalog import BY_ID
+
+    return BY_ID[operation_id]
 
 
 def body_of(model: BaseModel) -> dict[str, Any]:
@@ -173,21 +209,23 @@ class BaseZoomClient:
             error = make_status_error(response)
             hint = self._token_error_hint(error)
             raise error if hint is None else make_status_error(response, hint=hint)
-        data = w.TokenResponse.model_validate(response.json())
+        from zoomlive.api.wire import TokenResponse
+
+        data = TokenResponse.model_validate(response.json())
         self._token.token = data.access_token
         self._token.expires_at = time.monotonic() + data.expires_in
 
-    def _request(self, spec: Spec) -> httpx.Request:
+    def _request(self, call: PreparedCall) -> httpx.Request:
         headers = {
             "Authorization": f"Bearer {self._token.token}",
             "Accept": "application/json",
             "User-Agent": self._user_agent,
         }
-        url = self.base_url + spec.path
-        if spec.form is not None:
-            files = {key: (None, value) for key, value in spec.form.items()}
-            return httpx.Request(spec.method, url, files=files, headers=headers)
-        return httpx.Request(spec.method, url, json=spec.json, params=spec.params, headers=headers)
+        url = self.base_url + call.path
+        if call.form is not None:
+            files = {key: (None, value) for key, value in call.form.items()}
+            return httpx.Request(call.method, url, files=files, headers=headers)
+        return httpx.Request(call.method, url, json=call.json, params=call.params, headers=headers)
 
     @property
     def _user_agent(self) -> str:
@@ -211,14 +249,15 @@ class BaseZoomClient:
                 delay = hinted
         return float(delay * self.retry_wait_scale)
 
-    def _result(self, spec: Spec, response: httpx.Response) -> Any:
+    def _result(self, call: PreparedCall, response: httpx.Response) -> Any:
         if self.pacer is not None:
             self.pacer.learn(response.headers)
         if response.status_code >= 400:
             raise make_status_error(response, hint=self._api_error_hint(response))
-        if spec.response_model is None or response.status_code == 204:
+        model = call.response_model
+        if model is None or response.status_code == 204:
             return None
-        return spec.response_model.model_validate(response.json())
+        return model.model_validate(response.json())
 
     @staticmethod
     def _is_expired_token(response: httpx.Response) -> bool:
@@ -329,4 +368,4 @@ def _hinted_delay(headers: httpx.Headers) -> float | None:
     return None
 
 
-__all__ = ["BaseZoomClient", "Spec", "ZoomAPIError", "as_form", "body_of"]
+__all__ = ["BaseZoomClient", "PreparedCall", "ZoomAPIError", "as_form", "body_of"]

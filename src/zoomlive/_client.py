@@ -7,15 +7,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from zoomlive._base_client import BaseZoomClient, Spec
-from zoomlive._resources import Sessions, Users
+from zoomlive._base_client import BaseZoomClient, PreparedCall
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from zoomlive._resources import Sessions
+    from zoomlive.api.sessions import SessionKind
 
 
 class ZoomClient(BaseZoomClient):
@@ -25,6 +29,9 @@ class ZoomClient(BaseZoomClient):
         super().__init__(**options)
         self._own_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout)
+        # The resources (and the models they validate with) load with the first client.
+        from zoomlive._resources import Sessions, Users
+
         self.webinars = Sessions(self._run, "webinar", self.iter_webinars)
         self.meetings = Sessions(self._run, "meeting", self.iter_meetings)
         self.users = Users(self._run)
@@ -41,14 +48,18 @@ class ZoomClient(BaseZoomClient):
 
     def iter_webinars(self, user_id: str = "me", **options: Any) -> Iterator[Any]:
         """Every webinar of the user, page after page."""
-        yield from self._iterate(self.webinars, "webinars", user_id, options)
+        yield from self._iterate(self.webinars, "webinar", user_id, options)
 
     def iter_meetings(self, user_id: str = "me", **options: Any) -> Iterator[Any]:
-        yield from self._iterate(self.meetings, "meetings", user_id, options)
+        """Every meeting of the user, page after page."""
+        yield from self._iterate(self.meetings, "meeting", user_id, options)
 
     def _iterate(
-        self, sessions: Sessions, field: str, user_id: str, options: dict[str, Any]
+        self, sessions: Sessions, kind: SessionKind, user_id: str, options: dict[str, Any]
     ) -> Iterator[Any]:
+        from zoomlive.api.sessions import KINDS
+
+        field = KINDS[kind].plural  # the list's field: ``webinars`` / ``meetings``
         token: str | None = None
         while True:
             page = sessions.page(user_id, next_page_token=token, **options)
@@ -74,16 +85,16 @@ class ZoomClient(BaseZoomClient):
         except httpx.TransportError as exc:
             raise self._connection_error(exc, request) from exc
 
-    def _run(self, spec: Spec) -> Any:
+    def _run(self, call: PreparedCall) -> Any:
         renewed = False
         attempt = 0
         while True:
             self._ensure_token()
             if self.pacer is not None:
-                wait = self.pacer.reserve(spec.label)
+                wait = self.pacer.reserve(call.label)
                 if wait > 0:
                     time.sleep(wait)
-            request = self._request(spec)
+            request = self._request(call)
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
@@ -100,7 +111,7 @@ class ZoomClient(BaseZoomClient):
             attempt += 1
             delay = self._retry_delay(attempt, response)
             if delay is None:
-                return self._result(spec, response)
+                return self._result(call, response)
             time.sleep(delay)
 
 
@@ -112,6 +123,9 @@ class AsyncZoomClient(BaseZoomClient):
         self._own_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
         self._lock: asyncio.Lock | None = None
+        # The resources (and the models they validate with) load with the first client.
+        from zoomlive._resources import Sessions, Users
+
         self.webinars = Sessions(self._run, "webinar", self.iter_webinars)
         self.meetings = Sessions(self._run, "meeting", self.iter_meetings)
         self.users = Users(self._run)
@@ -127,16 +141,21 @@ class AsyncZoomClient(BaseZoomClient):
             await self._http.aclose()
 
     async def iter_webinars(self, user_id: str = "me", **options: Any) -> AsyncIterator[Any]:
-        async for item in self._iterate(self.webinars, "webinars", user_id, options):
+        """Every webinar of the user, page after page."""
+        async for item in self._iterate(self.webinars, "webinar", user_id, options):
             yield item
 
     async def iter_meetings(self, user_id: str = "me", **options: Any) -> AsyncIterator[Any]:
-        async for item in self._iterate(self.meetings, "meetings", user_id, options):
+        """Every meeting of the user, page after page."""
+        async for item in self._iterate(self.meetings, "meeting", user_id, options):
             yield item
 
     async def _iterate(
-        self, sessions: Sessions, field: str, user_id: str, options: dict[str, Any]
+        self, sessions: Sessions, kind: SessionKind, user_id: str, options: dict[str, Any]
     ) -> AsyncIterator[Any]:
+        from zoomlive.api.sessions import KINDS
+
+        field = KINDS[kind].plural
         token: str | None = None
         while True:
             page = await sessions.page(user_id, next_page_token=token, **options)
@@ -151,7 +170,7 @@ class AsyncZoomClient(BaseZoomClient):
         if state.static or (state.valid() and not force):
             return
         if self._lock is None:
-            self._lock = asyncio.Lock()
+            self._lock = _asyncio().Lock()
         stale = state.token
         async with self._lock:  # one fetch for every task waiting here
             if state.valid() and not (force and state.token == stale):
@@ -164,16 +183,16 @@ class AsyncZoomClient(BaseZoomClient):
         except httpx.TransportError as exc:
             raise self._connection_error(exc, request) from exc
 
-    async def _run(self, spec: Spec) -> Any:
+    async def _run(self, call: PreparedCall) -> Any:
         renewed = False
         attempt = 0
         while True:
             await self._ensure_token()
             if self.pacer is not None:
-                wait = self.pacer.reserve(spec.label)
+                wait = self.pacer.reserve(call.label)
                 if wait > 0:
-                    await asyncio.sleep(wait)
-            request = self._request(spec)
+                    await _asyncio().sleep(wait)
+            request = self._request(call)
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
@@ -181,7 +200,7 @@ class AsyncZoomClient(BaseZoomClient):
                 delay = self._retry_delay(attempt, None)
                 if delay is None:
                     raise self._connection_error(exc, request) from exc
-                await asyncio.sleep(delay)
+                await _asyncio().sleep(delay)
                 continue
             if self._is_expired_token(response) and not renewed and not self._token.static:
                 renewed = True
@@ -190,5 +209,13 @@ class AsyncZoomClient(BaseZoomClient):
             attempt += 1
             delay = self._retry_delay(attempt, response)
             if delay is None:
-                return self._result(spec, response)
-            await asyncio.sleep(delay)
+                return self._result(call, response)
+            await _asyncio().sleep(delay)
+
+
+def _asyncio() -> Any:
+    # asyncio is imported on first use by the async client: an SDK user who only calls
+    # ZoomClient does not pay for it in `import zoomlive`.
+    import asyncio
+
+    return asyncio

@@ -24,11 +24,12 @@ the other attributes stay Zoom's answer as it came.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from zoomlive.spec.errors import ErrorBody, FieldError
+if TYPE_CHECKING:
+    from zoomlive.api.errors import FieldError
 
 
 class ZoomliveError(Exception):
@@ -121,6 +122,8 @@ _BY_STATUS: dict[int, type[ZoomAPIError]] = {
 def make_status_error(response: httpx.Response, *, hint: str | None = None) -> ZoomAPIError:
     """The exception for an error answer, parsed with the emulator's own error model;
     ``hint`` is appended to its message."""
+    from zoomlive.api.errors import ErrorBody  # pydantic models load on first use
+
     code: int | None = None
     message = response.reason_phrase or f"HTTP {response.status_code}"
     errors: list[FieldError] = []

@@ -1,7 +1,10 @@
-"""The operations, built once as :class:`Spec` objects and sent by whichever client owns them.
+"""The operations, built once as :class:`PreparedCall` objects and sent by whichever client owns
+them.
 
-``ZoomClient`` runs a spec and returns the model; ``AsyncZoomClient`` returns an awaitable of
-the same model. The resource classes are shared, so both clients offer the same calls.
+``ZoomClient`` runs a call and returns the model; ``AsyncZoomClient`` returns an awaitable of
+the same model. The resource classes are shared, so both clients offer the same calls. What a
+webinar and a meeting differ in (operation ids, path parameter, request models) is read from
+:data:`zoomlive.api.sessions.KINDS`; methods and paths from the operation catalog.
 """
 
 from __future__ import annotations
@@ -10,13 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from zoomlive._base_client import PreparedCall, as_form, body_of
+from zoomlive.api import wire as w
+from zoomlive.api.sessions import KINDS, KindSpec, SessionKind
 
-from zoomlive._base_client import Spec, as_form, body_of
-from zoomlive.spec import wire as w
-from zoomlive.spec.sessions import SessionKind
-
-Run = Callable[[Spec], Any]
+Run = Callable[[PreparedCall], Any]
 
 
 def _check(value: int | str) -> str:
@@ -31,24 +32,15 @@ class LiveStreams:
 
     def __init__(self, run: Run, kind: SessionKind) -> None:
         self._run = run
-        self._kind = kind
-        self._base = "/webinars" if kind == "webinar" else "/meetings"
-        self._op = "webinar" if kind == "webinar" else "meeting"
+        self._spec: KindSpec = KINDS[kind]
+
+    def _call(self, action: str, session_id: int | str, **kwargs: Any) -> Any:
+        path_params = {self._spec.id_param: _check(session_id)}
+        return self._run(PreparedCall.of(self._spec.operation(action), path_params, **kwargs))
 
     def get(self, session_id: int | str) -> Any:
         """The live stream configuration: :class:`LiveStreamDetails`."""
-        op = (
-            "getWebinarLiveStreamDetails"
-            if self._kind == "webinar"
-            else "getMeetingLiveStreamDetails"
-        )
-        return self._run(
-            Spec(
-                op,
-                f"{self._base}/{_check(session_id)}/livestream",
-                response_model=w.LiveStreamDetails,
-            )
-        )
+        return self._call("livestream_get", session_id)
 
     def update(
         self,
@@ -63,25 +55,13 @@ class LiveStreams:
         body = w.LiveStreamUpdate(
             stream_url=stream_url, stream_key=stream_key, page_url=page_url, resolution=resolution
         )
-        op = "webinarLiveStreamUpdate" if self._kind == "webinar" else "meetingLiveStreamUpdate"
-        return self._run(
-            Spec(op, f"{self._base}/{_check(session_id)}/livestream", json=body_of(body))
-        )
+        return self._call("livestream_update", session_id, json=body_of(body))
 
     def _status(self, session_id: int | str, body: dict[str, Any], form: bool) -> Any:
-        model: type[w.WebinarLiveStreamStatus] | type[w.MeetingLiveStreamStatus] = (
-            w.WebinarLiveStreamStatus if self._kind == "webinar" else w.MeetingLiveStreamStatus
-        )
-        data = body_of(model.model_validate(body))
-        op = (
-            "webinarLiveStreamStatusUpdate"
-            if self._kind == "webinar"
-            else "meetingLiveStreamStatusUpdate"
-        )
-        path = f"{self._base}/{_check(session_id)}/livestream/status"
+        data = body_of(self._spec.livestream_status_model.model_validate(body))
         if form:
-            return self._run(Spec(op, path, form=as_form(data)))
-        return self._run(Spec(op, path, json=data))
+            return self._call("livestream_status", session_id, form=as_form(data))
+        return self._call("livestream_status", session_id, json=data)
 
     def start(
         self,
@@ -114,7 +94,7 @@ class LiveStreams:
         self, session_id: int | str, *, layout: str | None = None, close_caption: str | None = None
     ) -> Any:
         """Meetings: change a running stream's layout and captions."""
-        if self._kind != "meeting":
+        if self._spec.kind != "meeting":
             raise ValueError("mode exists for meeting live streams only")
         settings = {"layout": layout, "close_caption": close_caption}
         body = {"action": "mode", "settings": {k: v for k, v in settings.items() if v}}
@@ -128,43 +108,37 @@ class Sessions:
         self, run: Run, kind: SessionKind, lister: Callable[..., Any] | None = None
     ) -> None:
         self._run = run
-        self._kind = kind
+        self._spec: KindSpec = KINDS[kind]
         self._lister = lister
-        self._base = "/webinars" if kind == "webinar" else "/meetings"
         self.livestream = LiveStreams(run, kind)
-        webinar = kind == "webinar"
-        self._create: type[BaseModel] = w.WebinarCreate if webinar else w.MeetingCreate
-        self._update: type[BaseModel] = w.WebinarUpdate if webinar else w.MeetingUpdate
-        self._model: type[BaseModel] = w.Webinar if webinar else w.Meeting
-        self._list: type[BaseModel] = w.WebinarList if webinar else w.MeetingList
+
+    def _call(self, action: str, path_params: dict[str, str], **kwargs: Any) -> Any:
+        return self._run(PreparedCall.of(self._spec.operation(action), path_params, **kwargs))
+
+    def _session(self, session_id: int | str) -> dict[str, str]:
+        return {self._spec.id_param: _check(session_id)}
 
     def create(self, user_id: str = "me", **fields: Any) -> Any:
         """Create one for ``user_id`` (``me``, an id or an email)."""
-        body = body_of(self._create.model_validate(_times(fields)))
-        op = "webinarCreate" if self._kind == "webinar" else "meetingCreate"
-        return self._run(
-            Spec(op, f"/users/{_check(user_id)}{self._base}", json=body, response_model=self._model)
-        )
+        body = body_of(self._spec.create_model.model_validate(_times(fields)))
+        return self._call("create", {"userId": _check(user_id)}, json=body)
 
     def get(self, session_id: int | str) -> Any:
-        return self._run(
-            Spec(self._kind, f"{self._base}/{_check(session_id)}", response_model=self._model)
-        )
+        """One by id (or UUID): :class:`Webinar` / :class:`Meeting`."""
+        return self._call("get", self._session(session_id))
 
     def update(self, session_id: int | str, **fields: Any) -> Any:
-        body = body_of(self._update.model_validate(_times(fields)))
-        op = "webinarUpdate" if self._kind == "webinar" else "meetingUpdate"
-        return self._run(Spec(op, f"{self._base}/{_check(session_id)}", json=body))
+        """Change the given fields (validated before sending)."""
+        body = body_of(self._spec.update_model.model_validate(_times(fields)))
+        return self._call("update", self._session(session_id), json=body)
 
     def delete(self, session_id: int | str) -> Any:
-        op = "webinarDelete" if self._kind == "webinar" else "meetingDelete"
-        return self._run(Spec(op, f"{self._base}/{_check(session_id)}"))
+        """Delete one."""
+        return self._call("delete", self._session(session_id))
 
     def end(self, session_id: int | str) -> Any:
-        op = "webinarStatus" if self._kind == "webinar" else "meetingStatus"
-        return self._run(
-            Spec(op, f"{self._base}/{_check(session_id)}/status", json={"action": "end"})
-        )
+        """End it (``PUT .../status`` with ``action: end``)."""
+        return self._call("status", self._session(session_id), json={"action": "end"})
 
     def list(self, user_id: str = "me", **options: Any) -> Any:
         """Every one of the user's, page after page: an iterator (an async iterator on
@@ -184,23 +158,18 @@ class Sessions:
         params: dict[str, Any] = {"type": type, "page_size": page_size}
         if next_page_token:
             params["next_page_token"] = next_page_token
-        op = "webinars" if self._kind == "webinar" else "meetings"
-        return self._run(
-            Spec(
-                op,
-                f"/users/{_check(user_id)}{self._base}",
-                params=params,
-                response_model=self._list,
-            )
-        )
+        return self._call("list", {"userId": _check(user_id)}, params=params)
 
 
 class Users:
+    """``client.users``."""
+
     def __init__(self, run: Run) -> None:
         self._run = run
 
     def get(self, user_id: str = "me") -> Any:
-        return self._run(Spec("user", f"/users/{_check(user_id)}", response_model=w.UserInfo))
+        """A user (``me``, an id or an email): :class:`UserInfo`."""
+        return self._run(PreparedCall.of("user", {"userId": _check(user_id)}))
 
 
 def _times(fields: dict[str, Any]) -> dict[str, Any]:

@@ -301,11 +301,11 @@ def seed_cmd(
         typer.echo(json.dumps(response.json(), indent=2))
         return
 
+    from zoomlive.api.errors import ZoomError
     from zoomlive.emulator.app import open_env
     from zoomlive.emulator.control import seed as seeding
     from zoomlive.emulator.http import parse_document, validate_model
     from zoomlive.emulator.settings import Settings
-    from zoomlive.spec.errors import ZoomError
 
     env = open_env(Settings(db=db, demo=False))
     try:

@@ -28,6 +28,7 @@ from rich.table import Table
 
 from zoomlive._client import AsyncZoomClient, ZoomClient
 from zoomlive._exceptions import APIConnectionError, ZoomAPIError
+from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.cli.errors import EXIT_UNREACHABLE, EXIT_USAGE, EXIT_ZOOM
 
 C = TypeVar("C", ZoomClient, AsyncZoomClient)
@@ -140,7 +141,7 @@ def _print(result: Any, as_json: bool) -> None:
             typer.echo(f"{key}: {value}")
 
 
-def session_app(kind: str) -> typer.Typer:
+def session_app(kind: SessionKind) -> typer.Typer:
     app = typer.Typer(help=f"Zoom {kind}s and their live streams.", no_args_is_help=True)
     live = typer.Typer(help=f"A {kind}'s custom live stream.", no_args_is_help=True)
     app.add_typer(live, name="livestream")
@@ -161,7 +162,7 @@ def session_app(kind: str) -> typer.Typer:
         return group.command(name, epilog=ENVIRONMENT)
 
     def sessions(client: ZoomClient) -> Any:
-        return client.webinars if kind == "webinar" else client.meetings
+        return getattr(client, KINDS[kind].plural)
 
     @command(app, "get")
     def get(
@@ -216,7 +217,7 @@ def session_app(kind: str) -> typer.Typer:
     ) -> None:
         """List every one of the user's (all pages)."""
         with _client(base_url, token) as client:
-            iterate = client.iter_webinars if kind == "webinar" else client.iter_meetings
+            iterate = getattr(client, f"iter_{KINDS[kind].plural}")
             _guard(lambda: [item.model_dump(mode="json") for item in iterate(user)], as_json)
 
     @command(app, "delete")
@@ -339,7 +340,7 @@ def session_app(kind: str) -> typer.Typer:
 
 
 def _live_call(
-    kind: str,
+    kind: SessionKind,
     method: str,
     session_id: str | None,
     args: dict[str, Any],
@@ -351,7 +352,7 @@ def _live_call(
         if session_id is None:
             _fail(f"give a {kind.upper()}_ID, or --from-file", EXIT_USAGE)
         with _make(ZoomClient, options) as client:
-            live = (client.webinars if kind == "webinar" else client.meetings).livestream
+            live = getattr(client, KINDS[kind].plural).livestream
             clean = {k: v for k, v in args.items() if v is not None}
             _guard(lambda: getattr(live, method)(session_id, **clean), as_json)
         return
@@ -400,14 +401,14 @@ def _typed(key: str, value: str) -> Any:
 
 
 async def _bulk(
-    kind: str, method: str, rows: list[dict[str, Any]], options: dict[str, Any], quiet: bool
+    kind: SessionKind, method: str, rows: list[dict[str, Any]], options: dict[str, Any], quiet: bool
 ) -> list[dict[str, Any]]:
     """Every row concurrently; the client's pacer keeps the whole run under the rate limit."""
     client = _make(AsyncZoomClient, options)
     results: list[dict[str, Any]] = []
     limit = asyncio.Semaphore(64)
     async with client:
-        live = (client.webinars if kind == "webinar" else client.meetings).livestream
+        live = getattr(client, KINDS[kind].plural).livestream
         call: Callable[..., Awaitable[Any]] = getattr(live, method)
         with Progress(disable=quiet, transient=True) as progress:
             task = progress.add_task(f"{method}", total=len(rows))

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from zoomlive.spec.errors import INVALID_JSON, FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import INVALID_JSON, FieldError, ZoomError, validation_failed
 
 M = TypeVar("M", bound=BaseModel)
 

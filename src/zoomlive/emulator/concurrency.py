@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 import anyio.to_thread
+from anyio import CapacityLimiter
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -45,3 +46,25 @@ async def wait_at_most(awaitable: Awaitable[object], seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+class ThreadGroup:
+    """Store work in worker threads (``anyio.to_thread``), tracked so that the dispatcher can wait
+    for the last of them on close. A cancelled caller stops waiting; the thread runs to its end
+    and ``drain()`` waits for it: nothing touches the store after the dispatcher has closed."""
+
+    def __init__(self, limiter: CapacityLimiter | None = None) -> None:
+        self.limiter = limiter
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        future: asyncio.Future[T] = asyncio.ensure_future(
+            anyio.to_thread.run_sync(func, *args, limiter=self.limiter)
+        )
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return await asyncio.shield(future)
+
+    async def drain(self) -> None:
+        while self._pending:
+            await asyncio.wait(set(self._pending))

@@ -33,12 +33,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zoomlive.api import catalog
+from zoomlive.api.errors import FieldError, ZoomError, validation_failed
 from zoomlive.emulator.control.routes import ControlRequest, endpoint
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.http import error_response, validate_model
 from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE, ZOOM_LIMITS
-from zoomlive.spec import catalog
-from zoomlive.spec.errors import FieldError, ZoomError, validation_failed
 
 FaultKind = Literal["latency", "error", "drop"]
 LOG_SIZE = 200

@@ -18,6 +18,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from zoomlive.emulator.store.records import StreamStateChanged
+
 QUEUE_SIZE = 1000
 KEEPALIVE_S = 15.0
 
@@ -43,6 +45,19 @@ class EventFeed:
         for effect in effects:
             if isinstance(effect, FeedItem):
                 self.publish(effect.kind, effect.data)
+            elif isinstance(effect, StreamStateChanged):
+                change = effect.event
+                self.publish(
+                    "stream",
+                    {
+                        "kind": change.kind,
+                        "id": change.owner_id,
+                        "from": change.from_state,
+                        "to": change.to_state,
+                        "detail": change.detail,
+                        "last_error": effect.last_error,
+                    },
+                )
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         """Thread-safe."""

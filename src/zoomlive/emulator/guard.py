@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from zoomlive.spec.errors import ZoomError
+from zoomlive.api.errors import ZoomError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
 """``testserver`` is the name Starlette's in-process ``TestClient`` sends."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -10,10 +11,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zoomlive.api.errors import INVALID_JSON, ZoomError, validation_failed
 from zoomlive.emulator.bodies import _checked, _field_errors
 from zoomlive.emulator.env import Env
-from zoomlive.spec.errors import INVALID_JSON, ZoomError, validation_failed
 
 log = logging.getLogger("zoomlive.server")
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -88,3 +90,26 @@ def validate_model(model: type[M], data: Any) -> M:
     except ValidationError as exc:
         raise validation_failed(_field_errors(exc)) from None
     return _checked(parsed)
+
+
+class TrackingIdMiddleware:
+    """Every response carries ``x-zm-trackingid``, as Zoom's do."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tracking = f"v=2.0;clid=emulator;rid=WEB_{uuid.uuid4().hex}".encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-zm-trackingid" for k, _ in headers):
+                    headers.append((b"x-zm-trackingid", tracking))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from zoomlive._version import __version__
-from zoomlive.spec import catalog
-from zoomlive.spec.errors import ErrorBody
+from zoomlive.api import catalog
+from zoomlive.api.errors import ErrorBody
 
 _REF = "#/components/schemas/{model}"
 

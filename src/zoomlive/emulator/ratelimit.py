@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from zoomlive.spec.catalog import Label
-from zoomlive.spec.errors import ZoomError
+from zoomlive.api.catalog import Label
+from zoomlive.api.errors import ZoomError
 
 PER_SECOND_MESSAGE = (
     "You have reached the maximum per-second rate limit for this API. Try again later."

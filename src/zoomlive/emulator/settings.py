@@ -58,6 +58,12 @@ class Settings:
     allowed_hosts: list[str] = field(default_factory=list)
     """More host names to answer to besides the loopback names, ``host`` and ``public_url``'s
     (``*``: any). Requests naming another host in ``Host`` get 403 (DNS rebinding)."""
+    cheap_secrets: bool = field(
+        default_factory=lambda: os.environ.get("ZOOMLIVE_CHEAP_SECRETS", "") == "1"
+    )
+    """For test suites only: hash new client secrets with a trivial work factor, so that seeding
+    and token requests cost microseconds, not tens of milliseconds (``ZOOMLIVE_CHEAP_SECRETS=1``;
+    like stamina's testing mode). Never for an emulator reachable by others."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -87,6 +93,7 @@ class Settings:
             "ZOOMLIVE_HOST": self.host or "",
             "ZOOMLIVE_PORT": "" if self.port is None else str(self.port),
             "ZOOMLIVE_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
+            "ZOOMLIVE_CHEAP_SECRETS": "1" if self.cheap_secrets else "",
         }
         return pairs
 

@@ -28,21 +28,18 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import anyio.to_thread
 import httpx
 from anyio import CapacityLimiter
-from sqlalchemy import select, update
 
+from zoomlive.api.wire import zoom_time
 from zoomlive.emulator.clock import Clock
-from zoomlive.emulator.concurrency import wait_at_most
-from zoomlive.emulator.store import Session, Store, Tx
-from zoomlive.emulator.store import schema as s
-from zoomlive.spec.wire import zoom_time
+from zoomlive.emulator.concurrency import ThreadGroup, wait_at_most
+from zoomlive.emulator.store import Store, Tx, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger("zoomlive.webhooks")
 
@@ -81,19 +78,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def session_object(session: Session) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "uuid": session.uuid,
-        "host_id": session.host_id,
-        "topic": session.topic,
-        "type": session.type,
-        "start_time": zoom_time(session.start_time),
-        "duration": session.duration,
-        "timezone": session.timezone,
-    }
-
-
 def emit(
     tx: Tx,
     now: datetime,
@@ -105,13 +89,7 @@ def emit(
     extra: dict[str, Any] | None = None,
 ) -> int:
     """Queue ``event`` for every validated subscription of the account that wants it."""
-    subs = tx.conn.execute(
-        select(s.webhook_subscriptions).where(
-            s.webhook_subscriptions.c.account_id == account_id,
-            s.webhook_subscriptions.c.validated_at.is_not(None),
-        )
-    ).all()
-    wanted = [row for row in subs if event in row.events.split(" ")]
+    wanted = [sub for sub in tx.validated_subscriptions(account_id) if event in sub.events]
     if not wanted:
         return 0
     payload: dict[str, Any] = {"account_id": account_id, "object": obj}
@@ -122,70 +100,15 @@ def emit(
         {"event": event, "event_ts": int(now.timestamp() * 1000), "payload": payload},
         separators=(",", ":"),
     )
-    for row in wanted:
-        tx.conn.execute(
-            s.webhook_deliveries.insert().values(
-                client_id=row.client_id,
-                url=row.url,
-                event=event,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=_naive(now),
-                created_at=_naive(now),
-            )
-        )
+    for sub in wanted:
+        tx.insert_delivery(sub, event, body, now)
     tx.effects.append(WebhookWake())
     return len(wanted)
-
-
-def _naive(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    return None if value is None else value.replace(tzinfo=UTC)
 
 
 def owner_of(tx: Tx, account_id: str) -> tuple[str, str] | None:
     users = tx.list_users(account_id)
     return (users[0].email, users[0].id) if users else None
-
-
-@dataclass
-class Due:
-    id: int
-    client_id: str
-    url: str
-    body: str
-    attempts: int
-    secret: str
-
-
-class _Threads:
-    """Store work in worker threads (``anyio.to_thread``), tracked so that the dispatcher can wait
-    for the last of them on close. A cancelled caller stops waiting; the thread runs to its end
-    and ``drain()`` waits for it: nothing touches the store after the dispatcher has closed."""
-
-    def __init__(self, limiter: CapacityLimiter | None = None) -> None:
-        self.limiter = limiter
-        self._pending: set[asyncio.Future[Any]] = set()
-
-    async def run(self, func: Callable[..., T], *args: Any) -> T:
-        future: asyncio.Future[T] = asyncio.ensure_future(
-            anyio.to_thread.run_sync(func, *args, limiter=self.limiter)
-        )
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-        return await asyncio.shield(future)
-
-    async def drain(self) -> None:
-        while self._pending:
-            await asyncio.wait(set(self._pending))
 
 
 def deadline_error(deadline: float) -> str:
@@ -254,7 +177,7 @@ class WebhookDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
-        self._threads = _Threads()
+        self._threads = ThreadGroup()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: Counter[str] = Counter()
         self._revalidating: set[str] = set()
@@ -266,7 +189,7 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._http = new_client()
         # Its own few threads: webhook bookkeeping never takes the request handlers' threads.
-        self._threads = _Threads(CapacityLimiter(STORE_THREADS))
+        self._threads = ThreadGroup(CapacityLimiter(STORE_THREADS))
         self.store.on_commit.append(self.on_commit)
         self._task = asyncio.create_task(self._run(), name="zoomlive-webhooks")
 
@@ -345,7 +268,7 @@ class WebhookDispatcher:
                 continue  # more may be due (to endpoints that have room)
             await wait_at_most(self._wake.wait(), POLL_S)
 
-    def _start_delivery(self, due: Due) -> None:
+    def _start_delivery(self, due: WebhookDelivery) -> None:
         self._in_flight[due.url] += 1
         task = self._spawn(self._deliver(due), f"zoomlive-webhook-{due.id}")
         task.add_done_callback(lambda t: self._delivered(due.url, t))
@@ -381,43 +304,21 @@ class WebhookDispatcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("webhook revalidation", exc_info=task.exception())
 
-    def _claim_due(self, room: int, in_flight: dict[str, int]) -> list[Due]:
+    def _claim_due(self, room: int, in_flight: dict[str, int]) -> list[WebhookDelivery]:
         """Take due deliveries that can start at once: at most ``room`` in all and no more to one
         URL than it has room for; lease them so that another worker does not send them too."""
         now = self.clock.now()
-        d, sub = s.webhook_deliveries, s.webhook_subscriptions
-        full = [url for url, n in in_flight.items() if n >= self.per_endpoint]
-        query = (
-            select(d, sub.c.secret_token)
-            .join(sub, sub.c.client_id == d.c.client_id)
-            .where(d.c.status == "pending", d.c.next_attempt_at <= _naive(now))
-        )
-        if full:
-            query = query.where(d.c.url.not_in(full))
-        taken = Counter(in_flight)
-        picked: list[Any] = []
         with self.store.write() as tx:
-            rows = tx.conn.execute(
-                query.order_by(d.c.next_attempt_at, d.c.id)
-                .limit(CLAIM_WINDOW)
-                .with_for_update(of=d, skip_locked=True)  # Postgres; SQLite locks the database
-            ).all()
-            for row in rows:
-                if len(picked) >= room:
-                    break
-                if taken[row.url] < self.per_endpoint:
-                    taken[row.url] += 1
-                    picked.append(row)
-            if picked:
-                lease = _naive(now + timedelta(seconds=LEASE_S))
-                tx.conn.execute(
-                    update(d)
-                    .where(d.c.id.in_([row.id for row in picked]))
-                    .values(next_attempt_at=lease)
-                )
-        return [Due(r.id, r.client_id, r.url, r.body, r.attempts, r.secret_token) for r in picked]
+            return tx.claim_deliveries(
+                now,
+                now + timedelta(seconds=LEASE_S),
+                room=room,
+                per_endpoint=self.per_endpoint,
+                in_flight=in_flight,
+                window=CLAIM_WINDOW,
+            )
 
-    async def _deliver(self, due: Due) -> None:
+    async def _deliver(self, due: WebhookDelivery) -> None:
         assert self._http is not None
         body = due.body.encode()
         timestamp = str(int(self.clock.now().timestamp()))
@@ -425,7 +326,7 @@ class WebhookDispatcher:
             "content-type": "application/json",
             "user-agent": "Zoom Marketplace/1.0a",
             "x-zm-request-timestamp": timestamp,
-            "x-zm-signature": sign(due.secret, timestamp, body),
+            "x-zm-signature": sign(due.secret_token, timestamp, body),
         }
         started = time.monotonic()
         code: int | None = None
@@ -452,7 +353,7 @@ class WebhookDispatcher:
 
     def _record(
         self,
-        due: Due,
+        due: WebhookDelivery,
         code: int | None,
         ms: int,
         error: str | None,
@@ -461,69 +362,35 @@ class WebhookDispatcher:
         signature: str,
     ) -> None:
         now = self.clock.now()
-        attempts = due.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts}
+        due.attempts += 1
         if ok:
-            values.update(status="delivered", delivered_at=_naive(now), next_attempt_at=None)
-        elif attempts > len(RETRY_AFTER_S):
-            values.update(status="failed", next_attempt_at=None)
+            due.status, due.delivered_at, due.next_attempt_at = "delivered", now, None
+        elif due.attempts > len(RETRY_AFTER_S):
+            due.status, due.next_attempt_at = "failed", None
         else:
-            wait = RETRY_AFTER_S[attempts - 1] * self.scale
-            values.update(next_attempt_at=_naive(now + timedelta(seconds=wait)))
+            wait = RETRY_AFTER_S[due.attempts - 1] * self.scale
+            due.next_attempt_at = now + timedelta(seconds=wait)
+        attempt = WebhookAttempt(now, code, ms, error, timestamp, signature)
         with self.store.write() as tx:
-            tx.conn.execute(
-                s.webhook_attempts.insert().values(
-                    delivery_id=due.id,
-                    at=_naive(now),
-                    status_code=code,
-                    duration_ms=ms,
-                    error=error,
-                    request_timestamp=timestamp,
-                    signature=signature,
-                )
-            )
-            tx.conn.execute(
-                update(s.webhook_deliveries)
-                .where(s.webhook_deliveries.c.id == due.id)
-                .values(**values)
-            )
+            tx.record_attempt(due, attempt)
 
     def _stale_subscriptions(self) -> list[str]:
         """Zoom validates an endpoint again every 72 hours (scaled)."""
         horizon = self.clock.now() - timedelta(seconds=REVALIDATE_S * self.scale)
         with self.store.read() as tx:
-            stale = tx.conn.execute(
-                select(s.webhook_subscriptions.c.client_id).where(
-                    s.webhook_subscriptions.c.validated_at < _naive(horizon)
-                )
-            ).all()
-        return [row.client_id for row in stale]
+            return tx.stale_subscriptions(horizon)
 
 
-def _subscription(store: Store, client_id: str) -> Any:
+def _subscription(store: Store, client_id: str) -> WebhookSubscription | None:
     with store.read() as tx:
-        return tx.conn.execute(
-            select(s.webhook_subscriptions).where(s.webhook_subscriptions.c.client_id == client_id)
-        ).first()
+        return tx.get_subscription(client_id)
 
 
 def _record_validation(
-    store: Store, clock: Clock, client_id: str, url: str, secret: str, error: str | None
+    store: Store, clock: Clock, sub: WebhookSubscription, error: str | None
 ) -> None:
-    table = s.webhook_subscriptions
     with store.write() as tx:
-        tx.conn.execute(
-            update(table)
-            .where(  # not a subscription that replaced the one validated meanwhile
-                table.c.client_id == client_id,
-                table.c.url == url,
-                table.c.secret_token == secret,
-            )
-            .values(
-                validated_at=_naive(clock.now()) if error is None else None,
-                validation_error=error,
-            )
-        )
+        tx.set_validation(sub, clock.now() if error is None else None, error)
 
 
 async def validate(
@@ -533,12 +400,12 @@ async def validate(
     *,
     http: httpx.AsyncClient | None = None,
     deadline: float = TIMEOUT_S,
-    threads: _Threads | None = None,
+    threads: ThreadGroup | None = None,
 ) -> tuple[bool, str | None]:
     """Send ``endpoint.url_validation`` and record the outcome. The HTTP exchange runs on the
     event loop within ``deadline`` seconds; the store's reads and writes in worker threads."""
     if threads is None:
-        threads = _Threads()
+        threads = ThreadGroup()
     row = await threads.run(_subscription, store, client_id)
     if row is None:
         return False, "no subscription"
@@ -579,40 +446,34 @@ async def validate(
                 error = "encryptedToken wrong"
     except (TimeoutError, httpx.HTTPError, ValueError) as exc:
         error = http_error(exc, deadline)
-    await threads.run(_record_validation, store, clock, client_id, row.url, row.secret_token, error)
+    await threads.run(_record_validation, store, clock, row, error)
     return error is None, error
 
 
 def deliveries(tx: Tx, limit: int = 200) -> list[dict[str, Any]]:
-    d, a = s.webhook_deliveries, s.webhook_attempts
-    rows = tx.conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
-    out = []
-    for row in rows:
-        attempts = tx.conn.execute(
-            select(a).where(a.c.delivery_id == row.id).order_by(a.c.id)
-        ).all()
-        out.append(
-            {
-                "id": row.id,
-                "client_id": row.client_id,
-                "url": row.url,
-                "event": row.event,
-                "body": row.body,
-                "status": row.status,
-                "attempts": [
-                    {
-                        "at": zoom_time(_aware(x.at)),
-                        "status_code": x.status_code,
-                        "duration_ms": x.duration_ms,
-                        "error": x.error,
-                        "x-zm-request-timestamp": x.request_timestamp,
-                        "x-zm-signature": x.signature,
-                    }
-                    for x in attempts
-                ],
-                "next_attempt_at": zoom_time(_aware(row.next_attempt_at)),
-                "created_at": zoom_time(_aware(row.created_at)),
-                "delivered_at": zoom_time(_aware(row.delivered_at)),
-            }
-        )
-    return out
+    """The delivery log as the control API shows it: newest first, with every attempt."""
+    return [
+        {
+            "id": d.id,
+            "client_id": d.client_id,
+            "url": d.url,
+            "event": d.event,
+            "body": d.body,
+            "status": d.status,
+            "attempts": [
+                {
+                    "at": zoom_time(x.at),
+                    "status_code": x.status_code,
+                    "duration_ms": x.duration_ms,
+                    "error": x.error,
+                    "x-zm-request-timestamp": x.request_timestamp,
+                    "x-zm-signature": x.signature,
+                }
+                for x in attempts
+            ],
+            "next_attempt_at": zoom_time(d.next_attempt_at),
+            "created_at": zoom_time(d.created_at),
+            "delivered_at": zoom_time(d.delivered_at),
+        }
+        for d, attempts in tx.list_deliveries(limit)
+    ]

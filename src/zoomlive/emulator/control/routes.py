@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from zoomlive._version import __version__
+from zoomlive.api.errors import ZoomError
+from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.control import seed
+from zoomlive.emulator.control.state import account_record, state_dump, stream_state
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.feed import events_response
 from zoomlive.emulator.http import (
@@ -33,10 +35,9 @@ from zoomlive.emulator.http import (
     read_body,
     validate_model,
 )
-from zoomlive.emulator.rules import common as backend
-from zoomlive.emulator.store import LiveStream, Session, schema
-from zoomlive.spec.errors import ZoomError
-from zoomlive.spec.sessions import SessionKind
+from zoomlive.emulator.rules.common import parse_session_id
+from zoomlive.emulator.rules.sessions import end_session, session_record, start_session
+from zoomlive.emulator.store import LiveStream, Session, WebhookSubscription
 
 ADMIN_HEADER = "x-admin-key"
 backend_log = logging.getLogger("zoomlive.control")
@@ -120,7 +121,7 @@ def health(env: Env, req: ControlRequest) -> Response:
 
 def state(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
-        data = backend.state_dump(tx)
+        data = state_dump(tx)
     data["clock"] = env.clock.now().isoformat()
     return JSONResponse(data)
 
@@ -156,7 +157,7 @@ def load_seed(env: Env, req: ControlRequest) -> Response:
 
 def list_accounts(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
-        return JSONResponse(backend.state_dump(tx)["accounts"])
+        return JSONResponse([account_record(a) for a in tx.list_accounts()])
 
 
 def create_account(env: Env, req: ControlRequest) -> Response:
@@ -221,34 +222,25 @@ def update_app(env: Env, req: ControlRequest) -> Response:
     return Response(status_code=204)
 
 
-def _session_json(tx: Any, kind: SessionKind, session_id: int) -> dict[str, Any]:
-    for item in backend.state_dump(tx)["webinars"]:
-        if item["id"] == session_id and item["kind"] == kind:
-            return dict(item)
-    raise ZoomError(404, 3001, f"{kind.capitalize()} does not exist: {session_id}.")
-
-
 def create_session(kind: SessionKind) -> ControlHandler:
     def create(env: Env, req: ControlRequest) -> Response:
-        model = seed.SeedWebinar if kind == "webinar" else seed.SeedMeeting
-        spec = validate_model(model, req.document())
+        spec = validate_model(seed.SEED_MODELS[kind], req.document())
         with env.store.write() as tx:
             _account_or_404(tx, req.path["accountId"])
-            made = seed.add_webinar(env, tx, req.path["accountId"], spec, kind)
-            body = _session_json(tx, kind, made.id)
-        return JSONResponse(body, status_code=201)
+            made = seed.add_session(env, tx, req.path["accountId"], spec, kind)
+        return JSONResponse(session_record(made), status_code=201)
 
     create.__name__ = f"create_{kind}"
     return create
 
 
-def _load(tx: Any, kind: SessionKind, raw_id: str, *, for_update: bool = False) -> Session:
-    param = "webinarId" if kind == "webinar" else "meetingId"
-    session_id, _ = backend.parse_session_id(raw_id, param=param)
+def _load(tx: Any, kind: SessionKind, req: ControlRequest, *, for_update: bool = False) -> Session:
+    spec = KINDS[kind]
+    session_id, _ = parse_session_id(req.path[spec.id_param], spec)
     assert session_id is not None
     found = tx.get_session(kind, session_id, for_update=for_update)
     if found is None:
-        raise ZoomError(404, 3001, f"{kind.capitalize()} does not exist: {session_id}.")
+        raise ZoomError(404, 3001, f"{spec.noun} does not exist: {session_id}.")
     return cast(Session, found)
 
 
@@ -256,20 +248,18 @@ def host_action(kind: SessionKind, action: Literal["start", "end"]) -> ControlHa
     """Play the host: start or end a webinar or meeting, as the Zoom app would."""
 
     def act(env: Env, req: ControlRequest) -> Response:
-        param = "webinarId" if kind == "webinar" else "meetingId"
         with env.store.write() as tx:
-            found = _load(tx, kind, req.path[param], for_update=True)
-            noun = kind.capitalize()
+            found = _load(tx, kind, req, for_update=True)
+            noun = KINDS[kind].noun
             if action == "start":
                 if found.status == "started":
                     raise ZoomError(409, 409, f"{noun} {found.id} is already running.")
-                backend.start_webinar(env, tx, found)
+                start_session(env, tx, found)
             else:
                 if found.status != "started":
                     raise ZoomError(409, 409, f"{noun} {found.id} is not running.")
-                backend.end_webinar(env, tx, found)
-            body = _session_json(tx, kind, found.id)
-        return JSONResponse(body)
+                end_session(env, tx, found)
+        return JSONResponse(session_record(found))
 
     act.__name__ = f"{kind}_{action}"
     return act
@@ -279,13 +269,12 @@ def stream_runtime(kind: SessionKind) -> ControlHandler:
     """A live stream's runtime state and its state changes."""
 
     def runtime(env: Env, req: ControlRequest) -> Response:
-        param = "webinarId" if kind == "webinar" else "meetingId"
         with env.store.read() as tx:
-            found = _load(tx, kind, req.path[param])
+            found = _load(tx, kind, req)
             stream = tx.get_livestream(kind, found.id)
             if stream is None:
                 stream = LiveStream(kind=kind, owner_id=found.id, account_id=found.account_id)
-            body = backend.stream_state(stream)
+            body = stream_state(stream)
             body["media"] = env.media.metrics(kind, found.id) if env.media is not None else None
             body["events"] = [
                 {"from": e.from_state, "to": e.to_state, "at": e.at.isoformat(), "detail": e.detail}
@@ -308,11 +297,10 @@ def switch_speaker(kind: SessionKind) -> ControlHandler:
 
     def speaker(env: Env, req: ControlRequest) -> Response:
         body = validate_model(SpeakerBody, req.document())
-        param = "webinarId" if kind == "webinar" else "meetingId"
         with env.store.read() as tx:
-            found = _load(tx, kind, req.path[param])
+            found = _load(tx, kind, req)
         if env.media is None or not env.media.set_speaker(kind, found.id, body.name):
-            raise ZoomError(409, 409, f"{kind.capitalize()} {found.id} is not being streamed.")
+            raise ZoomError(409, 409, f"{KINDS[kind].noun} {found.id} is not being streamed.")
         return JSONResponse({"active_speaker": body.name})
 
     speaker.__name__ = f"{kind}_speaker"
@@ -340,22 +328,20 @@ async def set_webhook(env: Env, req: ControlRequest) -> Response:
         raise ZoomError(400, 300, f"Unknown events: {', '.join(unknown)}.")
     secret = body.secret_token or env.source.token()[:32]
     client_id = req.path["clientId"]
-    table = schema.webhook_subscriptions
 
     def save() -> None:
         with env.store.write() as tx:
             app = tx.get_app(client_id)
             if app is None:
                 raise ZoomError(404, 404, f"App {client_id} does not exist.")
-            tx.conn.execute(delete(table).where(table.c.client_id == client_id))
-            tx.conn.execute(
-                table.insert().values(
+            tx.put_subscription(
+                WebhookSubscription(
                     client_id=client_id,
                     account_id=app.account_id,
                     url=body.url,
                     secret_token=secret,
-                    events=" ".join(events),
-                    created_at=env.clock.now().replace(tzinfo=None),
+                    events=list(events),
+                    created_at=env.clock.now(),
                 )
             )
 
@@ -403,15 +389,14 @@ def media_fault(kind: SessionKind) -> ControlHandler:
 
     def fault(env: Env, req: ControlRequest) -> Response:
         body = validate_model(MediaFaultBody, req.document())
-        param = "webinarId" if kind == "webinar" else "meetingId"
         with env.store.read() as tx:
-            found = _load(tx, kind, req.path[param])
+            found = _load(tx, kind, req)
         if env.media is None or env.settings.media != "ffmpeg":
             raise ZoomError(409, 409, "Media faults need --media ffmpeg.")
         try:
             env.media.inject(kind, found.id, body.kind)
         except LookupError as exc:
-            raise ZoomError(409, 409, f"{kind.capitalize()} {found.id}: {exc}.") from None
+            raise ZoomError(409, 409, f"{KINDS[kind].noun} {found.id}: {exc}.") from None
         return JSONResponse({"injected": body.kind})
 
     fault.__name__ = f"{kind}_media_fault"
@@ -433,9 +418,8 @@ def thumbnail(kind: SessionKind) -> ControlHandler:
     """The latest frame of a stream being pushed, as JPEG (for the dashboard)."""
 
     def thumb(env: Env, req: ControlRequest) -> Response:
-        param = "webinarId" if kind == "webinar" else "meetingId"
         with env.store.read() as tx:
-            found = _load(tx, kind, req.path[param])
+            found = _load(tx, kind, req)
         data = env.media.thumbnail(kind, found.id) if env.media is not None else None
         if data is None:
             raise ZoomError(404, 404, "No frame yet.")
@@ -447,7 +431,7 @@ def thumbnail(kind: SessionKind) -> ControlHandler:
 
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
     with env.store.read() as tx:
-        return JSONResponse([backend.stream_state(s) for s in tx.list_livestreams()])
+        return JSONResponse([stream_state(s) for s in tx.list_livestreams()])
 
 
 class ClockBody(BaseModel):
@@ -471,9 +455,8 @@ def clock(env: Env, req: ControlRequest) -> Response:
 
 
 HOST_ACTIONS: tuple[Literal["start", "end"], ...] = ("start", "end")
-SESSION_PARAMS: tuple[tuple[SessionKind, str], ...] = (
-    ("webinar", "webinarId"),
-    ("meeting", "meetingId"),
+SESSION_PARAMS: tuple[tuple[SessionKind, str], ...] = tuple(
+    (spec.kind, spec.id_param) for spec in KINDS.values()
 )
 
 

@@ -9,15 +9,15 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from zoomlive.api.catalog import all_scopes
+from zoomlive.api.errors import ZoomError
+from zoomlive.api.sessions import KINDS, SessionKind
+from zoomlive.api.wire import SessionTime
 from zoomlive.emulator.env import Env
-from zoomlive.emulator.rules import common as backend
 from zoomlive.emulator.rules.auth import hash_secret
+from zoomlive.emulator.rules.sessions import end_session, new_session, start_session
 from zoomlive.emulator.store import Account as AccountRecord
 from zoomlive.emulator.store import App, LiveStream, Session, Tx, User
-from zoomlive.spec.catalog import all_scopes
-from zoomlive.spec.errors import ZoomError
-from zoomlive.spec.sessions import SessionKind
-from zoomlive.spec.wire import SessionTime
 
 
 class _Doc(BaseModel):
@@ -150,6 +150,9 @@ def demo(base_url: str = "http://127.0.0.1:8080") -> SeedDoc:
     )
 
 
+SEED_MODELS: dict[SessionKind, type[SeedWebinar]] = {"webinar": SeedWebinar, "meeting": SeedMeeting}
+
+
 def conflict(message: str) -> ZoomError:
     return ZoomError(409, 409, message)
 
@@ -173,9 +176,9 @@ def add_account(env: Env, tx: Tx, spec: SeedAccount) -> tuple[AccountRecord, lis
         add_user(env, tx, account_id, user)
     credentials = [add_app(env, tx, account_id, app) for app in spec.apps]
     for webinar in spec.webinars:
-        add_webinar(env, tx, account_id, webinar)
+        add_session(env, tx, account_id, webinar, "webinar")
     for meeting in spec.meetings:
-        add_webinar(env, tx, account_id, meeting, kind="meeting")
+        add_session(env, tx, account_id, meeting, "meeting")
     return account, credentials
 
 
@@ -212,7 +215,7 @@ def add_app(env: Env, tx: Tx, account_id: str, spec: SeedApp) -> dict[str, str]:
             client_id=client_id,
             account_id=account_id,
             name=spec.name,
-            secret_hash=hash_secret(secret),
+            secret_hash=hash_secret(secret, cheap=env.settings.cheap_secrets),
             scopes=list(scopes),
             enabled=spec.enabled,
             created_at=env.clock.now(),
@@ -221,49 +224,37 @@ def add_app(env: Env, tx: Tx, account_id: str, spec: SeedApp) -> dict[str, str]:
     return {"account_id": account_id, "client_id": client_id, "client_secret": secret}
 
 
-def add_webinar(
+def add_session(
     env: Env, tx: Tx, account_id: str, spec: SeedWebinar, kind: SessionKind = "webinar"
 ) -> Session:
-    """A webinar (or, with ``kind="meeting"``, a meeting) with its live stream configuration."""
+    """A webinar or meeting with its live stream configuration, started or ended as asked."""
     host = tx.get_user_by_email(spec.host) if "@" in spec.host else tx.get_user(spec.host)
     if host is None or host.account_id != account_id:
         raise ZoomError(404, 1001, f"User does not exist: {spec.host}.")
-    webinar_id = spec.id or backend._new_webinar_id(env, tx, kind)
-    if tx.get_session(kind, webinar_id) is not None:
-        raise conflict(f"{kind.capitalize()} {webinar_id} already exists.")
-    now = env.clock.now().replace(microsecond=0)
-    webinar = Session(
-        id=webinar_id,
-        uuid=env.source.zoom_uuid(),
-        account_id=account_id,
-        host_id=host.id,
-        topic=spec.topic,
-        type=spec.type,
-        start_time=spec.start_time or now,
-        duration=spec.duration,
-        timezone=spec.timezone or host.timezone,
-        agenda=spec.agenda,
-        password=spec.password,
-        settings={},
-        status="waiting",
-        created_at=now,
-        updated_at=now,
-        kind=kind,
-    )
-    tx.insert_session(webinar)
+    if spec.id is not None and tx.get_session(kind, spec.id) is not None:
+        raise conflict(f"{KINDS[kind].noun} {spec.id} already exists.")
+    session = new_session(env, tx, kind, host, spec.id)
+    session.topic = spec.topic
+    session.type = spec.type
+    session.start_time = spec.start_time or session.start_time
+    session.duration = spec.duration
+    session.timezone = spec.timezone or host.timezone
+    session.agenda = spec.agenda
+    session.password = spec.password
+    tx.insert_session(session)
     if spec.livestream is not None:
-        stream = LiveStream(kind=kind, owner_id=webinar_id, account_id=account_id)
+        stream = LiveStream(kind=kind, owner_id=session.id, account_id=account_id)
         stream.stream_url = spec.livestream.stream_url
         stream.stream_key = spec.livestream.stream_key
         stream.page_url = spec.livestream.page_url
         stream.resolution = spec.livestream.resolution
-        stream.updated_at = now
+        stream.updated_at = session.created_at
         tx.save_livestream(stream)
     if spec.status in ("started", "ended"):
-        backend.start_webinar(env, tx, webinar)
+        start_session(env, tx, session)
     if spec.status == "ended":
-        backend.end_webinar(env, tx, webinar)
-    return webinar
+        end_session(env, tx, session)
+    return session
 
 
 def load(env: Env, tx: Tx, doc: SeedDoc) -> list[dict[str, str]]:

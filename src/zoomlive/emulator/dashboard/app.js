@@ -67,6 +67,11 @@ async function readBody(resp) {
 
 // --- control API -------------------------------------------------------------------------
 
+// Webinars and meetings, as the state lists them (each entry carries its kind).
+function sessionsOf(state) {
+  return [...(state.webinars || []), ...(state.meetings || [])];
+}
+
 async function control(method, path, body) {
   const headers = {};
   if (ui.adminKey) headers["X-Admin-Key"] = ui.adminKey;
@@ -162,7 +167,7 @@ function refreshThumb(kind, id) {
 function renderTable() {
   const body = $("sessions-body");
   const rows = [];
-  for (const w of ui.state.webinars || []) {
+  for (const w of sessionsOf(ui.state)) {
     const s = streamOf(w.kind, w.id);
     const key = `${w.kind}-${w.id}`;
     const tr = document.createElement("tr");
@@ -205,7 +210,7 @@ function renderTable() {
 function renderDetail() {
   const sel = ui.selected;
   const item =
-    sel && ui.state && (ui.state.webinars || []).find((w) => w.kind === sel.kind && w.id === sel.id);
+    sel && ui.state && sessionsOf(ui.state).find((w) => w.kind === sel.kind && w.id === sel.id);
   $("detail-body").hidden = !item;
   $("detail-empty").hidden = !!item;
   if (!item) {
@@ -367,7 +372,7 @@ async function refresh() {
       : null;
     if (
       ui.selected &&
-      !(state.webinars || []).some((w) => w.kind === ui.selected.kind && w.id === ui.selected.id)
+      !sessionsOf(state).some((w) => w.kind === ui.selected.kind && w.id === ui.selected.id)
     ) {
       ui.selected = null;
     }

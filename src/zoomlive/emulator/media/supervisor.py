@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.clock import Clock
 from zoomlive.emulator.concurrency import to_thread, wait_at_most
 from zoomlive.emulator.media.command import (
@@ -46,7 +47,6 @@ from zoomlive.emulator.media.command import (
 )
 from zoomlive.emulator.store import LiveStream, Store
 from zoomlive.emulator.store.records import StreamEffect
-from zoomlive.spec.sessions import SessionKind
 
 log = logging.getLogger("zoomlive.media")
 
@@ -91,7 +91,7 @@ def classify(stderr: str, saw_frames: bool, returncode: int) -> str:
 
 
 @dataclass
-class Spec:
+class StreamPlan:
     """What one ffmpeg run pushes."""
 
     target: str
@@ -305,12 +305,12 @@ class MediaSupervisor:
     async def _push_loop(self, job: Job) -> None:
         backoff = 0.5
         while job.wanted:
-            spec = await to_thread(self._load_spec, job.key)
-            if spec is None:
+            plan = await to_thread(self._load_plan, job.key)
+            if plan is None:
                 break
             job.attempts += 1
             started = time.monotonic()
-            reason = await self._run_ffmpeg(job, spec)
+            reason = await self._run_ffmpeg(job, plan)
             if not job.wanted:
                 break
             job.last_error = reason
@@ -330,8 +330,8 @@ class MediaSupervisor:
             if not again:
                 break
 
-    async def _run_ffmpeg(self, job: Job, spec: Spec) -> str:
-        if not spec.target.lower().startswith(("rtmp://", "rtmps://")):
+    async def _run_ffmpeg(self, job: Job, plan: StreamPlan) -> str:
+        if not plan.target.lower().startswith(("rtmp://", "rtmps://")):
             # Only RTMP(S), as Zoom's custom streaming: never let ffmpeg write a local file or
             # speak another protocol because a stream_url said so.
             return "invalid stream URL (rtmp:// or rtmps:// only)"
@@ -341,16 +341,16 @@ class MediaSupervisor:
         except MediaUnavailable as exc:
             log.error("%s", exc)
             return "ffmpeg missing"
-        overlays = self._overlay_files(job, spec)
-        profile = profile_for(spec.resolution, self.profile)
+        overlays = self._overlay_files(job, plan)
+        profile = profile_for(plan.resolution, self.profile)
         job.target_kbps = profile.video_kbps + profile.audio_kbps
         argv = build_command(
             self._ffmpeg,
             self._font,
             profile,
             overlays,
-            spec.title,
-            spec.target,
+            plan.title,
+            plan.target,
             thumbnail=job.workdir / "thumb.jpg",
         )
         parent = os.getpid()
@@ -465,7 +465,7 @@ class MediaSupervisor:
                 tx.save_livestream(stream)
             return True
 
-    def _load_spec(self, key: Key) -> Spec | None:
+    def _load_plan(self, key: Key) -> StreamPlan | None:
         kind, owner_id = key
         with self.store.read() as tx:
             stream = tx.get_livestream(kind, owner_id)
@@ -476,7 +476,7 @@ class MediaSupervisor:
         job = self.jobs.get(key)
         if job is not None and job.speaker_name is None and host is not None:
             job.speaker_name = f"{host.first_name} {host.last_name}".strip() or host.email
-        return Spec(
+        return StreamPlan(
             target=rtmp_target(stream.stream_url or "", stream.stream_key or ""),
             resolution=stream.resolution,
             title=stream.display_name or owner.topic,
@@ -484,16 +484,16 @@ class MediaSupervisor:
             view=_view_text(stream) if kind == "meeting" else None,
         )
 
-    def _overlay_files(self, job: Job, spec: Spec) -> OverlayFiles:
+    def _overlay_files(self, job: Job, plan: StreamPlan) -> OverlayFiles:
         title = job.workdir / "title.txt"
-        _write_atomic(title, spec.title)
+        _write_atomic(title, plan.title)
         speaker = view = None
-        if spec.speaker is not None:
+        if plan.speaker is not None:
             speaker = job.workdir / "speaker.txt"
-            _write_atomic(speaker, f"Speaking: {spec.speaker}")
-        if spec.view is not None:
+            _write_atomic(speaker, f"Speaking: {plan.speaker}")
+        if plan.view is not None:
             view = job.workdir / "view.txt"
-            _write_atomic(view, spec.view)
+            _write_atomic(view, plan.view)
         return OverlayFiles(title=title, speaker=speaker, view=view)
 
     def _write_overlays(self, key: Key) -> None:

@@ -1,26 +1,38 @@
-"""Which backend rule answers which catalog operation."""
+"""Zoom's rules, per resource: which rule answers which catalog operation.
+
+``users``, ``webinars``, ``meetings`` and ``livestreams`` hold the handlers; ``sessions`` what
+webinars and meetings share; ``common`` what every rule uses; ``auth`` and ``oauth`` tokens.
+"""
 
 from __future__ import annotations
 
-from zoomlive.emulator.rules import common as backend
-from zoomlive.emulator.rules import livestreams as livestream
-from zoomlive.emulator.rules import meetings
+from zoomlive.api.sessions import KINDS
+from zoomlive.emulator.rules import livestreams, meetings, users, webinars
 from zoomlive.emulator.rules.common import Handler
 
 HANDLERS: dict[str, Handler] = {
-    **backend.HANDLERS,
+    "user": users.get_user,
+    "webinarCreate": webinars.create_webinar,
+    "webinars": webinars.list_webinars,
+    "webinar": webinars.get_webinar,
+    "webinarUpdate": webinars.update_webinar,
+    "webinarDelete": webinars.delete_webinar,
+    "webinarStatus": webinars.update_webinar_status,
     "meetingCreate": meetings.create_meeting,
     "meetings": meetings.list_meetings,
     "meeting": meetings.get_meeting,
     "meetingUpdate": meetings.update_meeting,
     "meetingDelete": meetings.delete_meeting,
     "meetingStatus": meetings.update_meeting_status,
-    "getWebinarLiveStreamDetails": livestream.details("webinar"),
-    "webinarLiveStreamUpdate": livestream.configure("webinar"),
-    "webinarLiveStreamStatusUpdate": livestream.update_status("webinar"),
-    "getMeetingLiveStreamDetails": livestream.details("meeting"),
-    "meetingLiveStreamUpdate": livestream.configure("meeting"),
-    "meetingLiveStreamStatusUpdate": livestream.update_status("meeting"),
+    **{
+        spec.operation(action): make(spec.kind)
+        for spec in KINDS.values()
+        for action, make in (
+            ("livestream_get", livestreams.details),
+            ("livestream_update", livestreams.configure),
+            ("livestream_status", livestreams.update_status),
+        )
+    },
 }
 
 # Operations that also take a UUID where the numeric id goes.

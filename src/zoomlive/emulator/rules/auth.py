@@ -9,30 +9,44 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from zoomlive.api.catalog import Operation
+from zoomlive.api.errors import ZoomError
 from zoomlive.emulator.store import Tx
-from zoomlive.spec.catalog import Operation
-from zoomlive.spec.errors import ZoomError
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+SCRYPT_COST = 2**14
+"""scrypt's work factor N for client secrets (r=8, p=1): tens of milliseconds a hash."""
+CHEAP_COST = 2
+"""For test suites only (``Settings.cheap_secrets``): microseconds a hash, no protection."""
+_R, _P = 8, 1
 
 
-def hash_secret(secret: str) -> str:
-    """Salted scrypt hash of a client secret (secrets may be short and guessable)."""
+def hash_secret(secret: str, *, cheap: bool = False) -> str:
+    """Salted scrypt hash of a client secret (secrets may be short and guessable). The work
+    factor is stored with it, so a hash made cheaply in a test verifies cheaply, and one made
+    with the full cost is checked with the full cost."""
+    cost = CHEAP_COST if cheap else SCRYPT_COST
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
-    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=cost, r=_R, p=_P)
+    encoded = f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return f"scrypt${cost}${encoded}" if cheap else f"scrypt${encoded}"
 
 
 def verify_secret(secret: str, stored: str) -> bool:
     """Constant-time check of ``secret`` against :func:`hash_secret`'s output."""
+    parts = stored.split("$")
     try:
-        scheme, salt_b64, digest_b64 = stored.split("$")
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+        if len(parts) == 3:
+            scheme, cost = parts[0], SCRYPT_COST
+        elif len(parts) == 4:
+            scheme, cost = parts[0], int(parts[1])
+        else:
+            return False
+        salt, expected = base64.b64decode(parts[-2]), base64.b64decode(parts[-1])
     except ValueError:
         return False
-    if scheme != "scrypt":
+    if scheme != "scrypt" or cost < 2 or cost > SCRYPT_COST or cost & (cost - 1):
         return False
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=cost, r=_R, p=_P)
     return hmac.compare_digest(digest, expected)
 
 

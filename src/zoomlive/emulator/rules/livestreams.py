@@ -10,28 +10,18 @@ writer lock is held (SQLite), so concurrent starts and stops serialise.
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from zoomlive.api import wire as w
+from zoomlive.api.errors import ZoomError
+from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.env import Env
-from zoomlive.emulator.rules.common import (
-    Call,
-    Handler,
-    Result,
-    has_webinar_plan,
-    load_session,
-    plan_missing,
-    streaming_event,
-)
+from zoomlive.emulator.rules.common import Call, Handler, Result
+from zoomlive.emulator.rules.sessions import RULES, load_session, streaming_event
 from zoomlive.emulator.store import LiveStream, Session, Tx
 from zoomlive.emulator.store.records import StreamEffect
-from zoomlive.spec import wire as w
-from zoomlive.spec.errors import ZoomError
-from zoomlive.spec.sessions import SessionKind
 
-WEBINAR_NOT_FOUND = "Webinar does not exist: {id}."
-MEETING_NOT_FOUND = "Meeting does not exist: {id}."
-START_THROTTLE = timedelta(seconds=30)
 DEFAULT_LAYOUT = "follow_host"
 DEFAULT_CLOSE_CAPTION = "burnt-in"
 
@@ -44,40 +34,18 @@ def settings_only_while_stopped() -> ZoomError:
 
 def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> Session:
     """Existence, host user, plan and the custom live streaming feature, in Zoom's order."""
-    if kind == "webinar":
-        found = load_session(
-            tx, call, kind, status=400, message=WEBINAR_NOT_FOUND, for_update=for_update
-        )
-        pair = tx.get_user_and_account(found.host_id)
-        if pair is None:
-            raise ZoomError(400, 1001, f"User does not exist: {found.host_id}.")
-        host, account = pair
-        if not has_webinar_plan(account):
-            raise plan_missing(host.id)
-        if not account.custom_live_streaming:
-            raise ZoomError(
-                400,
-                200,
-                "The current user has not enabled the custom live streaming feature of the "
-                "webinar.",
-            )
-        return found
+    rules = RULES[kind]
     found = load_session(
-        tx, call, kind, status=404, message=MEETING_NOT_FOUND, for_update=for_update
+        tx,
+        call,
+        kind,
+        status=rules.livestream_not_found_status,
+        message=rules.not_found,
+        for_update=for_update,
     )
-    pair = tx.get_user_and_account(found.host_id)
-    if pair is None:
-        raise ZoomError(404, 1001, f"User {found.host_id} does not exist.")
-    _, account = pair
-    if account.plan == "free":
-        # Zoom: "Meeting host must have a Pro license." Code 200 is Zoom's "no permission".
-        raise ZoomError(400, 200, "Meeting host must have a Pro license.")
+    account = rules.livestream_gate(tx, found)
     if not account.custom_live_streaming:
-        raise ZoomError(
-            400,
-            200,
-            "The current user has not enabled the custom live streaming feature of the meeting.",
-        )
+        raise ZoomError(400, 200, rules.feature_missing)
     return found
 
 
@@ -183,6 +151,7 @@ def update_status(kind: SessionKind) -> Handler:
     def status(env: Env, tx: Tx, call: Call) -> Result:
         body = call.body
         assert isinstance(body, w.WebinarLiveStreamStatus | w.MeetingLiveStreamStatus)
+        rules = RULES[kind]
         owner = gate(tx, call, kind, for_update=True)
         stream = stream_of(tx, owner, for_update=True)
         before = _snapshot(stream) if stream.version else {}
@@ -190,44 +159,35 @@ def update_status(kind: SessionKind) -> Handler:
         running = stream.state in ("starting", "live")
         settings = body.settings
         if body.action == "start":
-            if kind == "meeting":
-                last = stream.last_start_request_at
-                if last is not None and now - last < START_THROTTLE:
-                    raise ZoomError(
-                        429,
-                        429,
-                        "Too many requests submitted to start the livestream of this meeting: "
-                        f"{owner.id}. If the livestream has not already started, retry making "
-                        "a new request after 30 seconds.",
-                    )
+            throttle = rules.start_throttle
+            last = stream.last_start_request_at
+            if throttle is not None and last is not None and now - last < throttle:
+                raise ZoomError(
+                    429,
+                    429,
+                    "Too many requests submitted to start the livestream of this meeting: "
+                    f"{owner.id}. If the livestream has not already started, retry making "
+                    "a new request after 30 seconds.",
+                )
             if not stream.configured:
-                if kind == "webinar":
-                    raise ZoomError(
-                        400,
-                        3000,
-                        "The current webinar is not configured with a custom streaming service.",
-                    )
-                raise ZoomError(400, 3000, "Cannot access webinar info.")  # sic, Zoom's text
+                raise ZoomError(400, 3000, rules.not_configured)
             if owner.status != "started":
-                noun = "Webinar" if kind == "webinar" else "Meeting"
-                raise ZoomError(400, 200, f"{noun} {owner.id} has not started.")
+                raise ZoomError(400, 200, f"{rules.spec.noun} {owner.id} has not started.")
             if running:
                 if _changes(stream, settings):
                     raise settings_only_while_stopped()
-                if kind == "meeting":
+                if throttle is not None:  # a start still counts towards the throttle
                     stream.last_start_request_at = now
                     _save_if_changed(tx, stream, before, now)
                 return Result(204)  # already streaming: nothing to do (a choice)
             _apply(stream, settings)
             stream.last_start_request_at = now
             _start(env, stream, owner, now)
-            if kind == "meeting":
-                streaming_event(tx, now, owner, stream, "meeting.live_streaming_started")
+            streaming_event(tx, now, owner, stream, started=True)
         elif body.action == "stop":
             if running or stream.state == "failed":
                 _stop(stream, now, "stop requested")
-                if kind == "meeting":
-                    streaming_event(tx, now, owner, stream, "meeting.live_streaming_stopped")
+                streaming_event(tx, now, owner, stream, started=False)
             _apply(stream, settings)  # stopped now, so settings may change
         elif body.action == "mode":
             if not running:

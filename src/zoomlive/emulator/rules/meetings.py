@@ -4,52 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from zoomlive.api import wire as w
+from zoomlive.api.errors import ZoomError
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import (
     Call,
     Result,
-    _apply_fields,
-    _new_webinar_id,
-    count_create_update,
-    end_webinar,
+    find_host,
     find_user,
-    list_item,
-    load_session,
     page_info,
     page_window,
-    session_fields,
 )
-from zoomlive.emulator.store import Session, Tx, User
-from zoomlive.spec import wire as w
-from zoomlive.spec.errors import ZoomError
+from zoomlive.emulator.rules.sessions import (
+    RULES,
+    apply_fields,
+    count_create_update,
+    end_session,
+    list_item,
+    load_session,
+    new_session,
+    session_view,
+)
+from zoomlive.emulator.store import Session, Tx
 
-MEETING_NOT_FOUND = "Meeting does not exist: {id}."
+NOT_FOUND = RULES["meeting"].not_found
 
 
-def meeting_view(meeting: Session, host: User | None, base_url: str) -> w.Meeting:
-    return w.Meeting(**session_fields(meeting, host, base_url), status=meeting.status)
-
-
-def new_meeting(env: Env, tx: Tx, host: User) -> Session:
-    now = env.clock.now().replace(microsecond=0)
-    return Session(
-        id=_new_webinar_id(env, tx, "meeting"),
-        uuid=env.source.zoom_uuid(),
-        account_id=host.account_id,
-        host_id=host.id,
-        topic="Zoom Meeting",
-        type=2,
-        start_time=now,
-        duration=60,
-        timezone=host.timezone,
-        agenda="",
-        password="",
-        settings={},
-        status="waiting",
-        created_at=now,
-        updated_at=now,
-        kind="meeting",
-    )
+def _load(tx: Tx, call: Call, *, for_update: bool = False) -> Session:
+    return load_session(tx, call, "meeting", status=404, message=NOT_FOUND, for_update=for_update)
 
 
 def create_meeting(env: Env, tx: Tx, call: Call) -> Result:
@@ -60,33 +42,33 @@ def create_meeting(env: Env, tx: Tx, call: Call) -> Result:
     count_create_update(env, tx, host, "meeting")
     body = call.body
     assert isinstance(body, w.MeetingCreate)
-    meeting = new_meeting(env, tx, host)
-    _apply_fields(meeting, body)
+    meeting = new_session(env, tx, "meeting", host, None)
+    apply_fields(meeting, body)
     tx.insert_session(meeting)
-    return Result(201, meeting_view(meeting, host, call.base_url))
+    return Result(201, session_view(meeting, host, call.base_url))
 
 
 def get_meeting(env: Env, tx: Tx, call: Call) -> Result:
-    meeting = load_session(tx, call, "meeting", status=404, message=MEETING_NOT_FOUND)
-    return Result(200, meeting_view(meeting, tx.get_user(meeting.host_id), call.base_url))
+    meeting = _load(tx, call)
+    return Result(200, session_view(meeting, tx.get_user(meeting.host_id), call.base_url))
 
 
 def update_meeting(env: Env, tx: Tx, call: Call) -> Result:
-    meeting = load_session(tx, call, "meeting", status=404, message=MEETING_NOT_FOUND)
+    meeting = _load(tx, call)
     host = tx.get_user(meeting.host_id)
     if host is None:
         raise ZoomError(404, 1001, f"User {meeting.host_id} does not exist.")
     body = call.body
     assert isinstance(body, w.MeetingUpdate)
     count_create_update(env, tx, host, "meeting")
-    _apply_fields(meeting, body)
+    apply_fields(meeting, body)
     meeting.updated_at = env.clock.now()
     tx.update_session(meeting)
     return Result(204)
 
 
 def delete_meeting(env: Env, tx: Tx, call: Call) -> Result:
-    meeting = load_session(tx, call, "meeting", status=404, message=MEETING_NOT_FOUND)
+    meeting = _load(tx, call)
     if meeting.status == "started":
         # Emulator choice, mirroring webinars' 3002.
         raise ZoomError(400, 3002, "Sorry, you cannot delete this meeting since it is in progress.")
@@ -95,25 +77,20 @@ def delete_meeting(env: Env, tx: Tx, call: Call) -> Result:
 
 
 def update_meeting_status(env: Env, tx: Tx, call: Call) -> Result:
-    meeting = load_session(
-        tx, call, "meeting", status=404, message=MEETING_NOT_FOUND, for_update=True
-    )
+    meeting = _load(tx, call, for_update=True)
     body = call.body
     assert isinstance(body, w.MeetingStatusUpdate)
     if body.action == "end" and meeting.status == "started":
-        end_webinar(env, tx, meeting)
+        end_session(env, tx, meeting)
     # `recover` restores a deleted meeting in Zoom; deleted meetings are gone here (a choice),
     # so on an existing meeting it changes nothing.
     return Result(204)
 
 
 def list_meetings(env: Env, tx: Tx, call: Call) -> Result:
-    user_id = call.path["userId"]
     query = call.query
     assert isinstance(query, w.MeetingListQuery)
-    host = find_user(tx, call.principal, user_id)
-    if host is None:
-        raise ZoomError(404, 1001, f"User {user_id} not exist or not belong to this account.")
+    host = find_host(tx, call)
     offset, page_size = page_window(query)
     statuses: tuple[str, ...] = ("waiting", "started")
     start_after: datetime | None = None

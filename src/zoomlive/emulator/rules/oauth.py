@@ -10,11 +10,11 @@ import base64
 import binascii
 from datetime import timedelta
 
+from zoomlive.api.errors import ZoomError
+from zoomlive.api.wire import TokenResponse
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.auth import hash_token, verify_secret
 from zoomlive.emulator.store import App, Store, Token, Tx
-from zoomlive.spec.errors import ZoomError
-from zoomlive.spec.wire import TokenResponse
 
 
 def oauth_error(status: int, code: int, message: str, error: str) -> ZoomError:

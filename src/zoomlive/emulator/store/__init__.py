@@ -1,5 +1,6 @@
 """Persistence: records, tables, migrations and the :class:`Store` over SQLite or PostgreSQL."""
 
+from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.store.records import (
     PLANS,
     STREAM_STATES,
@@ -11,10 +12,15 @@ from zoomlive.emulator.store.records import (
     Meeting,
     Plan,
     Session,
+    StreamEffect,
     StreamEvent,
     StreamState,
+    StreamStateChanged,
     Token,
     User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
     Webinar,
     WebinarStatus,
 )
@@ -26,7 +32,6 @@ from zoomlive.emulator.store.sql import (
     Tx,
     normalize_url,
 )
-from zoomlive.spec.sessions import SessionKind
 
 __all__ = [
     "PLANS",
@@ -44,11 +49,16 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreClosed",
+    "StreamEffect",
     "StreamEvent",
     "StreamState",
+    "StreamStateChanged",
     "Token",
     "Tx",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Webinar",
     "WebinarStatus",
     "normalize_url",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from zoomlive.spec.sessions import SessionKind
+from zoomlive.api.sessions import SessionKind
 
 Plan = Literal["free", "pro", "business", "enterprise"]
 PLANS: tuple[Plan, ...] = ("free", "pro", "business", "enterprise")
@@ -159,3 +159,59 @@ class StreamEffect:
     action: Literal["start", "stop", "update"]
     kind: SessionKind
     owner_id: int
+
+
+@dataclass(frozen=True)
+class StreamStateChanged:
+    """A committed change of a stream's state, handed to the commit's listeners (the event feed
+    announces it)."""
+
+    event: StreamEvent
+    last_error: str | None
+
+
+# Webhooks ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class WebhookSubscription:
+    """An S2S app's event subscription: where events go, signed with which secret."""
+
+    client_id: str
+    account_id: str
+    url: str
+    secret_token: str
+    events: list[str]
+    created_at: datetime
+    validated_at: datetime | None = None
+    validation_error: str | None = None
+
+
+@dataclass(slots=True)
+class WebhookAttempt:
+    """One try at sending a delivery, and what the endpoint answered."""
+
+    at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+    request_timestamp: str
+    signature: str
+
+
+@dataclass(slots=True)
+class WebhookDelivery:
+    """One event for one subscription (the outbox row)."""
+
+    id: int
+    client_id: str
+    url: str
+    event: str
+    body: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    secret_token: str = ""
+    """The subscription's secret, where the delivery was claimed for sending."""

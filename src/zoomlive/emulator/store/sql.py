@@ -35,17 +35,22 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.store import schema as s
 from zoomlive.emulator.store.records import (
     Account,
     App,
     LiveStream,
     Session,
+    StreamEffect,
     StreamEvent,
+    StreamStateChanged,
     Token,
     User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
 )
-from zoomlive.spec.sessions import SessionKind
 
 log = logging.getLogger("zoomlive.store")
 
@@ -80,6 +85,12 @@ def normalize_url(db: str) -> str:
 
 
 POOL_SIZE = 48
+_SESSION_TABLES: dict[SessionKind, Table] = {"webinar": s.webinars, "meeting": s.meetings}
+
+
+_memory_template: Any = None
+"""A migrated in-memory SQLite connection that new in-memory stores copy (see below)."""
+_template_lock = threading.Lock()
 
 
 class ConcurrentUpdate(Exception):
@@ -159,7 +170,9 @@ class Store:
         self.engine = self._make_engine()
         self.on_commit: list[Callable[[list[Any]], None]] = []
         try:
-            if migrate:
+            if migrate and self._memory:
+                self._copy_memory_template()
+            elif migrate:
                 self.migrate()
         except BaseException:
             self.close()
@@ -201,6 +214,23 @@ class Store:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+
+    def _copy_memory_template(self) -> None:
+        """An in-memory store starts as a copy of a migrated one, made once per process: the
+        migrations run once, not for every throwaway store (tests make hundreds)."""
+        global _memory_template
+        with _template_lock:
+            if _memory_template is None:
+                template = Store(":memory:", migrate=False)
+                template.migrate()
+                # Kept with its store and pool, which would close it when collected.
+                _memory_template = (template, template.engine.raw_connection())
+            with self._locked(write=True):
+                target = self.engine.raw_connection()
+                try:
+                    _memory_template[1].driver_connection.backup(target.driver_connection)
+                finally:
+                    target.close()
 
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema up to ``revision`` (versioned Alembic migrations)."""
@@ -492,7 +522,7 @@ class Tx:
     # webinars and meetings ---------------------------------------------------------------------
     @staticmethod
     def _table(kind: SessionKind) -> Table:
-        return s.webinars if kind == "webinar" else s.meetings
+        return _SESSION_TABLES[kind]
 
     @staticmethod
     def _session_values(w: Session) -> dict[str, Any]:
@@ -525,8 +555,6 @@ class Tx:
 
     def delete_session(self, kind: SessionKind, session_id: int) -> None:
         """Delete a webinar or meeting and its live stream."""
-        from zoomlive.emulator.store.records import StreamEffect
-
         table = self._table(kind)
         self.conn.execute(delete(table).where(table.c.id == session_id))
         self.effects.append(StreamEffect("stop", kind, session_id))
@@ -682,22 +710,8 @@ class Tx:
             if result.rowcount != 1:
                 raise ConcurrentUpdate(f"{stream.kind} {stream.owner_id} changed meanwhile")
         stream.version += 1
-        from zoomlive.emulator.feed import FeedItem
-
         for change in stream.events:
-            self.effects.append(
-                FeedItem(
-                    "stream",
-                    {
-                        "kind": change.kind,
-                        "id": change.owner_id,
-                        "from": change.from_state,
-                        "to": change.to_state,
-                        "detail": change.detail,
-                        "last_error": stream.last_error,
-                    },
-                )
-            )
+            self.effects.append(StreamStateChanged(change, stream.last_error))
             self.conn.execute(
                 s.livestream_events.insert().values(
                     kind=change.kind,
@@ -763,11 +777,205 @@ class Tx:
         )
         return [(r.key, r.day, int(r._mapping["count"])) for r in rows]
 
+    # webhooks ------------------------------------------------------------------------------
+    @staticmethod
+    def _subscription(row: Any) -> WebhookSubscription:
+        m = row._mapping
+        return WebhookSubscription(
+            client_id=m["client_id"],
+            account_id=m["account_id"],
+            url=m["url"],
+            secret_token=m["secret_token"],
+            events=_scopes(m["events"]),
+            created_at=_req_from_db(m["created_at"]),
+            validated_at=_from_db(m["validated_at"]),
+            validation_error=m["validation_error"],
+        )
+
+    def put_subscription(self, sub: WebhookSubscription) -> None:
+        """Set (or replace) the app's subscription; it starts unvalidated."""
+        t = s.webhook_subscriptions
+        self.conn.execute(delete(t).where(t.c.client_id == sub.client_id))
+        self.conn.execute(
+            t.insert().values(
+                client_id=sub.client_id,
+                account_id=sub.account_id,
+                url=sub.url,
+                secret_token=sub.secret_token,
+                events=" ".join(sub.events),
+                created_at=_to_db(sub.created_at),
+                validated_at=_to_db(sub.validated_at),
+                validation_error=sub.validation_error,
+            )
+        )
+
+    def get_subscription(self, client_id: str) -> WebhookSubscription | None:
+        t = s.webhook_subscriptions
+        row = self.conn.execute(select(t).where(t.c.client_id == client_id)).first()
+        return None if row is None else self._subscription(row)
+
+    def validated_subscriptions(self, account_id: str) -> list[WebhookSubscription]:
+        t = s.webhook_subscriptions
+        rows = self.conn.execute(
+            select(t).where(t.c.account_id == account_id, t.c.validated_at.is_not(None))
+        )
+        return [self._subscription(r) for r in rows]
+
+    def stale_subscriptions(self, validated_before: datetime) -> list[str]:
+        """Apps whose endpoint was last validated before then (Zoom revalidates)."""
+        t = s.webhook_subscriptions
+        rows = self.conn.execute(
+            select(t.c.client_id).where(t.c.validated_at < _to_db(validated_before))
+        )
+        return [r.client_id for r in rows]
+
+    def set_validation(
+        self, sub: WebhookSubscription, validated_at: datetime | None, error: str | None
+    ) -> None:
+        """Record a validation's outcome, unless the subscription was replaced meanwhile."""
+        t = s.webhook_subscriptions
+        self.conn.execute(
+            update(t)
+            .where(
+                t.c.client_id == sub.client_id,
+                t.c.url == sub.url,
+                t.c.secret_token == sub.secret_token,
+            )
+            .values(validated_at=_to_db(validated_at), validation_error=error)
+        )
+
+    def insert_delivery(
+        self, sub: WebhookSubscription, event: str, body: str, now: datetime
+    ) -> None:
+        self.conn.execute(
+            s.webhook_deliveries.insert().values(
+                client_id=sub.client_id,
+                url=sub.url,
+                event=event,
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=_to_db(now),
+                created_at=_to_db(now),
+            )
+        )
+
+    @staticmethod
+    def _delivery(row: Any) -> WebhookDelivery:
+        m = row._mapping
+        return WebhookDelivery(
+            id=int(m["id"]),
+            client_id=m["client_id"],
+            url=m["url"],
+            event=m["event"],
+            body=m["body"],
+            status=m["status"],
+            attempts=int(m["attempts"]),
+            next_attempt_at=_from_db(m["next_attempt_at"]),
+            created_at=_req_from_db(m["created_at"]),
+            delivered_at=_from_db(m["delivered_at"]),
+            secret_token=m.get("secret_token", ""),
+        )
+
+    def claim_deliveries(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        room: int,
+        per_endpoint: int,
+        in_flight: dict[str, int],
+        window: int,
+    ) -> list[WebhookDelivery]:
+        """Due deliveries that can start at once, at most ``room`` in all and ``per_endpoint``
+        to one URL counting those ``in_flight``, oldest due first; they are leased (their next
+        attempt moved to ``lease_until``) so that no other worker takes them meanwhile."""
+        d, sub = s.webhook_deliveries, s.webhook_subscriptions
+        full = [url for url, n in in_flight.items() if n >= per_endpoint]
+        query = (
+            select(d, sub.c.secret_token)
+            .join(sub, sub.c.client_id == d.c.client_id)
+            .where(d.c.status == "pending", d.c.next_attempt_at <= _to_db(now))
+        )
+        if full:
+            query = query.where(d.c.url.not_in(full))
+        rows = self.conn.execute(
+            query.order_by(d.c.next_attempt_at, d.c.id)
+            .limit(window)
+            .with_for_update(of=d, skip_locked=True)  # PostgreSQL; SQLite locks the database
+        ).all()
+        taken = dict(in_flight)
+        picked: list[WebhookDelivery] = []
+        for row in rows:
+            if len(picked) >= room:
+                break
+            if taken.get(row.url, 0) < per_endpoint:
+                taken[row.url] = taken.get(row.url, 0) + 1
+                picked.append(self._delivery(row))
+        if picked:
+            self.conn.execute(
+                update(d)
+                .where(d.c.id.in_([p.id for p in picked]))
+                .values(next_attempt_at=_to_db(lease_until))
+            )
+        return picked
+
+    def record_attempt(self, delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
+        """Log an attempt and store the delivery's new status, count and next attempt."""
+        self.conn.execute(
+            s.webhook_attempts.insert().values(
+                delivery_id=delivery.id,
+                at=_to_db(attempt.at),
+                status_code=attempt.status_code,
+                duration_ms=attempt.duration_ms,
+                error=attempt.error,
+                request_timestamp=attempt.request_timestamp,
+                signature=attempt.signature,
+            )
+        )
+        self.conn.execute(
+            update(s.webhook_deliveries)
+            .where(s.webhook_deliveries.c.id == delivery.id)
+            .values(
+                status=delivery.status,
+                attempts=delivery.attempts,
+                next_attempt_at=_to_db(delivery.next_attempt_at),
+                delivered_at=_to_db(delivery.delivered_at),
+            )
+        )
+
+    def list_deliveries(
+        self, limit: int = 200
+    ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+        """The latest deliveries, newest first, each with its attempts in order."""
+        d, a = s.webhook_deliveries, s.webhook_attempts
+        rows = self.conn.execute(select(d).order_by(d.c.id.desc()).limit(limit)).all()
+        out = []
+        for row in rows:
+            attempts = self.conn.execute(
+                select(a).where(a.c.delivery_id == row.id).order_by(a.c.id)
+            ).all()
+            out.append(
+                (
+                    self._delivery(row),
+                    [
+                        WebhookAttempt(
+                            at=_req_from_db(x.at),
+                            status_code=x.status_code,
+                            duration_ms=x.duration_ms,
+                            error=x.error,
+                            request_timestamp=x.request_timestamp,
+                            signature=x.signature,
+                        )
+                        for x in attempts
+                    ],
+                )
+            )
+        return out
+
     # whole store -----------------------------------------------------------------------------
     def reset(self) -> None:
         """Delete everything (children first); running streams are told to stop."""
-        from zoomlive.emulator.store.records import StreamEffect
-
         for stream in self.list_livestreams():
             if stream.state != "stopped":
                 self.effects.append(StreamEffect("stop", stream.kind, stream.owner_id))

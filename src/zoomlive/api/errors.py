@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 class FieldError(BaseModel):
     """One field that failed validation."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     field: str
     """Dotted path of the offending field, e.g. ``settings.display_name``."""
@@ -26,7 +26,7 @@ class FieldError(BaseModel):
 class ErrorBody(BaseModel):
     """Zoom's error body."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     code: int
     """Zoom's error code (not the HTTP status), e.g. 124, 300, 3001."""

@@ -52,13 +52,13 @@ def zoom_time(value: datetime | None) -> str | None:
 class Request(BaseModel):
     """Base of request bodies: unknown fields ignored, declared fields validated."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Response(BaseModel):
     """Base of response bodies: unknown fields kept."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 # OAuth ---------------------------------------------------------------------------------------

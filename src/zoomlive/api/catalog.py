@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from zoomlive.spec import wire as w
+from zoomlive.api import wire as w
 
 Label = Literal["Light", "Medium", "Heavy", "Resource-intensive"]
 
@@ -45,6 +45,10 @@ class Operation:
     @property
     def full_path(self) -> str:
         return "/v2" + self.path
+
+    def format_path(self, **params: str | int) -> str:
+        """The path under ``/v2`` with its ``{param}`` placeholders filled in."""
+        return self.path.format(**{name: str(value) for name, value in params.items()})
 
 
 def _admin(*scopes: str) -> tuple[str, ...]:

@@ -1,19 +1,19 @@
 """Generates ``docs/operations.md`` from the operation catalog (a test keeps the file in sync).
 
-Run ``python -m zoomlive.spec.docs > docs/operations.md`` after changing the catalog.
+Run ``python -m zoomlive.api.docs > docs/operations.md`` after changing the catalog.
 """
 
 from __future__ import annotations
 
-from zoomlive.spec.catalog import OPERATIONS
+from zoomlive.api.catalog import OPERATIONS
 
 
 def render_operations() -> str:
     lines = [
         "# Implemented Zoom operations",
         "",
-        "Generated from the operation catalog (`src/zoomlive/spec/catalog.py`) by",
-        "`python -m zoomlive.spec.docs > docs/operations.md`; a test fails when it is stale.",
+        "Generated from the operation catalog (`src/zoomlive/api/catalog.py`) by",
+        "`python -m zoomlive.api.docs > docs/operations.md`; a test fails when it is stale.",
         "Every operation takes a bearer token from `POST /oauth/token`; any one of the listed",
         "scopes grants it.",
         "",

@@ -1,0 +1,328 @@
+"""Webinars and meetings alike: the per-kind rules table, a new session with Zoom's defaults,
+the session as Zoom shows it and as the emulator records it, and the host's start and end
+(which the control API and seed files play, since hosts start sessions in the Zoom app)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from zoomlive.api import wire as w
+from zoomlive.api.errors import ZoomError
+from zoomlive.api.sessions import KINDS, KindSpec, SessionKind
+from zoomlive.emulator import webhooks
+from zoomlive.emulator.env import Env
+from zoomlive.emulator.feed import FeedItem
+from zoomlive.emulator.rules.common import Call, require_webinar_plan
+from zoomlive.emulator.store import Account, LiveStream, Session, Tx, User
+from zoomlive.emulator.store.records import StreamEffect
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _meeting_gate(tx: Tx, meeting: Session) -> Account:
+    pair = tx.get_user_and_account(meeting.host_id)
+    if pair is None:
+        raise ZoomError(404, 1001, f"User {meeting.host_id} does not exist.")
+    account = pair[1]
+    if account.plan == "free":
+        # Zoom: "Meeting host must have a Pro license." Code 200 is Zoom's "no permission".
+        raise ZoomError(400, 200, "Meeting host must have a Pro license.")
+    return account
+
+
+def _webinar_gate(tx: Tx, webinar: Session) -> Account:
+    return require_webinar_plan(tx, webinar)[1]
+
+
+def _webinar_view(fields: dict[str, Any], session: Session) -> BaseModel:
+    return w.Webinar(**fields, is_simulive=False, creation_source="open_api")
+
+
+def _meeting_view(fields: dict[str, Any], session: Session) -> BaseModel:
+    return w.Meeting(**fields, status=session.status)
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """What differs between webinars and meetings in Zoom's rules (the wire differences are in
+    :data:`zoomlive.api.sessions.KINDS`)."""
+
+    spec: KindSpec
+    not_found: str
+    """Zoom's 3001 text for a session that does not exist (or is another account's)."""
+    livestream_not_found_status: int
+    """HTTP status of that 3001 on the live-stream operations (Zoom: 400 webinars, 404)."""
+    livestream_gate: Callable[[Tx, Session], Account]
+    """Host and plan checks of the live-stream operations, in Zoom's order."""
+    feature_missing: str
+    """Zoom's text when the account has no custom live streaming."""
+    not_configured: str
+    """Zoom's 3000 text for a start before ``PATCH .../livestream``."""
+    view: Callable[[dict[str, Any], Session], BaseModel]
+    """The session as Zoom's ``GET`` returns it, from :func:`session_fields`."""
+    start_throttle: timedelta | None
+    """Zoom refuses a live-stream start this soon after the previous one (meetings: 30 s)."""
+    daily_cap: str
+    """Zoom's 429 text once a host is past the day's creates and updates (``{cap}``)."""
+
+
+RULES: dict[SessionKind, KindRules] = {
+    "webinar": KindRules(
+        spec=KINDS["webinar"],
+        not_found="Webinar does not exist: {id}.",
+        livestream_not_found_status=400,
+        livestream_gate=_webinar_gate,
+        feature_missing=(
+            "The current user has not enabled the custom live streaming feature of the webinar."
+        ),
+        not_configured="The current webinar is not configured with a custom streaming service.",
+        view=_webinar_view,
+        start_throttle=None,
+        daily_cap=(
+            "A maximum of ({cap}) webinars can be created and updated for a single user in one day."
+        ),
+    ),
+    "meeting": KindRules(
+        spec=KINDS["meeting"],
+        not_found="Meeting does not exist: {id}.",
+        livestream_not_found_status=404,
+        livestream_gate=_meeting_gate,
+        feature_missing=(
+            "The current user has not enabled the custom live streaming feature of the meeting."
+        ),
+        not_configured="Cannot access webinar info.",  # sic: Zoom's text for meetings too
+        view=_meeting_view,
+        start_throttle=timedelta(seconds=30),
+        daily_cap=(
+            "You have exceeded the daily rate limit ({cap}) of Meeting Create/Update API requests "
+            "permitted for this particular user. You may resume these requests at GMT 00:00:00."
+        ),
+    ),
+}
+
+
+def load_session(
+    tx: Tx, call: Call, kind: SessionKind, *, status: int, message: str, for_update: bool = False
+) -> Session:
+    """The caller's webinar or meeting, or Zoom's 3001 (another account's does not exist
+    either). ``for_update`` locks the row (PostgreSQL) so concurrent changes serialise."""
+    if call.session_id is not None:
+        found = tx.get_session(kind, call.session_id, for_update=for_update)
+    else:
+        found = tx.get_session_by_uuid(kind, call.session_uuid or "")
+    if found is None or found.account_id != call.principal.account_id:
+        shown = call.path.get(KINDS[kind].id_param, "")
+        raise ZoomError(status, 3001, message.format(id=shown))
+    return found
+
+
+def count_create_update(env: Env, tx: Tx, host: User, kind: SessionKind) -> None:
+    """Zoom's per-host cap on creates and updates per UTC day (429 once past it)."""
+    now = env.clock.now()
+    count = tx.bump_counter(f"{kind}_create_update:{host.id}", now.strftime("%Y-%m-%d"))
+    cap = env.settings.webinar_daily_cap
+    if count > cap:
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        message = RULES[kind].daily_cap.format(cap=cap)
+        raise ZoomError(429, 429, message, headers={"Retry-After": w.zoom_time(midnight) or ""})
+
+
+# a new session -----------------------------------------------------------------------------
+
+
+def new_session_id(env: Env, tx: Tx, kind: SessionKind) -> int:
+    while True:
+        candidate = env.source.webinar_id()
+        if tx.get_session(kind, candidate) is None:
+            return candidate
+
+
+def new_session(env: Env, tx: Tx, kind: SessionKind, host: User, session_id: int | None) -> Session:
+    """A webinar or meeting of ``host`` with Zoom's defaults, not yet stored."""
+    spec = KINDS[kind]
+    now = env.clock.now().replace(microsecond=0)
+    return Session(
+        id=session_id or new_session_id(env, tx, kind),
+        uuid=env.source.zoom_uuid(),
+        account_id=host.account_id,
+        host_id=host.id,
+        topic=spec.default_topic,
+        type=spec.default_type,
+        start_time=now,
+        duration=60,
+        timezone=host.timezone,
+        agenda="",
+        password="",
+        settings={},
+        status="waiting",
+        created_at=now,
+        updated_at=now,
+        kind=kind,
+    )
+
+
+def apply_fields(session: Session, body: w.SessionCreate) -> None:
+    """The fields a create or update body sets; absent (or null) ones keep their value."""
+    given = body.model_fields_set
+    for name in ("topic", "type", "duration", "timezone", "password", "agenda"):
+        value = getattr(body, name, None)
+        if name in given and value is not None:
+            setattr(session, name, value)
+    if "start_time" in given and body.start_time is not None:
+        start = body.start_time
+        if start.tzinfo is None:  # Zoom reads a naive time in the session's timezone; we use UTC
+            start = start.replace(tzinfo=session.created_at.tzinfo)
+        session.start_time = start
+    settings = getattr(body, "settings", None)
+    if isinstance(settings, BaseModel):
+        session.settings = {
+            **session.settings,
+            **settings.model_dump(exclude_unset=True, exclude_none=True),
+        }
+
+
+# views -------------------------------------------------------------------------------------
+
+
+def session_fields(session: Session, host: User | None, base_url: str) -> dict[str, Any]:
+    """What Zoom's webinar and meeting objects share (join links point at the emulator)."""
+    spec = KINDS[session.kind]
+    return {
+        "id": session.id,
+        "uuid": session.uuid,
+        "host_id": session.host_id,
+        "host_email": host.email if host else None,
+        "topic": session.topic,
+        "type": session.type,
+        "start_time": w.zoom_time(session.start_time),
+        "duration": session.duration,
+        "timezone": session.timezone,
+        "agenda": session.agenda,
+        "created_at": w.zoom_time(session.created_at),
+        "join_url": f"{base_url}/{spec.join_path}/{session.id}",
+        "start_url": f"{base_url}/s/{session.id}",
+        "password": session.password,
+        "settings": {**spec.settings_defaults, **session.settings},
+    }
+
+
+def session_view(session: Session, host: User | None, base_url: str) -> BaseModel:
+    """The session as Zoom's ``GET`` and create calls return it."""
+    return RULES[session.kind].view(session_fields(session, host, base_url), session)
+
+
+def list_item(model: type[M], session: Session, base_url: str) -> M:
+    """A list entry: the fields of ``session_fields`` that the list's model has."""
+    fields = session_fields(session, host=None, base_url=base_url)
+    return model(**{k: v for k, v in fields.items() if k in model.model_fields})
+
+
+def session_record(session: Session) -> dict[str, Any]:
+    """The session as the emulator records it (control API, webhook payloads)."""
+    return {
+        "id": session.id,
+        "kind": session.kind,
+        "uuid": session.uuid,
+        "account_id": session.account_id,
+        "host_id": session.host_id,
+        "topic": session.topic,
+        "type": session.type,
+        "status": session.status,
+        "start_time": w.zoom_time(session.start_time),
+        "duration": session.duration,
+        "timezone": session.timezone,
+        "agenda": session.agenda,
+        "settings": session.settings,
+        "started_at": w.zoom_time(session.started_at),
+        "ended_at": w.zoom_time(session.ended_at),
+    }
+
+
+WEBHOOK_FIELDS = ("id", "uuid", "host_id", "topic", "type", "start_time", "duration", "timezone")
+
+
+def webhook_object(session: Session) -> dict[str, Any]:
+    """The ``payload.object`` of Zoom's webinar and meeting events."""
+    record = session_record(session)
+    return {name: record[name] for name in WEBHOOK_FIELDS}
+
+
+# the host ----------------------------------------------------------------------------------
+
+
+def streaming_event(
+    tx: Tx, now: datetime, session: Session, stream: LiveStream, started: bool
+) -> None:
+    """Zoom's ``meeting.live_streaming_started/stopped``; nothing where Zoom sends nothing
+    (webinars)."""
+    events = KINDS[session.kind].streaming_events
+    if events is None:
+        return
+    webhooks.emit(
+        tx,
+        now,
+        session.account_id,
+        events[0] if started else events[1],
+        {
+            **webhook_object(session),
+            "live_streaming": {
+                "service": "Custom_Live_Streaming_Service",
+                "custom_live_streaming_settings": {
+                    "stream_url": stream.stream_url,
+                    "stream_key": stream.stream_key,
+                    "page_url": stream.page_url,
+                    **({"resolution": stream.resolution} if stream.resolution else {}),
+                },
+                "date_time": w.zoom_time(now),
+            },
+        },
+        operator=webhooks.owner_of(tx, session.account_id),
+    )
+
+
+def start_session(env: Env, tx: Tx, session: Session) -> None:
+    """The host starts the webinar or meeting in the Zoom app (the control API plays the
+    host)."""
+    now = env.clock.now()
+    session.status = "started"
+    session.started_at = now
+    session.ended_at = None
+    session.updated_at = now
+    tx.update_session(session)
+    tx.effects.append(FeedItem("host", {"action": "start", "kind": session.kind, "id": session.id}))
+    webhooks.emit(
+        tx,
+        now,
+        session.account_id,
+        KINDS[session.kind].started_event,
+        {**webhook_object(session), "start_time": w.zoom_time(now)},
+    )
+
+
+def end_session(env: Env, tx: Tx, session: Session) -> None:
+    """End a webinar or meeting; its live stream stops with it, in the same transaction."""
+    now = env.clock.now()
+    session.status = "ended"
+    session.ended_at = now
+    session.updated_at = now
+    tx.update_session(session)
+    tx.effects.append(FeedItem("host", {"action": "end", "kind": session.kind, "id": session.id}))
+    webhooks.emit(
+        tx,
+        now,
+        session.account_id,
+        KINDS[session.kind].ended_event,
+        {**webhook_object(session), "end_time": w.zoom_time(now)},
+    )
+    stream = tx.get_livestream(session.kind, session.id, for_update=True)
+    if stream is not None and stream.state != "stopped":
+        stream.move_to("stopped", now, f"{session.kind} ended")
+        stream.stopped_at = now
+        stream.effects.append(StreamEffect("stop", session.kind, session.id))
+        tx.save_livestream(stream)
+        streaming_event(tx, now, session, stream, started=False)

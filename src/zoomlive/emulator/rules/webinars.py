@@ -1,0 +1,148 @@
+"""Webinars: create, list, get, update, delete and end (``PUT .../status``), with Zoom's codes.
+A webinar needs a Pro-or-higher plan with the webinar add-on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from zoomlive.api import wire as w
+from zoomlive.api.errors import ZoomError
+from zoomlive.emulator import webhooks
+from zoomlive.emulator.env import Env
+from zoomlive.emulator.rules.common import (
+    Call,
+    Result,
+    find_host,
+    has_webinar_plan,
+    page_info,
+    page_window,
+    require_host_plan,
+    require_webinar_plan,
+)
+from zoomlive.emulator.rules.sessions import (
+    RULES,
+    apply_fields,
+    count_create_update,
+    end_session,
+    list_item,
+    load_session,
+    new_session,
+    session_view,
+    webhook_object,
+)
+from zoomlive.emulator.store import Session, Tx
+
+NOT_FOUND = RULES["webinar"].not_found
+NOT_FOUND_OR_EXPIRED = "Webinar {id} not found or has expired."
+
+
+def _load(tx: Tx, call: Call, message: str = NOT_FOUND_OR_EXPIRED) -> Session:
+    return load_session(tx, call, "webinar", status=404, message=message)
+
+
+def create_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    host = find_host(tx, call)
+    require_host_plan(tx, host)
+    count_create_update(env, tx, host, "webinar")
+    body = call.body
+    assert isinstance(body, w.WebinarCreate)
+    webinar = new_session(env, tx, "webinar", host, None)
+    apply_fields(webinar, body)
+    tx.insert_session(webinar)
+    webhooks.emit(
+        tx,
+        webinar.created_at,
+        webinar.account_id,
+        "webinar.created",
+        webhook_object(webinar),
+        operator=(host.email, host.id),
+    )
+    return Result(201, session_view(webinar, host, call.base_url))
+
+
+def get_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = _load(tx, call, NOT_FOUND)
+    host, _ = require_webinar_plan(tx, webinar)
+    return Result(200, session_view(webinar, host, call.base_url))
+
+
+def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = _load(tx, call)
+    host, _ = require_webinar_plan(tx, webinar)
+    if webinar.status == "started":
+        raise ZoomError(
+            400, 3000, "You cannot update or delete meetings that have started using this method."
+        )
+    body = call.body
+    assert isinstance(body, w.WebinarUpdate)
+    count_create_update(env, tx, host, "webinar")
+    apply_fields(webinar, body)
+    webinar.updated_at = env.clock.now()
+    tx.update_session(webinar)
+    changed = body.model_dump(exclude_unset=True, mode="json")
+    webhooks.emit(
+        tx,
+        webinar.updated_at,
+        webinar.account_id,
+        "webinar.updated",
+        {"id": webinar.id, "uuid": webinar.uuid, "host_id": webinar.host_id, **changed},
+        operator=(host.email, host.id),
+        extra={"time_stamp": int(webinar.updated_at.timestamp() * 1000)},
+    )
+    return Result(204)
+
+
+def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = _load(tx, call)
+    require_webinar_plan(tx, webinar)
+    if webinar.status == "started":
+        raise ZoomError(400, 3002, "Sorry, you cannot delete this webinar since it is in progress.")
+    if webinar.status == "ended":
+        raise ZoomError(400, 3007, "Sorry, you cannot delete this webinar since it has ended.")
+    tx.delete_session("webinar", webinar.id)
+    webhooks.emit(
+        tx,
+        env.clock.now(),
+        webinar.account_id,
+        "webinar.deleted",
+        webhook_object(webinar),
+        operator=webhooks.owner_of(tx, webinar.account_id),
+    )
+    return Result(204)
+
+
+def update_webinar_status(env: Env, tx: Tx, call: Call) -> Result:
+    webinar = _load(tx, call)
+    account = tx.get_account(webinar.account_id)
+    if account is None or not has_webinar_plan(account):
+        # Zoom's documented oddity: HTTP 200 (not 204) with an error body.
+        raise ZoomError(
+            200,
+            200,
+            "Webinar plan subscription is missing. Enable webinar for this user once the "
+            f"subscription is added:{webinar.host_id}.",
+        )
+    if webinar.status == "started":
+        end_session(env, tx, webinar)
+    return Result(204)
+
+
+def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
+    query = call.query
+    assert isinstance(query, w.WebinarListQuery)
+    host = find_host(tx, call)
+    require_host_plan(tx, host)
+    offset, page_size = page_window(query)
+    start_after: datetime | None = env.clock.now() if query.type == "upcoming" else None
+    rows, total = tx.list_sessions(
+        "webinar",
+        host_id=host.id,
+        statuses=("waiting", "started"),
+        start_after=start_after,
+        offset=offset,
+        limit=page_size,
+    )
+    items = [list_item(w.WebinarListItem, r, call.base_url) for r in rows]
+    return Result(
+        200, w.WebinarList(**page_info(offset, page_size, len(rows), total), webinars=items)
+    )
