@@ -19,7 +19,6 @@ import anyio
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, get_token
@@ -33,6 +32,7 @@ from zoomlive.emulator.faults import (
     FaultMiddleware,
     FaultRule,
 )
+from zoomlive.emulator.gateway import Gateway
 from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE
 
 WEBINAR = f"/v2/webinars/{DEMO_WEBINAR}"
@@ -41,14 +41,16 @@ WEBINAR = f"/v2/webinars/{DEMO_WEBINAR}"
 # wiring --------------------------------------------------------------------------------------
 
 
-def faulty_app() -> Starlette:
-    """The emulator as ``create_app`` builds it: the fault middleware is always in."""
+def faulty_app() -> Gateway:
+    """The emulator as ``create_app`` builds it: the fault middleware is always in, on the
+    Starlette side (OAuth) and around the gateway's /v2 path."""
     app = create_app(Settings(db=":memory:", media="fake", rate_limits="off", seed=1))
-    assert any(m.cls is FaultMiddleware for m in app.user_middleware)
+    assert any(m.cls is FaultMiddleware for m in app.app.user_middleware)
+    assert isinstance(app._faulted, FaultMiddleware)
     return app
 
 
-def enable(app: Starlette) -> None:
+def enable(app: Gateway) -> None:
     """After startup the control API finds the injector at ``env.faults``."""
     assert isinstance(app.state.env.faults, FaultInjector)
 

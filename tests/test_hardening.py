@@ -5,6 +5,7 @@ that used to be lenient. Network items run against ``zoomlive serve`` over a rea
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -27,7 +28,8 @@ from starlette.testclient import TestClient
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
 from tests.helpers import free_port
 from zoomlive import Settings, create_app
-from zoomlive.emulator.store import Store, schema
+from zoomlive.emulator.store import schema
+from zoomlive.emulator.store.sql import SqlStore
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
@@ -116,7 +118,7 @@ class SlowEndpoint:
 def busy_store(path: Path, url: str) -> None:
     """A store whose dispatcher has deliveries due and stale endpoints to validate again (rows
     written directly: no scrypt)."""
-    store = Store(str(path))
+    store = SqlStore(str(path))
     old = datetime(2020, 1, 1)
     with store.write() as tx:
         conn = tx.conn
@@ -149,41 +151,64 @@ def busy_store(path: Path, url: str) -> None:
     store.close()
 
 
+class LateUse(logging.Handler):
+    """Errors of the emulator's loggers and of threads, once ``closed`` is set: a thread that
+    outlived its app and reached for the store would produce one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.closed = threading.Event()
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.closed.is_set():
+            self.seen.append(record.getMessage())
+
+    def thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        self.seen.append(f"thread {args.thread}: {args.exc_value!r}")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory-store", "sql-store"])
 def test_nothing_touches_the_store_after_shutdown_with_the_dispatcher_busy(
-    tmp_path: Path,
+    tmp_path: Path, shared: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Start and stop the app many times while its webhook dispatcher delivers and validates:
-    no statement may run once shutdown has returned (a worker thread left running on a
-    disposed in-memory connection crashed the interpreter)."""
+    nothing may reach the store once shutdown has returned (a worker thread left running on a
+    disposed in-memory connection crashed the interpreter). On the SQL store every statement
+    is watched; on the memory store, which refuses any use after close, every error."""
     endpoint = SlowEndpoint("s" * 16)
     template = tmp_path / "template.db"
     busy_store(template, endpoint.url)
-    closed = threading.Event()
-    late: list[str] = []
+    late = LateUse()
+    logging.getLogger("zoomlive").addHandler(late)
+    monkeypatch.setattr(threading, "excepthook", late.thread_hook)
 
     def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if closed.is_set():
-            late.append(statement)
+        if late.closed.is_set():
+            late.seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", watch)
     try:
-        for cycle in range(120):
+        for cycle in range(60):
             db = tmp_path / f"cycle{cycle}.db"
             shutil.copy(template, db)
             settings = Settings(
                 db=str(db), demo=False, media="fake", rate_limits="off", webhook_time_scale=1e-9
             )
-            closed.clear()
-            with TestClient(create_app(settings), base_url="http://127.0.0.1:8080"):
+            late.closed.clear()
+            app = create_app(settings, shared_store=shared)
+            with TestClient(app, base_url="http://127.0.0.1:8080"):
                 # Let the dispatcher get going; vary the moment the shutdown hits it.
                 time.sleep(0.005 * (cycle % 7))
-            closed.set()
+            late.closed.set()
+            assert app.state.env.store.closed
             time.sleep(0.002)
-        time.sleep(0.3)  # a thread that outlived its app would run its statement by now
+        time.sleep(0.3)  # a thread that outlived its app would reach the store by now
     finally:
         event.remove(Engine, "before_cursor_execute", watch)
+        logging.getLogger("zoomlive").removeHandler(late)
         endpoint.close()
-    assert late == []
+    assert late.seen == []
 
 
 # 2. one emulator per store ----------------------------------------------------------------------

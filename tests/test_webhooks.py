@@ -21,13 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select as sql_select
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
 from tests.helpers import SECRET, WebhookReceiver
 from zoomlive import Settings, create_app
-from zoomlive.emulator.store import Store, schema
+from zoomlive.emulator.store import open_store
 
 
 @pytest.fixture
@@ -380,9 +379,9 @@ def test_url_validation_must_be_answered_whole_within_3_s(
         answer = subscribe(api, slow.url)
     assert answer["validated"] is False
     assert answer["validation_error"] == "no answer within 3 s"
-    table = schema.webhook_subscriptions
     with dispatcher(client).store.read() as tx:
-        row = tx.conn.execute(sql_select(table).where(table.c.client_id == "demo-client-id")).one()
+        row = tx.get_subscription("demo-client-id")
+    assert row is not None
     assert row.validated_at is None and row.validation_error == "no answer within 3 s"
 
 
@@ -479,11 +478,10 @@ def test_shutdown_cancels_a_delivery_in_flight_and_leaves_it_pending(tmp_path: P
             slow.wait_open(1)
         # The app has shut down: the held request was abandoned, not answered.
         slow.wait_hung_up(1)
-    store = Store(str(db))
+    store = open_store(str(db))  # what is on disk
     try:
         with store.read() as tx:
-            [row] = tx.conn.execute(sql_select(schema.webhook_deliveries)).all()
-            attempts = tx.conn.execute(sql_select(schema.webhook_attempts)).all()
+            [(row, attempts)] = tx.list_deliveries()
     finally:
         store.close()
     assert row.status == "pending" and row.attempts == 0 and attempts == []

@@ -235,7 +235,7 @@ def serve(
         raise fail(str(exc)) from None
     holder = f"zoomlive serve on {settings.advertised_url} (pid {os.getpid()})"
     try:
-        env = open_env(settings, holder=holder)
+        env = open_env(settings, holder=holder, shared=workers > 1)
     except StoreBusy as exc:
         sock.close()
         raise fail(str(exc)) from None

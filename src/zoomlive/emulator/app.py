@@ -26,6 +26,7 @@ from zoomlive.emulator.dashboard import dashboard_routes
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.faults import FaultInjector, FaultMiddleware, fault_routes
 from zoomlive.emulator.feed import EventFeed
+from zoomlive.emulator.gateway import Gateway
 from zoomlive.emulator.guard import RequestGuard, allowed_hosts
 from zoomlive.emulator.http import TrackingIdMiddleware
 from zoomlive.emulator.ids import Source
@@ -34,16 +35,19 @@ from zoomlive.emulator.media.supervisor import MediaSupervisor
 from zoomlive.emulator.ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
 from zoomlive.emulator.routes import http_error, server_error, zoom_routes
 from zoomlive.emulator.settings import Settings
-from zoomlive.emulator.store import Store
+from zoomlive.emulator.store import open_store
 from zoomlive.emulator.webhooks import WebhookDispatcher
 
 log = logging.getLogger("zoomlive.server")
 
 
-def open_env(settings: Settings, *, lock: bool = True, holder: str = "") -> Env:
+def open_env(
+    settings: Settings, *, lock: bool = True, holder: str = "", shared: bool = False
+) -> Env:
     """Open the store (running migrations) and seed the demo account on an empty store.
-    ``lock``: take the SQLite file's one-emulator lock (``holder`` names us in it)."""
-    store = Store(settings.db, lock=lock, holder=holder)
+    ``lock``: take the SQLite file's one-emulator lock (``holder`` names us in it);
+    ``shared``: worker processes share the store (see :func:`open_store`)."""
+    store = open_store(settings.db, lock=lock, holder=holder, shared=shared)
     env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
     limits = load_limits(settings.rate_limits)
     if limits is not None:
@@ -63,10 +67,15 @@ def seed_demo_if_empty(env: Env) -> bool:
 
 
 def create_app(
-    settings: Settings | None = None, *, env: Env | None = None, lock_store: bool = True
-) -> Starlette:
-    """The emulator as an ASGI app. The store opens (and migrates) when the app starts, unless
-    an ``env`` opened beforehand is given (``zoomlive serve`` opens it before it binds)."""
+    settings: Settings | None = None,
+    *,
+    env: Env | None = None,
+    lock_store: bool = True,
+    shared_store: bool = False,
+) -> Gateway:
+    """The emulator as an ASGI app: the gateway (``/v2``) in front of the Starlette app (the
+    rest, and the lifespan). The store opens (and migrates) when the app starts, unless an
+    ``env`` opened beforehand is given (``zoomlive serve`` opens it before it binds)."""
     settings = settings or Settings.from_env()
     faults = FaultInjector(seed=settings.seed)
     if settings.media_profile is not None and settings.media_profile not in PROFILES:
@@ -78,7 +87,9 @@ def create_app(
         if opened is not None:
             env = opened
         else:
-            env = await run_in_threadpool(functools.partial(open_env, settings, lock=lock_store))
+            env = await run_in_threadpool(
+                functools.partial(open_env, settings, lock=lock_store, shared=shared_store)
+            )
         app.state.env = env
         env.faults = faults
         try:
@@ -121,10 +132,15 @@ def create_app(
     app.add_middleware(TrackingIdMiddleware)
     app.state.settings = settings
     app.state.version = __version__
-    return app
+    guard = RequestGuard(app, hosts=hosts, public_url=settings.public_url)
+    return Gateway(app, faults, guard, settings.public_url, settings.max_body_bytes)
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> Gateway:
     """The app for each worker of ``zoomlive serve --workers N`` (settings from ZOOMLIVE_*).
     The parent process holds the store's lock for all its workers."""
-    return create_app(Settings.from_env(), lock_store="ZOOMLIVE_STORE_LOCKED_BY" not in os.environ)
+    return create_app(
+        Settings.from_env(),
+        lock_store="ZOOMLIVE_STORE_LOCKED_BY" not in os.environ,
+        shared_store=True,  # several processes: the memory store (one process's truth) won't do
+    )

@@ -234,6 +234,12 @@ class FaultInjector:
         with self._lock:
             return builtins.list(self._log)
 
+    @property
+    def active(self) -> bool:
+        """Are there rules at all? (Read without the lock: a stale answer only means a rule
+        added a moment ago applies from the next request.)"""
+        return bool(self._rules)
+
     def decide(self, method: str, path: str) -> Decision | None:
         """Draw the faults for one request (consuming counts and logging what fires)."""
         if not faultable(path):

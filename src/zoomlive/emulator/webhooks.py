@@ -62,7 +62,9 @@ PER_ENDPOINT = 4  # deliveries in flight to one URL
 MAX_IN_FLIGHT = 64  # deliveries in flight in all (per worker process)
 CLAIM_WINDOW = 256  # due deliveries looked at per claim
 STORE_THREADS = 4  # worker threads for the dispatcher's store work
-POLL_S = 0.25  # retries fall due with time: look for them this often
+MAX_SLEEP_S = 1.0
+"""Look again at least this often (another worker may have queued deliveries: a read only)."""
+MIN_SLEEP_S = 0.01
 ANSWER_BYTES = 64 * 1024  # the longest validation answer read
 
 T = TypeVar("T")
@@ -247,26 +249,44 @@ class WebhookDispatcher:
         return task
 
     async def _run(self) -> None:
+        """Claim what is due, start it, then sleep until the next thing falls due (or a commit
+        or the clock wakes us): when nothing happens, the dispatcher writes nothing."""
         assert self._wake is not None
         while True:
             self._wake.clear()
-            claimed = 0
+            wait = MAX_SLEEP_S
             try:
+                now = self.clock.now()
+                next_due, first_validated = await self._threads.run(self._due_times)
                 room = self.max_in_flight - sum(self._in_flight.values())
-                if room > 0:
+                if next_due is not None and next_due <= now and room > 0:
                     due = await self._threads.run(self._claim_due, room, dict(self._in_flight))
                     for item in due:
                         self._start_delivery(item)
-                    claimed = len(due)
-                if not claimed:
-                    stale = await self._threads.run(self._stale_subscriptions)
-                    for client_id in stale:
+                    if due:
+                        continue  # more may be due (to endpoints that have room)
+                elif next_due is not None:
+                    wait = min(wait, (next_due - now).total_seconds())
+                revalidate = timedelta(seconds=REVALIDATE_S * self.scale)
+                if first_validated is not None and first_validated + revalidate <= now:
+                    for client_id in await self._threads.run(self._stale_subscriptions):
                         self._start_revalidation(client_id)
+                elif first_validated is not None:
+                    wait = min(wait, (first_validated + revalidate - now).total_seconds())
             except Exception:
                 log.exception("webhook dispatcher")
-            if claimed:
-                continue  # more may be due (to endpoints that have room)
-            await wait_at_most(self._wake.wait(), POLL_S)
+            await wait_at_most(self._wake.wait(), max(wait, MIN_SLEEP_S))
+
+    def poke(self) -> None:
+        """Look again now (the clock moved). Thread-safe."""
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _due_times(self) -> tuple[datetime | None, datetime | None]:
+        """When the next delivery falls due, and the oldest validation (a read)."""
+        with self.store.read() as tx:
+            return tx.next_delivery_due(), tx.first_validated_at()
 
     def _start_delivery(self, due: WebhookDelivery) -> None:
         self._in_flight[due.url] += 1

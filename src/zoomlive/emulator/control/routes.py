@@ -451,6 +451,8 @@ def clock(env: Env, req: ControlRequest) -> Response:
             env.clock.freeze(body.freeze)
         if body.advance_seconds:
             env.clock.advance(body.advance_seconds)
+        if env.webhooks is not None:
+            env.webhooks.poke()  # retries and revalidations may have fallen due
     return JSONResponse({"now": env.clock.now().isoformat()})
 
 

@@ -201,26 +201,23 @@ class MediaSupervisor:
                 row = tx.get_livestream(stream.kind, stream.owner_id, for_update=True)
                 if row is None or row.state == "stopped":
                     continue
+                now = self.clock.now()
                 if row.state != "starting":
-                    row.move_to("starting", self.clock.now(), "emulator restarted")
-                    tx.save_livestream(row)
-                tx.effects.append(StreamEffect("start", row.kind, row.owner_id))
+                    row.move_to("starting", now, "emulator restarted")
+                if self.mode == "fake":  # no media to start: live again at once
+                    row.move_to("live", now, "fake media")
+                else:
+                    tx.effects.append(StreamEffect("start", row.kind, row.owner_id))
+                tx.save_livestream(row)
 
     # effects ----------------------------------------------------------------------------------
     def on_commit(self, effects: list[Any]) -> None:
         """Called by the store after a commit, from any thread."""
         for effect in effects:
-            if not isinstance(effect, StreamEffect):
-                continue
-            if self.mode == "fake":
-                self._fake(effect)
-            elif self._loop is not None and self._queue is not None:
+            if not isinstance(effect, StreamEffect) or self.mode == "fake":
+                continue  # fake media: the rules move a stream to live themselves
+            if self._loop is not None and self._queue is not None:
                 self._loop.call_soon_threadsafe(self._queue.put_nowait, effect)
-
-    def _fake(self, effect: StreamEffect) -> None:
-        if effect.action != "start":
-            return
-        self._transition(effect.kind, effect.owner_id, ("starting",), "live", "fake media")
 
     async def _run(self) -> None:
         assert self._queue is not None

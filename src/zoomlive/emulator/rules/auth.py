@@ -6,12 +6,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from zoomlive.api.catalog import Operation
 from zoomlive.api.errors import ZoomError
-from zoomlive.emulator.store import Tx
+from zoomlive.emulator.store import Token
 
 SCRYPT_COST = 2**14
 """scrypt's work factor N for client secrets (r=8, p=1): tens of milliseconds a hash."""
@@ -68,8 +69,15 @@ class Principal:
 ANONYMOUS = Principal("", "", frozenset())
 
 
-def authenticate(tx: Tx, authorization: str | None, now: datetime) -> Principal:
-    """Resolve ``Authorization: Bearer <token>`` or raise Zoom's 401 code 124."""
+TokenFacts = tuple[Token, bool, str]
+"""A token, whether its app is enabled, and its account's plan."""
+
+
+def authenticate(
+    lookup: Callable[[str], TokenFacts | None], authorization: str | None, now: datetime
+) -> Principal:
+    """Resolve ``Authorization: Bearer <token>`` or raise Zoom's 401 code 124. ``lookup``
+    finds a token by its hash (the store's :meth:`token_facts`: no write lock for a 401)."""
     if not authorization:
         raise ZoomError(401, 124, "Invalid access token.")
     scheme, _, token = authorization.strip().partition(" ")
@@ -77,7 +85,7 @@ def authenticate(tx: Tx, authorization: str | None, now: datetime) -> Principal:
     if scheme.lower() != "bearer" or not token or len(token) > 4096:
         raise ZoomError(401, 124, "Invalid access token.")
     digest = hash_token(token)
-    found = tx.get_token_and_app_enabled(digest)
+    found = lookup(digest)
     if found is None or not hmac.compare_digest(found[0].token_hash, digest):
         raise ZoomError(401, 124, "Invalid access token.")
     record, app_enabled, plan = found

@@ -134,11 +134,11 @@ def _start(env: Env, stream: LiveStream, owner: Session, now: datetime) -> None:
     stream.started_at = now
     stream.stopped_at = None
     stream.last_error = None
-    if env.settings.media == "off":
-        # Nothing to connect: Zoom's "live" as soon as it accepts.
-        stream.move_to("live", now, "media off")
-    else:
+    if env.settings.media == "ffmpeg":
         stream.effects.append(StreamEffect("start", stream.kind, stream.owner_id))
+    else:
+        # Nothing to connect: Zoom's "live" as soon as it accepts, in the same change.
+        stream.move_to("live", now, "media off" if env.settings.media == "off" else "fake media")
 
 
 def _stop(stream: LiveStream, now: datetime, reason: str) -> None:

@@ -8,7 +8,6 @@ busy handler polls with sleeps, which would wreck tail latency) and across proce
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -37,6 +36,8 @@ from sqlalchemy.pool import StaticPool
 
 from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.store import schema as s
+from zoomlive.emulator.store.base import ConcurrentUpdate, StoreClosed
+from zoomlive.emulator.store.lock import FileLock
 from zoomlive.emulator.store.records import (
     Account,
     App,
@@ -93,59 +94,12 @@ _memory_template: Any = None
 _template_lock = threading.Lock()
 
 
-class ConcurrentUpdate(Exception):
-    """A row changed between read and write (only possible without row locks)."""
+class SqlStore:
+    """The store on SQL (SQLAlchemy Core): PostgreSQL, or SQLite shared by several worker
+    processes. ``read()`` and ``write()`` yield a :class:`SqlTx`."""
 
-
-class StoreClosed(RuntimeError):
-    """The store was closed: no transaction may start any more."""
-
-
-class StoreBusy(RuntimeError):
-    """Another emulator already serves this SQLite file."""
-
-    def __init__(self, path: str, holder: str) -> None:
-        super().__init__(
-            f"{path} is already served by {holder or 'another zoomlive process'}; "
-            "stop it, or give another --db"
-        )
-        self.path = path
-        self.holder = holder
-
-
-class FileLock:
-    """One emulator per SQLite file: an exclusive ``flock`` on ``<db>.lock``, held while the
-    store is open. The kernel drops it when the process dies, however it dies, so a stale file
-    never blocks a restart. The file names the holder, for the refusal message."""
-
-    def __init__(self, db_path: str) -> None:
-        self.path = db_path + ".lock"
-        self._fd: int | None = None
-
-    def acquire(self, holder: str) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                current = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
-            finally:
-                os.close(fd)
-            raise StoreBusy(self.path.removesuffix(".lock"), current) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder.encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        os.ftruncate(fd, 0)
-        os.close(fd)  # closing the descriptor drops the flock
-
-
-class Store:
-    """Persistence behind one interface: ``read()`` and ``write()`` yield a :class:`Tx`."""
+    in_memory = False
+    """Transactions block on the database: run them in worker threads."""
 
     def __init__(
         self, url: str, *, migrate: bool = True, lock: bool = True, holder: str = ""
@@ -221,7 +175,7 @@ class Store:
         global _memory_template
         with _template_lock:
             if _memory_template is None:
-                template = Store(":memory:", migrate=False)
+                template = SqlStore(":memory:", migrate=False)
                 template.migrate()
                 # Kept with its store and pool, which would close it when collected.
                 _memory_template = (template, template.engine.raw_connection())
@@ -242,6 +196,11 @@ class Store:
                 cfg.set_main_option("script_location", str(location))
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
+
+    def token_facts(self, token_hash: str) -> tuple[Token, bool, str] | None:
+        """Authentication's lookup, in a read transaction of its own (no write lock)."""
+        with self.read() as tx:
+            return tx.get_token_and_app_enabled(token_hash)
 
     def schema_revision(self) -> str | None:
         with self.read() as tx:
@@ -275,20 +234,20 @@ class Store:
                 yield
 
     @contextmanager
-    def read(self) -> Iterator[Tx]:
+    def read(self) -> Iterator[SqlTx]:
         """A read-only transaction."""
         with self._locked(write=False), self.engine.connect() as conn, conn.begin():
-            yield Tx(conn)
+            yield SqlTx(conn)
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self) -> Iterator[SqlTx]:
         """A read-write transaction, committed (durably) when the block exits without error.
         Effects the transaction recorded (e.g. "start this stream's media") are handed to the
         ``on_commit`` listeners after the commit, never before and never on rollback."""
         with self._locked(write=True), self.engine.connect() as conn:
             conn.execution_options(zoomlive_write=True)
             with conn.begin():
-                tx = Tx(conn)
+                tx = SqlTx(conn)
                 yield tx
         if tx.effects:
             for listener in list(self.on_commit):
@@ -316,7 +275,7 @@ def _scopes(text: str) -> list[str]:
     return [part for part in text.split(" ") if part]
 
 
-class Tx:
+class SqlTx:
     """Typed access to the tables within one transaction."""
 
     def __init__(self, conn: Connection) -> None:
@@ -943,6 +902,18 @@ class Tx:
                 delivered_at=_to_db(delivery.delivered_at),
             )
         )
+
+    def next_delivery_due(self) -> datetime | None:
+        d = s.webhook_deliveries
+        value = self.conn.execute(
+            select(func.min(d.c.next_attempt_at)).where(d.c.status == "pending")
+        ).scalar_one_or_none()
+        return _from_db(value)
+
+    def first_validated_at(self) -> datetime | None:
+        t = s.webhook_subscriptions
+        value = self.conn.execute(select(func.min(t.c.validated_at))).scalar_one_or_none()
+        return _from_db(value)
 
     def list_deliveries(
         self, limit: int = 200

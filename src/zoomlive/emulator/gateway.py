@@ -1,0 +1,336 @@
+"""The emulator's ASGI entry point, and the direct path of Zoom's API (``/v2``).
+
+Every ``/v2`` request goes one straight line, in plain ASGI, on the event loop:
+
+    Host check (403) → route (404/405) → body (413) → bearer token (401 code 124) → scopes
+    (400 code 4711) → rate limit (429) → ids, query and body (400 code 300) → the rule, in
+    one store transaction → wait until the change (or what it read) is on disk → answer
+
+Zoom's order of checks is kept: the request is parsed before the token is checked, but a parse
+error is answered only after the token, scope and rate-limit checks, as Zoom answers them
+first. Authentication reads the token without a transaction (a bad token takes no lock). With
+the memory store the rule runs right here, under the store's lock, and the answer waits for the
+journal's group commit without holding anything; with the SQL store (PostgreSQL) it runs in a
+worker thread. Fault rules, when there are any, wrap this path (``FaultMiddleware``).
+
+Everything else (``/oauth/token``, ``/_emulator``, the dashboard, ``/openapi.json``) goes to the
+Starlette app, which also owns the lifespan. Why not Starlette for ``/v2`` too: its routing,
+request objects and middleware stack cost more than the whole call (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
+
+from zoomlive.api import catalog
+from zoomlive.api.errors import FieldError, ZoomError, validation_failed
+from zoomlive.api.sessions import BY_ID_PARAM
+from zoomlive.emulator.bodies import parse_body, parse_query
+from zoomlive.emulator.env import Env
+from zoomlive.emulator.faults import FaultInjector, FaultMiddleware
+from zoomlive.emulator.guard import RequestGuard
+from zoomlive.emulator.rules import HANDLERS, UUID_OPERATIONS
+from zoomlive.emulator.rules.auth import ANONYMOUS, authenticate, require_scopes
+from zoomlive.emulator.rules.common import Call, Result, parse_session_id
+from zoomlive.emulator.store import StoreClosed, StoreFailed
+
+log = logging.getLogger("zoomlive.server")
+
+JSON = b"application/json;charset=UTF-8"
+NOT_FOUND = ZoomError(404, 404, "The requested resource was not found.")
+MAX_PATH_PARAM = 1024
+
+
+@dataclass
+class _Node:
+    """One path segment of the route table."""
+
+    literal: dict[str, _Node] = field(default_factory=dict)
+    param: tuple[str, _Node] | None = None
+    ops: dict[str, catalog.Operation] = field(default_factory=dict)
+
+
+class Routes:
+    """The catalog's paths as a tree of segments: a lookup is a few dict reads."""
+
+    def __init__(self, operations: tuple[catalog.Operation, ...]) -> None:
+        self.root = _Node()
+        for op in operations:
+            node = self.root
+            for segment in op.full_path.strip("/").split("/"):
+                if segment.startswith("{"):
+                    if node.param is None:
+                        node.param = (segment[1:-1], _Node())
+                    node = node.param[1]
+                else:
+                    node = node.literal.setdefault(segment, _Node())
+            node.ops[op.method] = op
+
+    def match(self, path: str) -> tuple[dict[str, catalog.Operation], dict[str, str]] | None:
+        node = self.root
+        params: dict[str, str] = {}
+        for segment in path[1:].split("/"):
+            child = node.literal.get(segment)
+            if child is None:
+                if node.param is None or not segment or len(segment) > MAX_PATH_PARAM:
+                    return None
+                params[node.param[0]] = segment
+                child = node.param[1]
+            node = child
+        return (node.ops, params) if node.ops else None
+
+
+class Gateway:
+    """The ASGI app ``create_app`` returns: ``/v2`` here, the rest to Starlette."""
+
+    def __init__(
+        self,
+        app: Any,
+        faults: FaultInjector,
+        guard: RequestGuard,
+        public_url: str | None,
+        max_body: int,
+    ) -> None:
+        self.app = app
+        """The Starlette app: control API, dashboard, OAuth, OpenAPI, lifespan."""
+        self.routes = Routes(catalog.OPERATIONS)
+        self.faults = faults
+        self.guard = guard
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.max_body = max_body
+        self._faulted = FaultMiddleware(self._zoom, faults)
+
+    @property
+    def state(self) -> Any:
+        """The Starlette app's state (``env`` once started), as tests and tools reach it."""
+        return self.app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v2/"):
+            scope["app"] = self.app
+            if self.faults.active:
+                await self._faulted(scope, receive, send)
+            else:
+                await self._zoom(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    # the /v2 path ----------------------------------------------------------------------------
+    async def _zoom(self, scope: Scope, receive: Receive, send: Send) -> None:
+        head = scope["method"] == "HEAD"
+        problem = self.guard.problem(scope)
+        if problem is not None:
+            await _send(send, ZoomError(403, 403, problem), head)
+            return
+        found = self.routes.match(scope["path"])
+        if found is None:
+            await _send(send, NOT_FOUND, head)
+            return
+        ops, path_params = found
+        op = ops.get("GET" if head else scope["method"])
+        if op is None:
+            allowed = ", ".join(sorted({*ops, *(("HEAD",) if "GET" in ops else ())}))
+            refused = ZoomError(405, 405, "Method not allowed.", headers={"Allow": allowed})
+            await _send(send, refused, head)
+            return
+        headers = _headers(scope)
+        raw = b""
+        if op.request_model is not None:
+            try:
+                raw = await self._read_body(scope, receive, headers)
+            except ZoomError as err:
+                await _send(send, err, head)
+                return
+            except _Disconnected:
+                return
+        env: Env = self.app.state.env
+        host = headers.get(b"host", b"127.0.0.1").decode("latin-1")
+        base = self.public_url or f"{scope.get('scheme', 'http')}://{host}"
+        request = _Request(
+            op,
+            headers.get(b"authorization", b"").decode("latin-1") or None,
+            path_params,
+            scope["query_string"],
+            (headers.get(b"content-type") or b"").decode("latin-1") or None,
+            raw,
+            base,
+        )
+        try:
+            if getattr(env.store, "in_memory", False):
+                answer = await self._run_here(env, request)
+            else:
+                answer = await anyio.to_thread.run_sync(
+                    _run_in_thread, env, request, limiter=env.db_limiter
+                )
+        except (StoreClosed, StoreFailed) as exc:
+            log.error("%s %s: %s", scope["method"], scope["path"], exc)
+            answer = ZoomError(503, 503, "Service Unavailable.")
+        except Exception:
+            log.exception("unhandled error in %s", op.operation_id)
+            answer = ZoomError(500, 500, "Internal server error.")
+        await _send(send, answer, head)
+
+    async def _run_here(self, env: Env, request: _Request) -> Result | ZoomError:
+        """The memory store's way: the rule on the loop, then wait for the journal."""
+        call, limits, parse_error = _prepare(env, request)
+        if isinstance(call, ZoomError):
+            return call
+        store: Any = env.store
+        tx = None
+        try:
+            with store.begin() as tx:
+                if parse_error is not None:
+                    raise parse_error
+                result = HANDLERS[request.op.operation_id](env, tx, call)
+        except ZoomError as err:
+            err.headers = {**limits, **err.headers}
+            if tx is not None:
+                await store.settle(tx)  # an answer about what it saw, once that is durable
+            return err
+        await store.settle(tx)
+        result.headers = {**limits, **result.headers}
+        return result
+
+    async def _read_body(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]
+    ) -> bytes:
+        limit = self.max_body
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+        body: bytes = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                client = scope.get("client")
+                where = f"{client[0]}:{client[1]}" if client else "a client"
+                log.info(
+                    "%s %s: %s disconnected before its body ended",
+                    scope["method"],
+                    scope["path"],
+                    where,
+                )
+                raise _Disconnected
+            body += bytes(message.get("body", b""))
+            if len(body) > limit:
+                raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+            if not message.get("more_body", False):
+                return body
+
+
+class _Disconnected(Exception):
+    """The client left before its body ended."""
+
+
+@dataclass
+class _Request:
+    op: catalog.Operation
+    authorization: str | None
+    path: dict[str, str]
+    query_string: bytes
+    content_type: str | None
+    raw: bytes
+    base: str
+
+
+def _prepare(
+    env: Env, request: _Request
+) -> tuple[Call | ZoomError, dict[str, str], ZoomError | None]:
+    """Parse, then check the token, the scopes and the rate limit, in Zoom's order. Returns the
+    call (or the error to answer), the rate-limit headers, and a parse error to answer once the
+    rule's transaction is open (Zoom answers it after the checks above, not before)."""
+    op = request.op
+    limits: dict[str, str] = {}
+    call = Call(principal=ANONYMOUS, path=request.path, base_url=request.base)
+    parse_error: ZoomError | None = None
+    try:
+        bad = [name for name, value in request.path.items() if "\x00" in value]
+        if bad:
+            raise validation_failed([FieldError(field=n, message="Invalid field.") for n in bad])
+        for param, value in request.path.items():
+            spec = BY_ID_PARAM.get(param)
+            if spec is not None:
+                call.session_id, call.session_uuid = parse_session_id(
+                    value, spec, allow_uuid=op.operation_id in UUID_OPERATIONS
+                )
+        if op.query_model is not None:
+            query = dict(parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True))
+            call.query = parse_query(query, op.query_model)
+        if op.request_model is not None:
+            call.body = parse_body(request.content_type, request.raw, op.request_model)
+    except ZoomError as err:
+        parse_error = err
+    try:
+        now = env.clock.now()
+        call.principal = authenticate(env.store.token_facts, request.authorization, now)
+        require_scopes(call.principal, op)
+        if env.limiter is not None:
+            principal = call.principal
+            limits = env.limiter.check(principal.account_id, principal.plan, op.label, now)
+    except ZoomError as err:
+        err.headers = {**limits, **err.headers}
+        return err, limits, None
+    return call, limits, parse_error
+
+
+def _run_in_thread(env: Env, request: _Request) -> Result | ZoomError:
+    """The SQL store's way: checks, then the rule in one database transaction (a thread)."""
+    call, limits, parse_error = _prepare(env, request)
+    if isinstance(call, ZoomError):
+        return call
+    transaction = env.store.read if request.op.method == "GET" else env.store.write
+    try:
+        with transaction() as tx:
+            if parse_error is not None:
+                raise parse_error
+            result = HANDLERS[request.op.operation_id](env, tx, call)
+    except ZoomError as err:
+        err.headers = {**limits, **err.headers}
+        return err
+    result.headers = {**limits, **result.headers}
+    return result
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    out: dict[bytes, bytes] = {}
+    for key, value in scope["headers"]:
+        out.setdefault(key.lower(), value)
+    return out
+
+
+_TRACKING_PREFIX = f"v=2.0;clid=emulator;rid=WEB_{uuid.uuid4().hex[:16]}"
+_tracking_counter = itertools.count(1)
+
+
+def _tracking_id() -> bytes:
+    """Unique per answer (a random prefix per process, then a counter): opaque, like Zoom's."""
+    return f"{_TRACKING_PREFIX}{next(_tracking_counter):016x}".encode()
+
+
+async def _send(send: Send, answer: Result | ZoomError, head: bool) -> None:
+    if isinstance(answer, ZoomError):
+        status, body, extra = answer.status, answer.to_json(), answer.headers
+    else:
+        status, extra = answer.status, answer.headers
+        body = _json(answer.body) if answer.body is not None else b""
+    headers = [(b"x-zm-trackingid", _tracking_id())]
+    if body or status not in (204, 304):
+        headers.append((b"content-type", JSON) if body else (b"content-length", b"0"))
+    if body:
+        headers.append((b"content-length", str(len(body)).encode()))
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def _json(model: BaseModel) -> bytes:
+    return model.model_dump_json(exclude_none=True).encode()
