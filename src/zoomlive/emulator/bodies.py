@@ -77,6 +77,8 @@ def parse_json(raw: bytes, model: type[M]) -> M:
         if "json_invalid" in kinds or top:
             raise ZoomError(400, 300, INVALID_JSON) from None
         raise validation_failed(_field_errors(exc)) from None
+    if b"\\u0000" not in raw and b"\x00" not in raw:
+        return parsed  # JSON can write a NUL only as \u0000 (a raw one is invalid anyway)
     return _checked(parsed)
 
 

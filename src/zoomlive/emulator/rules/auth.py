@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -51,6 +52,7 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+@functools.lru_cache(maxsize=4096)  # every call hashes its bearer token: most repeat
 def hash_token(token: str) -> str:
     """Tokens are long and random, so one SHA-256 is enough to store them safely."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from zoomlive.api import wire as w
@@ -50,14 +51,15 @@ def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> 
 
 
 _BOOKKEEPING = frozenset({"updated_at", "version", "events", "effects"})
+_OBSERVABLE = attrgetter(*(f.name for f in fields(LiveStream) if f.name not in _BOOKKEEPING))
+"""What a caller can observe of a stream: all but its bookkeeping."""
 
 
-def _snapshot(stream: LiveStream) -> dict[str, Any]:
-    """What a caller can observe of a stream: all but its bookkeeping."""
-    return {f.name: getattr(stream, f.name) for f in fields(stream) if f.name not in _BOOKKEEPING}
+def _snapshot(stream: LiveStream) -> Any:
+    return _OBSERVABLE(stream)
 
 
-def _save_if_changed(tx: Tx, stream: LiveStream, before: dict[str, Any], now: datetime) -> None:
+def _save_if_changed(tx: Tx, stream: LiveStream, before: Any, now: datetime) -> None:
     """No change, no write: no version bump, no event, nothing for the media or the feed."""
     if _snapshot(stream) == before and not stream.events and not stream.effects:
         return
@@ -93,7 +95,7 @@ def configure(kind: SessionKind) -> Handler:
         assert isinstance(body, w.LiveStreamUpdate)
         owner = gate(tx, call, kind, for_update=True)
         stream = stream_of(tx, owner, for_update=True)
-        before = _snapshot(stream) if stream.version else {}
+        before = _snapshot(stream) if stream.version else None
         stream.stream_url = body.stream_url
         stream.stream_key = body.stream_key
         stream.page_url = body.page_url
@@ -105,20 +107,20 @@ def configure(kind: SessionKind) -> Handler:
     return update_config
 
 
-def _changes(stream: LiveStream, settings: w.WebinarLiveStreamSettings | None) -> bool:
+def _given(settings: w.WebinarLiveStreamSettings | None) -> dict[str, Any]:
+    """The settings a call sets (null means absent)."""
+    if settings is None:
+        return {}
+    return settings.model_dump(exclude_unset=True, exclude_none=True)
+
+
+def _changes(stream: LiveStream, given: dict[str, Any]) -> bool:
     """Would these settings change what is in force?"""
-    if settings is None:
-        return False
-    for name, value in settings.model_dump(exclude_unset=True, exclude_none=True).items():
-        if getattr(stream, name) != value:
-            return True
-    return False
+    return any(getattr(stream, name) != value for name, value in given.items())
 
 
-def _apply(stream: LiveStream, settings: w.WebinarLiveStreamSettings | None) -> None:
-    if settings is None:
-        return
-    for name, value in settings.model_dump(exclude_unset=True, exclude_none=True).items():
+def _apply(stream: LiveStream, given: dict[str, Any]) -> None:
+    for name, value in given.items():
         setattr(stream, name, value)
 
 
@@ -154,10 +156,11 @@ def update_status(kind: SessionKind) -> Handler:
         rules = RULES[kind]
         owner = gate(tx, call, kind, for_update=True)
         stream = stream_of(tx, owner, for_update=True)
-        before = _snapshot(stream) if stream.version else {}
+        before = _snapshot(stream) if stream.version else None
         now = env.clock.now()
         running = stream.state in ("starting", "live")
         settings = body.settings
+        given = _given(settings)
         if body.action == "start":
             throttle = rules.start_throttle
             last = stream.last_start_request_at
@@ -174,13 +177,13 @@ def update_status(kind: SessionKind) -> Handler:
             if owner.status != "started":
                 raise ZoomError(400, 200, f"{rules.spec.noun} {owner.id} has not started.")
             if running:
-                if _changes(stream, settings):
+                if _changes(stream, given):
                     raise settings_only_while_stopped()
                 if throttle is not None:  # a start still counts towards the throttle
                     stream.last_start_request_at = now
                     _save_if_changed(tx, stream, before, now)
                 return Result(204)  # already streaming: nothing to do (a choice)
-            _apply(stream, settings)
+            _apply(stream, given)
             stream.last_start_request_at = now
             _start(env, stream, owner, now)
             streaming_event(tx, now, owner, stream, started=True)
@@ -188,7 +191,7 @@ def update_status(kind: SessionKind) -> Handler:
             if running or stream.state == "failed":
                 _stop(stream, now, "stop requested")
                 streaming_event(tx, now, owner, stream, started=False)
-            _apply(stream, settings)  # stopped now, so settings may change
+            _apply(stream, given)  # stopped now, so settings may change
         elif body.action == "mode":
             if not running:
                 raise ZoomError(400, 300, "The live stream has not started.")
@@ -201,9 +204,9 @@ def update_status(kind: SessionKind) -> Handler:
                 if _snapshot(stream) != before:
                     stream.effects.append(StreamEffect("update", stream.kind, stream.owner_id))
         else:
-            if running and _changes(stream, settings):
+            if running and _changes(stream, given):
                 raise settings_only_while_stopped()
-            _apply(stream, settings)
+            _apply(stream, given)
         _save_if_changed(tx, stream, before, now)
         return Result(204)
 

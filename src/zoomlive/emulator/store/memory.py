@@ -34,9 +34,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from zoomlive.api.sessions import SESSION_KINDS, SessionKind
 from zoomlive.emulator.store.base import (
@@ -67,6 +69,7 @@ from zoomlive.emulator.store.records import (
 HEAD_REVISION = "0005"
 """The Alembic head that ``schema.sql`` builds (a test keeps them together)."""
 _MISSING: Any = object()
+T = TypeVar("T")
 _PURGE_EVERY = timedelta(minutes=1)
 
 
@@ -157,35 +160,35 @@ def _stream_row(s: LiveStream, version: int) -> tuple[Any, ...]:
 # copies: what the store keeps never shares a mutable part with what a caller holds
 
 
-def _clone_stream(s: LiveStream) -> LiveStream:
-    out = copy.copy(s)
-    out.events = []
-    out.effects = []
-    return out
+def _cloner(
+    cls: type[T], *, copied: tuple[str, ...] = (), emptied: tuple[str, ...] = ()
+) -> Callable[[T], T]:
+    """A copy function for a slotted record: its constructor with every field (a generic
+    ``copy.copy`` costs five times as much, and every read makes one), then fresh lists and
+    dicts for its mutable fields (``copied``) and empty ones for its scratch lists
+    (``emptied``)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    values = attrgetter(*names)
+
+    def clone(record: T) -> T:
+        out = cls(*values(record))
+        for name in copied:
+            setattr(out, name, copy.copy(getattr(record, name)))
+        for name in emptied:
+            setattr(out, name, [])
+        return out
+
+    return clone
 
 
-def _clone_session(s: Session) -> Session:
-    out = copy.copy(s)
-    out.settings = dict(s.settings)
-    return out
-
-
-def _clone_app(a: App) -> App:
-    out = copy.copy(a)
-    out.scopes = list(a.scopes)
-    return out
-
-
-def _clone_token(t: Token) -> Token:
-    out = copy.copy(t)
-    out.scopes = list(t.scopes)
-    return out
-
-
-def _clone_sub(s: WebhookSubscription) -> WebhookSubscription:
-    out = copy.copy(s)
-    out.events = list(s.events)
-    return out
+_clone_account = _cloner(Account)
+_clone_user = _cloner(User)
+_clone_app = _cloner(App, copied=("scopes",))
+_clone_token = _cloner(Token, copied=("scopes",))
+_clone_session = _cloner(Session, copied=("settings",))
+_clone_stream = _cloner(LiveStream, emptied=("events", "effects"))
+_clone_sub = _cloner(WebhookSubscription, copied=("events",))
+_clone_delivery = _cloner(WebhookDelivery)
 
 
 class State:
@@ -276,30 +279,10 @@ class MemoryStore:
         return token_facts(self.state, token_hash)
 
     # transactions ----------------------------------------------------------------------------
-    @contextmanager
-    def _transaction(self) -> Iterator[MemoryTx]:
-        if self._closed:
-            raise StoreClosed("the store is closed")
-        with self._lock:
-            if self._owner == threading.get_ident():
-                raise RuntimeError("memory store transactions do not nest")
-            self._owner = threading.get_ident()
-            tx = MemoryTx(self)
-            try:
-                yield tx
-                # Under the lock, so the journal's order is the order changes were applied.
-                tx.lsn = self.journal.submit(tx.ops) if tx.ops else self.journal.submitted
-            except BaseException:
-                tx.rollback()
-                tx.lsn = self.journal.submitted  # what it saw, for an answer that says so
-                raise
-            finally:
-                self._owner = None
-
-    def begin(self) -> Any:
+    def begin(self) -> _Transaction:
         """A transaction for the event loop: ``with store.begin() as tx: ...``, then
         ``await store.settle(tx)`` before answering (durability and listeners)."""
-        return self._transaction()
+        return _Transaction(self)
 
     async def settle(self, tx: MemoryTx) -> None:
         """Wait (without blocking the loop) until what ``tx`` changed or saw is on disk, then
@@ -312,7 +295,7 @@ class MemoryStore:
     @contextmanager
     def read(self) -> Iterator[MemoryTx]:
         """A transaction that only reads (blocking: worker threads)."""
-        with self._transaction() as tx:
+        with _Transaction(self) as tx:
             yield tx
         self.journal.wait(tx.lsn)
 
@@ -320,7 +303,7 @@ class MemoryStore:
     def write(self) -> Iterator[MemoryTx]:
         """A transaction, durable when the block exits without error (blocking: worker
         threads). Its effects go to the ``on_commit`` listeners after that."""
-        with self._transaction() as tx:
+        with _Transaction(self) as tx:
             yield tx
         self.journal.wait(tx.lsn)
         self._notify(tx)
@@ -351,6 +334,50 @@ class MemoryStore:
         self.journal.close(timeout)
         if self._file_lock is not None:
             self._file_lock.release()
+
+
+class _Transaction:
+    """Opens and ends one transaction (a class, not a generator: it runs on every request).
+
+    Serial (the store's lock) and not nested; a change is applied at once and undone if the
+    block fails. Its statements go to the journal under the lock, so the journal's order is
+    the order changes were applied; ``tx.lsn`` is then what the caller waits for: its own
+    change, or, for a transaction that changed nothing or failed, everything it could see."""
+
+    __slots__ = ("store", "tx")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> MemoryTx:
+        store = self.store
+        if store._closed:
+            raise StoreClosed("the store is closed")
+        store._lock.acquire()
+        me = threading.get_ident()
+        if store._owner == me:
+            store._lock.release()
+            raise RuntimeError("memory store transactions do not nest")
+        store._owner = me
+        self.tx = MemoryTx(store)
+        return self.tx
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        store, tx = self.store, self.tx
+        try:
+            if kind is None:
+                try:
+                    tx.lsn = store.journal.submit(tx.ops) if tx.ops else store.journal.submitted
+                except BaseException:
+                    tx.rollback()
+                    tx.lsn = store.journal.submitted
+                    raise
+            else:
+                tx.rollback()
+                tx.lsn = store.journal.submitted
+        finally:
+            store._owner = None
+            store._lock.release()
 
 
 class MemoryTx:
@@ -391,7 +418,7 @@ class MemoryTx:
     def insert_account(self, a: Account) -> None:
         _unique(a.id not in self.s.accounts, "accounts.id")
         _check(a.plan in PLANS, "ck_accounts_plan")
-        self._set(self.s.accounts, a.id, copy.copy(a))
+        self._set(self.s.accounts, a.id, _clone_account(a))
         self._op(
             "INSERT INTO accounts (id, name, plan, webinar_addon, custom_live_streaming, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -407,7 +434,7 @@ class MemoryTx:
         if a.id not in self.s.accounts:
             return
         _check(a.plan in PLANS, "ck_accounts_plan")
-        self._set(self.s.accounts, a.id, copy.copy(a))
+        self._set(self.s.accounts, a.id, _clone_account(a))
         self._op(
             "UPDATE accounts SET name = ?, plan = ?, webinar_addon = ?, "
             "custom_live_streaming = ? WHERE id = ?",
@@ -420,18 +447,18 @@ class MemoryTx:
 
     def get_account(self, account_id: str) -> Account | None:
         found = self.s.accounts.get(account_id)
-        return None if found is None else copy.copy(found)
+        return None if found is None else _clone_account(found)
 
     def list_accounts(self) -> list[Account]:
         rows = sorted(self.s.accounts.values(), key=lambda a: (a.created_at, a.id))
-        return [copy.copy(a) for a in rows]
+        return [_clone_account(a) for a in rows]
 
     # users -----------------------------------------------------------------------------------
     def insert_user(self, u: User) -> None:
         _unique(u.id not in self.s.users, "users.id")
         _unique(u.email not in self.s.user_by_email, "users.email")
         _foreign(u.account_id in self.s.accounts)
-        self._set(self.s.users, u.id, copy.copy(u))
+        self._set(self.s.users, u.id, _clone_user(u))
         self._set(self.s.user_by_email, u.email, u.id)
         self._op(
             "INSERT INTO users (id, account_id, email, first_name, last_name, type, timezone, "
@@ -448,7 +475,7 @@ class MemoryTx:
 
     def get_user(self, user_id: str) -> User | None:
         found = self.s.users.get(user_id)
-        return None if found is None else copy.copy(found)
+        return None if found is None else _clone_user(found)
 
     def get_user_by_email(self, email: str) -> User | None:
         user_id = self.s.user_by_email.get(email.lower())
@@ -459,12 +486,12 @@ class MemoryTx:
         account = None if user is None else self.s.accounts.get(user.account_id)
         if user is None or account is None:
             return None
-        return copy.copy(user), copy.copy(account)
+        return _clone_user(user), _clone_account(account)
 
     def list_users(self, account_id: str | None = None) -> list[User]:
         rows = [u for u in self.s.users.values() if account_id in (None, u.account_id)]
         rows.sort(key=lambda u: (u.created_at, u.id))
-        return [copy.copy(u) for u in rows]
+        return [_clone_user(u) for u in rows]
 
     # apps ------------------------------------------------------------------------------------
     def insert_app(self, a: App) -> None:
@@ -867,7 +894,7 @@ class MemoryTx:
                 break
             if taken.get(d.url, 0) < per_endpoint:
                 taken[d.url] = taken.get(d.url, 0) + 1
-                leased = copy.copy(d)
+                leased = _clone_delivery(d)
                 leased.next_attempt_at = lease_until
                 self._set(self.s.pending, d.id, leased)
                 self._op(
@@ -875,7 +902,7 @@ class MemoryTx:
                     _dt(lease_until),
                     d.id,
                 )
-                out = copy.copy(leased)
+                out = _clone_delivery(leased)
                 out.secret_token = self.s.subscriptions[d.client_id].secret_token
                 picked.append(out)
         return picked
@@ -883,7 +910,7 @@ class MemoryTx:
     def record_attempt(self, delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
         """Log an attempt and store the delivery's new status, count and next attempt."""
         if delivery.status == "pending":
-            kept = copy.copy(delivery)
+            kept = _clone_delivery(delivery)
             kept.secret_token = ""
             self._set(self.s.pending, delivery.id, kept)
         else:
