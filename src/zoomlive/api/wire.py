@@ -46,7 +46,13 @@ def zoom_time(value: datetime | None) -> str | None:
     """Zoom's timestamp format: UTC, seconds precision, ``Z`` suffix."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # An f-string, not strftime: every view formats a few of these (a third cheaper).
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
+    )
 
 
 class Request(BaseModel):

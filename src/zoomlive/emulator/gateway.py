@@ -20,7 +20,9 @@ request objects and middleware stack cost more than the whole call (docs/archite
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -197,7 +199,8 @@ class Gateway:
                 await store.settle(tx)  # an answer about what it saw, once that is durable
             return err
         await store.settle(tx)
-        result.headers = {**limits, **result.headers}
+        if limits:
+            result.headers = {**limits, **result.headers} if result.headers else limits
         return result
 
     async def _read_body(
@@ -327,10 +330,17 @@ async def _send(send: Send, answer: Result | ZoomError, head: bool) -> None:
         headers.append((b"content-type", JSON) if body else (b"content-length", b"0"))
     if body:
         headers.append((b"content-length", str(len(body)).encode()))
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    headers += [(_header_name(k), v.encode("latin-1")) for k, v in extra.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def _json(model: BaseModel) -> bytes:
-    return model.model_dump_json(exclude_none=True).encode()
+@functools.lru_cache(maxsize=64)
+def _header_name(name: str) -> bytes:
+    return name.lower().encode("latin-1")
+
+
+def _json(body: BaseModel | dict[str, Any]) -> bytes:
+    if isinstance(body, dict):  # a view, JSON-ready (rules/views.py)
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return body.model_dump_json(exclude_none=True).encode()

@@ -11,6 +11,7 @@ headers: ``X-RateLimit-Category``, ``X-RateLimit-Type`` (``QPS`` or ``Daily-limi
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -103,7 +104,17 @@ class MemoryCounters:
         self._sweep_at = 0.0
 
     def hit(self, key: str, ttl: int) -> int:
-        return self.hit_many([(key, ttl)])[0]
+        """One key (the common case: a label without a daily cap), without the lists."""
+        now = time.monotonic()
+        with self._lock:
+            if now > self._sweep_at:
+                self._values = {k: v for k, v in self._values.items() if v[1] > now}
+                self._sweep_at = now + 5
+            entry = self._values.get(key)
+            fresh = entry is None or entry[1] <= now
+            entry = (1, now + ttl) if entry is None or fresh else (entry[0] + 1, entry[1])
+            self._values[key] = entry
+            return entry[0]
 
     def hit_many(self, keys: list[tuple[str, int]]) -> list[int]:
         now = time.monotonic()
@@ -159,6 +170,36 @@ class RedisCounters:
             self._redis.delete(key)
 
 
+class _Rule:
+    """One plan's limit for one label, with what every check of it reuses."""
+
+    __slots__ = ("daily_headers", "day_key", "limit", "qps_headers", "window_key")
+
+    def __init__(self, limit: Limit, label: str, shared_daily: str) -> None:
+        self.limit = limit
+        self.window_key = f"{label}:{limit.window}:"
+        self.day_key = f"{shared_daily}:day:"
+        self.qps_headers = {
+            "X-RateLimit-Category": label,
+            "X-RateLimit-Type": "QPS",
+            "X-RateLimit-Limit": str(limit.rate),
+        }
+        self.daily_headers = {
+            "X-RateLimit-Category": label,
+            "X-RateLimit-Type": "Daily-limit",
+            "X-RateLimit-Limit": str(limit.daily),
+        }
+
+
+@functools.lru_cache(maxsize=8)
+def _utc_day(day: int) -> str:
+    """``YYYY-MM-DD`` of a UTC day number (strftime on every request was most of a check)."""
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d")
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
 class RateLimiter:
     """Checks one request against its account's limits; raises Zoom's 429 when over."""
 
@@ -167,6 +208,7 @@ class RateLimiter:
         self.counters = counters
         self.refused: dict[str, int] = {}
         """429s answered by this process, per ``account:label``."""
+        self._rules: dict[tuple[str, str], _Rule | None] = {}
         self._lock = threading.Lock()
 
     def _refuse(self, account_id: str, label: str, error: ZoomError) -> ZoomError:
@@ -199,28 +241,34 @@ class RateLimiter:
             out.append(row)
         return out
 
+    def _rule(self, plan: str, label: str) -> _Rule | None:
+        key = (plan, label)
+        if key not in self._rules:
+            limit = self.limits.get(plan, self.limits["business"]).get(label)
+            shared = SHARED_DAILY.get(label, label) if plan != "free" else label
+            self._rules[key] = None if limit is None else _Rule(limit, label, shared)
+        return self._rules[key]
+
     def check(self, account_id: str, plan: str, label: Label, now: datetime) -> dict[str, str]:
-        limit = self.limits.get(plan, self.limits["business"]).get(label)
-        if limit is None:
+        """Count one request; Zoom's rate-limit headers, or Zoom's 429 when over a limit."""
+        rule = self._rule(plan, label)
+        if rule is None:
             return {}
+        limit = rule.limit
         epoch = int(now.timestamp())
         window = epoch // limit.window
-        day = now.strftime("%Y-%m-%d")
-        keys = [(f"{account_id}:{label}:{limit.window}:{window}", limit.window + 1)]
-        if limit.daily is not None:
-            shared = SHARED_DAILY.get(label, label) if plan != "free" else label
-            keys.append((f"{account_id}:{shared}:day:{day}", 2 * 86400))
-        counts = self.counters.hit_many(keys)
-        headers: dict[str, str] = {"X-RateLimit-Category": label}
+        window_key = f"{account_id}:{rule.window_key}{window}"
+        if limit.daily is None:
+            counts = [self.counters.hit(window_key, limit.window + 1)]
+        else:
+            day_key = f"{account_id}:{rule.day_key}{_utc_day(epoch // 86400)}"
+            counts = self.counters.hit_many([(window_key, limit.window + 1), (day_key, 2 * 86400)])
         if limit.daily is not None:
             used_today = counts[1]
-            headers.update(
-                {
-                    "X-RateLimit-Type": "Daily-limit",
-                    "X-RateLimit-Limit": str(limit.daily),
-                    "X-RateLimit-Remaining": str(max(0, limit.daily - used_today)),
-                }
-            )
+            headers = {
+                **rule.daily_headers,
+                "X-RateLimit-Remaining": str(max(0, limit.daily - used_today)),
+            }
             if used_today > limit.daily:
                 midnight = (now + timedelta(days=1)).replace(
                     hour=0, minute=0, second=0, microsecond=0
@@ -230,18 +278,14 @@ class RateLimiter:
                     account_id, label, ZoomError(429, 429, DAILY_MESSAGE, headers=headers)
                 )
         else:
-            headers.update(
-                {
-                    "X-RateLimit-Type": "QPS",
-                    "X-RateLimit-Limit": str(limit.rate),
-                    "X-RateLimit-Remaining": str(max(0, limit.rate - counts[0])),
-                }
-            )
+            headers = {
+                **rule.qps_headers,
+                "X-RateLimit-Remaining": str(max(0, limit.rate - counts[0])),
+            }
         if counts[0] > limit.rate:
             headers.update(
                 {
-                    "X-RateLimit-Type": "QPS",
-                    "X-RateLimit-Limit": str(limit.rate),
+                    **rule.qps_headers,
                     "X-RateLimit-Remaining": "0",
                     "X-RateLimit-Reset": str((window + 1) * limit.window),
                 }

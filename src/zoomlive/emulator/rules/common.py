@@ -47,7 +47,8 @@ class Call:
 @dataclass
 class Result:
     status: int
-    body: BaseModel | None = None
+    body: BaseModel | dict[str, Any] | None = None
+    """A wire model, or the JSON-ready dict of one (see ``rules.views.view``)."""
     headers: dict[str, str] = field(default_factory=dict)
 
 

@@ -25,6 +25,7 @@ from zoomlive.emulator.rules.sessions import (
     new_session,
     session_view,
 )
+from zoomlive.emulator.rules.views import view
 from zoomlive.emulator.store import Session, Tx
 
 NOT_FOUND = RULES["meeting"].not_found
@@ -110,8 +111,11 @@ def list_meetings(env: Env, tx: Tx, call: Call) -> Result:
     )
     return Result(
         200,
-        w.MeetingList(
-            **page_info(offset, page_size, len(rows), total),
-            meetings=[list_item(w.MeetingListItem, r, call.base_url) for r in rows],
+        view(
+            w.MeetingList,
+            {
+                **page_info(offset, page_size, len(rows), total),
+                "meetings": [list_item(w.MeetingListItem, r, call.base_url) for r in rows],
+            },
         ),
     )

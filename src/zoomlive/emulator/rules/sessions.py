@@ -18,6 +18,7 @@ from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.feed import FeedItem
 from zoomlive.emulator.rules.common import Call, require_webinar_plan
+from zoomlive.emulator.rules.views import view
 from zoomlive.emulator.store import Account, LiveStream, Session, Tx, User
 from zoomlive.emulator.store.records import StreamEffect
 
@@ -39,16 +40,12 @@ def _webinar_gate(tx: Tx, webinar: Session) -> Account:
     return require_webinar_plan(tx, webinar)[1]
 
 
-# Views are built from the store's own records, already valid: model_construct skips a
-# validation that would only check the emulator against itself (it is most of a GET's cost).
+def _webinar_view(fields: dict[str, Any], session: Session) -> dict[str, Any]:
+    return view(w.Webinar, {**fields, "is_simulive": False, "creation_source": "open_api"})
 
 
-def _webinar_view(fields: dict[str, Any], session: Session) -> BaseModel:
-    return w.Webinar.model_construct(**fields, is_simulive=False, creation_source="open_api")
-
-
-def _meeting_view(fields: dict[str, Any], session: Session) -> BaseModel:
-    return w.Meeting.model_construct(**fields, status=session.status)
+def _meeting_view(fields: dict[str, Any], session: Session) -> dict[str, Any]:
+    return view(w.Meeting, {**fields, "status": session.status})
 
 
 @dataclass(frozen=True)
@@ -67,8 +64,8 @@ class KindRules:
     """Zoom's text when the account has no custom live streaming."""
     not_configured: str
     """Zoom's 3000 text for a start before ``PATCH .../livestream``."""
-    view: Callable[[dict[str, Any], Session], BaseModel]
-    """The session as Zoom's ``GET`` returns it, from :func:`session_fields`."""
+    view: Callable[[dict[str, Any], Session], dict[str, Any]]
+    """The session as Zoom's ``GET`` returns it (JSON-ready), from :func:`session_fields`."""
     start_throttle: timedelta | None
     """Zoom refuses a live-stream start this soon after the previous one (meetings: 30 s)."""
     daily_cap: str
@@ -215,15 +212,15 @@ def session_fields(session: Session, host: User | None, base_url: str) -> dict[s
     }
 
 
-def session_view(session: Session, host: User | None, base_url: str) -> BaseModel:
+def session_view(session: Session, host: User | None, base_url: str) -> dict[str, Any]:
     """The session as Zoom's ``GET`` and create calls return it."""
     return RULES[session.kind].view(session_fields(session, host, base_url), session)
 
 
-def list_item(model: type[M], session: Session, base_url: str) -> M:
+def list_item(model: type[BaseModel], session: Session, base_url: str) -> dict[str, Any]:
     """A list entry: the fields of ``session_fields`` that the list's model has."""
     fields = session_fields(session, host=None, base_url=base_url)
-    return model.model_construct(**{k: v for k, v in fields.items() if k in model.model_fields})
+    return view(model, {k: v for k, v in fields.items() if k in model.model_fields})
 
 
 def session_record(session: Session) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from zoomlive.emulator.rules.sessions import (
     session_view,
     webhook_object,
 )
+from zoomlive.emulator.rules.views import view
 from zoomlive.emulator.store import Session, Tx
 
 NOT_FOUND = RULES["webinar"].not_found
@@ -144,5 +145,6 @@ def list_webinars(env: Env, tx: Tx, call: Call) -> Result:
     )
     items = [list_item(w.WebinarListItem, r, call.base_url) for r in rows]
     return Result(
-        200, w.WebinarList(**page_info(offset, page_size, len(rows), total), webinars=items)
+        200,
+        view(w.WebinarList, {**page_info(offset, page_size, len(rows), total), "webinars": items}),
     )
