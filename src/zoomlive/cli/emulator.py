@@ -71,7 +71,8 @@ def banner(base: str, demo_seeded: bool) -> str:
 SERVE_EPILOG = (
     "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one, else "
     "imageio-ffmpeg's), ZOOMLIVE_FONT (the overlay font), ZOOMLIVE_DB_THREADS (API worker "
-    "threads, default 2). Every option above shows the ZOOMLIVE_* variable it reads."
+    "threads on the SQL store: 2 for SQLite, 16 for PostgreSQL). Every option above shows "
+    "the ZOOMLIVE_* variable it reads."
 )
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -23,7 +24,7 @@ from zoomlive.emulator.control import routes as control
 from zoomlive.emulator.control.seed import demo
 from zoomlive.emulator.control.seed import load as load_seed
 from zoomlive.emulator.dashboard import dashboard_routes
-from zoomlive.emulator.env import Env
+from zoomlive.emulator.env import Env, db_threads
 from zoomlive.emulator.faults import FaultInjector, FaultMiddleware, fault_routes
 from zoomlive.emulator.feed import EventFeed
 from zoomlive.emulator.gateway import Gateway
@@ -49,6 +50,7 @@ def open_env(
     ``shared``: worker processes share the store (see :func:`open_store`)."""
     store = open_store(settings.db, lock=lock, holder=holder, shared=shared)
     env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
+    env.db_limiter = CapacityLimiter(db_threads(store))
     limits = load_limits(settings.rate_limits)
     if limits is not None:
         counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()

@@ -1,0 +1,147 @@
+"""Private database engines for the tests: a PostgreSQL and a Redis of their own, on 127.0.0.1,
+started in a temp folder, gone with the test session however it ends (scripts/test installs the
+Debian packages: postgresql, redis-server)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.helpers import free_port, popen
+
+
+class EngineMissing(RuntimeError):
+    pass
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        raise EngineMissing("PostgreSQL is required (scripts/test installs it: postgresql)")
+    return found[-1]
+
+
+class PrivatePostgres:
+    """``initdb`` in ``root`` and a ``postgres`` on a free port; the database ``zoomlive``.
+
+    Durability settings are relaxed (fsync off): these tests kill emulators, not the database.
+    As root, PostgreSQL runs as the ``postgres`` user (it refuses root)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"postgresql://zoomlive@127.0.0.1:{self.port}/zoomlive"
+        self._as: dict[str, object] = {}
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            self._as = {"user": user.pw_uid, "group": user.pw_gid}
+            os.chown(root, user.pw_uid, user.pw_gid)
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            list(args),
+            check=True,
+            capture_output=True,
+            timeout=120,
+            **self._as,  # type: ignore[arg-type]
+        )
+
+    def start(self) -> PrivatePostgres:
+        data = self.root / "data"
+        self._run(
+            _pg_bin("initdb"), "-D", str(data), "-U", "zoomlive", "--auth=trust", "-E", "UTF8",
+            "--no-sync", "--locale=C",
+        )  # fmt: skip
+        self.proc = popen(
+            [
+                _pg_bin("postgres"), "-D", str(data), "-p", str(self.port),
+                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=300",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "postgres.log", "wb"),  # noqa: SIM115 - the child keeps it
+            **self._as,
+        )  # fmt: skip
+        _wait_port(self.port, self.proc, "postgres")
+        deadline = time.monotonic() + 30
+        while True:
+            done = subprocess.run(
+                [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "zoomlive",
+                 "zoomlive"],
+                capture_output=True,
+                timeout=30,
+            )  # fmt: skip
+            if done.returncode == 0:
+                return self
+            if time.monotonic() > deadline:
+                raise RuntimeError(done.stderr.decode())
+            time.sleep(0.2)  # still starting up
+
+    def reset(self) -> None:
+        """An empty database again (every table dropped), for the next test."""
+        subprocess.run(
+            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "zoomlive", "-q",
+             "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", "zoomlive"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # a smart shutdown is slow with clients around: fast one
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class PrivateRedis:
+    """A ``redis-server`` on a free port, nothing saved to disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PrivateRedis:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise EngineMissing("redis-server is required (scripts/test installs it)")
+        self.proc = popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        _wait_port(self.port, self.proc, "redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
