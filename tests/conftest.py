@@ -17,6 +17,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from tests.engines import PrivatePostgres, PrivateRedis
 from tests.helpers import free_port, popen
 from zoomlive.emulator import Settings, create_app
 
@@ -115,7 +116,7 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 class Server:
     """A ``zoomlive serve`` subprocess on 127.0.0.1."""
 
-    def __init__(self, db: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, db: Path | str, *extra: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.db = db
         self.url = f"http://127.0.0.1:{self.port}"
@@ -202,3 +203,26 @@ def live(server: Server) -> Iterator[Api]:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
         yield Api(http, "socket")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PrivatePostgres]:
+    """A private PostgreSQL for the session (scripts/test installs the server)."""
+    engine = PrivatePostgres().start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PrivatePostgres) -> str:
+    """The session's PostgreSQL, emptied for this test."""
+    postgres.reset()
+    return postgres.url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Redis for the session."""
+    engine = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
+    yield engine.url
+    engine.stop()

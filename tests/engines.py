@@ -10,8 +10,10 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from tests.helpers import free_port, popen
 
@@ -46,16 +48,19 @@ class PrivatePostgres:
     Durability settings are relaxed (fsync off): these tests kill emulators, not the database.
     As root, PostgreSQL runs as the ``postgres`` user (it refuses root)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
+        # A folder of its own under the temp dir: the postgres user must reach it, and pytest's
+        # temp folders are private to root.
+        self.root = Path(tempfile.mkdtemp(prefix="zoomlive-pg-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"postgresql://zoomlive@127.0.0.1:{self.port}/zoomlive"
         self._as: dict[str, object] = {}
+        self._log: IO[bytes] | None = None
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             self._as = {"user": user.pw_uid, "group": user.pw_gid}
-            os.chown(root, user.pw_uid, user.pw_gid)
+            os.chown(self.root, user.pw_uid, user.pw_gid)
 
     def _run(self, *args: str) -> None:
         subprocess.run(
@@ -68,6 +73,7 @@ class PrivatePostgres:
 
     def start(self) -> PrivatePostgres:
         data = self.root / "data"
+        self._log = open(self.root / "postgres.log", "wb")  # noqa: SIM115 - closed in stop()
         self._run(
             _pg_bin("initdb"), "-D", str(data), "-U", "zoomlive", "--auth=trust", "-E", "UTF8",
             "--no-sync", "--locale=C",
@@ -79,7 +85,7 @@ class PrivatePostgres:
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=300",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "postgres.log", "wb"),  # noqa: SIM115 - the child keeps it
+            stderr=self._log,
             **self._as,
         )  # fmt: skip
         _wait_port(self.port, self.proc, "postgres")
@@ -116,6 +122,10 @@ class PrivatePostgres:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class PrivateRedis:

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import Api, Server, get_token
-from tests.helpers import free_port, popen
 from zoomlive.emulator.ratelimit import DAILY_MESSAGE, PER_SECOND_MESSAGE
 
 
@@ -119,49 +113,13 @@ def test_rate_limited_requests_change_nothing(make_client: Callable[..., TestCli
     assert api.state() == before
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is required (scripts/test installs it)"
-    port = free_port()
-    proc = popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
-
-
-def test_two_workers_share_the_limit_through_redis(tmp_path: Path, redis_url: str) -> None:
+def test_two_workers_share_the_limit_through_redis(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
     custom = tmp_path / "limits.json"
     custom.write_text(json.dumps({"business": {"Light": {"rate": 10000, "daily": 50}}}))
     srv = Server(
-        tmp_path / "shared.db",
+        pg_url,
         "--workers",
         "2",
         "--rate-limits",

@@ -189,7 +189,7 @@ def serve(
     from zoomlive.emulator.app import create_app, open_env
     from zoomlive.emulator.serving import BindError, ServeOptions, bind, run
     from zoomlive.emulator.settings import Settings
-    from zoomlive.emulator.store import StoreBusy
+    from zoomlive.emulator.store import StoreBusy, is_sqlite
 
     if host not in LOOPBACK_HOSTS and not admin_key:
         raise fail(
@@ -200,10 +200,19 @@ def serve(
         raise fail("--token-ttl must be at least 1 second", 2)
     if media not in ("ffmpeg", "fake", "off"):
         raise fail("--media must be ffmpeg, fake or off", 2)
-    if workers < 1 or (workers > 1 and media == "ffmpeg"):
-        raise fail("--workers above 1 needs --media fake or off (streams run in one process)", 2)
-    if workers > 1 and db == ":memory:":
-        raise fail("--workers above 1 needs a shared store: a file or a database URL", 2)
+    if workers < 1:
+        raise fail("--workers must be at least 1", 2)
+    if workers > 1 and is_sqlite(db):
+        # The SQLite store is one process's truth (in memory, journaled): workers, and the
+        # clock, faults and feed they share, need PostgreSQL.
+        raise fail("--workers above 1 needs PostgreSQL: --db postgresql://...", 2)
+    if workers > 1 and media == "ffmpeg":
+        # Each worker would start its own ffmpeg for the streams it was asked about, and none
+        # would know of the others': one process streams.
+        raise fail("--workers above 1 needs --media fake or off", 2)
+    if workers > 1 and rate_limits != "off" and not redis_url:
+        # Counters in each worker would let N times the limit through, silently.
+        raise fail("--workers above 1 counts rate limits in Redis: --redis-url, or off", 2)
     if rate_limits not in ("zoom", "off") and not Path(rate_limits).is_file():
         raise fail(f"--rate-limits: no such file {rate_limits}", 2)
     if media_profile is not None and media_profile not in PROFILES:
@@ -265,7 +274,7 @@ def serve(
             run(create_app(settings, env=env), sock, options)
     finally:
         sock.close()
-        env.store.close()
+        env.close()
 
 
 def seed_cmd(
@@ -317,7 +326,7 @@ def seed_cmd(
         detail = "".join(f" {e.field}" for e in err.errors or [])
         raise fail(f"{err.message}{detail}") from None
     finally:
-        env.store.close()
+        env.close()
     typer.echo(json.dumps({"credentials": credentials}, indent=2))
 
 

@@ -32,10 +32,11 @@ from zoomlive.emulator.guard import RequestGuard, allowed_hosts
 from zoomlive.emulator.http import TrackingIdMiddleware
 from zoomlive.emulator.ids import Source
 from zoomlive.emulator.media.command import PROFILES
-from zoomlive.emulator.media.supervisor import MediaSupervisor
+from zoomlive.emulator.media.supervisor import MediaSupervisor, die_with_parent
 from zoomlive.emulator.ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
 from zoomlive.emulator.routes import http_error, server_error, zoom_routes
 from zoomlive.emulator.settings import Settings
+from zoomlive.emulator.shared import Bus, SharedClock, SharedRows
 from zoomlive.emulator.store import open_store
 from zoomlive.emulator.webhooks import WebhookDispatcher
 
@@ -51,6 +52,13 @@ def open_env(
     store = open_store(settings.db, lock=lock, holder=holder, shared=shared)
     env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
     env.db_limiter = CapacityLimiter(db_threads(store))
+    if not store.is_sqlite:
+        # PostgreSQL may be shared by other workers and hosts: so are the clock, the fault
+        # rules and the event feed (shared.py).
+        env.bus = Bus(settings.db)
+        env.bus.start()
+        env.shared_rows = SharedRows(settings.db)
+        env.clock = SharedClock(env.bus, env.shared_rows)
     limits = load_limits(settings.rate_limits)
     if limits is not None:
         counters = RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
@@ -94,9 +102,13 @@ def create_app(
             )
         app.state.env = env
         env.faults = faults
+        if env.bus is not None and env.shared_rows is not None:
+            faults.share(env.bus, env.shared_rows)
         try:
             env.feed = EventFeed()
             env.feed.bind(asyncio.get_running_loop())
+            if env.bus is not None:
+                env.feed.share(env.bus)
             env.store.on_commit.append(env.feed.on_commit)
             env.webhooks = WebhookDispatcher(env.store, env.clock, settings.webhook_time_scale)
             env.webhooks.listeners.append(lambda data: env.feed.publish("webhook", data))
@@ -114,7 +126,7 @@ def create_app(
                 await env.media.close()
             if env.webhooks is not None:
                 await env.webhooks.close()
-            await anyio.to_thread.run_sync(env.store.close)
+            await anyio.to_thread.run_sync(env.close)
 
     routes = zoom_routes()
     routes += control.routes()
@@ -140,7 +152,9 @@ def create_app(
 
 def app_from_env() -> Gateway:
     """The app for each worker of ``zoomlive serve --workers N`` (settings from ZOOMLIVE_*).
-    The parent process holds the store's lock for all its workers."""
+    A worker dies with its parent, however the parent dies (no orphan keeps answering, nor
+    holds the port for the next start)."""
+    die_with_parent()
     return create_app(
         Settings.from_env(),
         lock_store="ZOOMLIVE_STORE_LOCKED_BY" not in os.environ,

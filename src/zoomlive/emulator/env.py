@@ -50,3 +50,16 @@ class Env:
     """The event feed at ``/_emulator/events`` (``zoomlive.emulator.feed``)."""
     faults: Any = None
     """The fault injector (``zoomlive.emulator.faults``)."""
+    bus: Any = None
+    """``NOTIFY``/``LISTEN`` between the workers and hosts of a PostgreSQL store
+    (``zoomlive.emulator.shared.Bus``); None for one process."""
+    shared_rows: Any = None
+    """The shared clock setting and fault rules (``zoomlive.emulator.shared.SharedRows``)."""
+
+    def close(self) -> None:
+        """The store (waiting for transactions in flight), then the shared connections."""
+        self.store.close()
+        if self.bus is not None:
+            self.bus.close()
+        if self.shared_rows is not None:
+            self.shared_rows.close()

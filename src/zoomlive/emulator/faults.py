@@ -39,6 +39,7 @@ from zoomlive.emulator.control.routes import ControlRequest, endpoint
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.http import error_response, validate_model
 from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE, ZOOM_LIMITS
+from zoomlive.emulator.shared import Bus, SharedRows
 
 FaultKind = Literal["latency", "error", "drop"]
 LOG_SIZE = 200
@@ -178,6 +179,38 @@ class FaultInjector:
         self._log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._next_id = 1
         self._rng = self._fresh_rng()
+        self._rows: SharedRows | None = None
+        self._bus: Bus | None = None
+
+    def share(self, bus: Bus, rows: SharedRows) -> None:
+        """Keep the rules in the store's PostgreSQL, for every worker and host: a change is
+        written and announced, each process reloads the rules when it hears it, and a counted
+        rule's firings are taken from the shared count (``count: 1`` fires once in all)."""
+        self._bus, self._rows = bus, rows
+        bus.subscribe("faults", lambda message: self._reload())
+        self._reload()
+
+    def _reload(self) -> None:
+        assert self._rows is not None
+        rows = self._rows.fault_rules()
+        with self._lock:
+            current = {a.rule.id: a for a in self._rules}
+            fresh: builtins.list[_Active] = []
+            for body, remaining in rows:
+                rule = FaultRule.model_validate(body)
+                known = current.get(rule.id)
+                if known is not None:
+                    known.remaining = remaining
+                    fresh.append(known)
+                else:
+                    seed = rule.seed if rule.seed is not None else self._rng.getrandbits(64)
+                    fresh.append(_Active(rule, random.Random(seed), remaining))
+            self._rules = fresh
+
+    def _announce(self) -> None:
+        if self._bus is not None:
+            self._reload()
+            self._bus.publish("faults", {})
 
     def _fresh_rng(self) -> random.Random:
         return random.Random(self._seed) if self._seed is not None else random.Random()
@@ -187,6 +220,8 @@ class FaultInjector:
         problems = rule_problems(rule)
         if problems:
             raise validation_failed(problems)
+        if self._rows is not None:
+            return self._add_shared(rule)
         with self._lock:
             if len(self._rules) >= MAX_RULES:
                 raise ZoomError(409, 409, f"At most {MAX_RULES} fault rules at once.")
@@ -202,6 +237,22 @@ class FaultInjector:
             self._rules.append(_Active(rule, random.Random(seed), rule.count))
         return rule
 
+    def _add_shared(self, rule: FaultRule) -> FaultRule:
+        assert self._rows is not None
+        given = rule.id
+        for _ in range(1000):
+            named = rule if given is not None else rule.model_copy(update={"id": _new_id()})
+            try:
+                added = self._rows.add_fault(named.model_dump(), named.count, MAX_RULES)
+            except OverflowError:
+                raise ZoomError(409, 409, f"At most {MAX_RULES} fault rules at once.") from None
+            if added:
+                self._announce()
+                return named
+            if given is not None:
+                raise ZoomError(409, 409, f"Fault {given} already exists.")
+        raise ZoomError(409, 409, "Could not name the fault rule.")  # pragma: no cover
+
     def list(self) -> builtins.list[FaultRule]:
         """The rules in force, oldest first."""
         with self._lock:
@@ -216,6 +267,10 @@ class FaultInjector:
             ]
 
     def remove(self, fault_id: str) -> bool:
+        if self._rows is not None:
+            found = self._rows.remove_fault(fault_id)
+            self._announce()
+            return found
         with self._lock:
             kept = [a for a in self._rules if a.rule.id != fault_id]
             found = len(kept) != len(self._rules)
@@ -224,10 +279,14 @@ class FaultInjector:
 
     def clear(self) -> None:
         """Remove every rule, empty the log, and restart the seeded draws."""
+        if self._rows is not None:
+            self._rows.remove_fault(None)
         with self._lock:
             self._rules.clear()
             self._log.clear()
             self._rng = self._fresh_rng()
+        if self._bus is not None:
+            self._bus.publish("faults", {})
 
     def log(self) -> builtins.list[dict[str, Any]]:
         """The last 200 faults applied, oldest first."""
@@ -260,6 +319,12 @@ class FaultInjector:
                     continue  # one answer per request: later error/drop rules are not drawn
                 if rule.probability < 1.0 and active.rng.random() >= rule.probability:
                     continue
+                if active.remaining is not None and self._rows is not None:
+                    left = self._rows.consume_fault(rule.id or "")  # a shared count
+                    if left is None:
+                        active.remaining = 0  # another worker took the last firing
+                        continue
+                    active.remaining = left + 1
                 active.applied += 1
                 if active.remaining is not None:
                     active.remaining -= 1
@@ -290,6 +355,10 @@ class FaultInjector:
 
 class ConnectionDropped(httpx.RemoteProtocolError):
     """Raised in process for a ``drop`` fault, where there is no connection to close."""
+
+
+def _new_id() -> str:
+    return f"fault-{uuid.uuid4().hex[:8]}"
 
 
 def _tracking_id() -> str:

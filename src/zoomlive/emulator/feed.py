@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from zoomlive.emulator.shared import Bus
 from zoomlive.emulator.store.records import StreamStateChanged
 
 QUEUE_SIZE = 1000
@@ -33,13 +34,28 @@ class FeedItem:
 
 
 class EventFeed:
+    """The feed of one process; with :meth:`share`, of every worker and host of a store."""
+
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribers: set[asyncio.Queue[FeedItem]] = set()
         self._seq = 0
+        self._bus: Bus | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+
+    def share(self, bus: Bus) -> None:
+        """Publish through the store's PostgreSQL (``NOTIFY``): every process's feed shows
+        the events of all, each once."""
+        self._bus = bus
+        bus.subscribe("feed", self._heard)
+
+    def _heard(self, message: dict[str, Any]) -> None:
+        if self._loop is not None:
+            item = FeedItem(str(message.get("kind")), dict(message.get("data") or {}))
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                self._loop.call_soon_threadsafe(self._fan_out, item)
 
     def on_commit(self, effects: list[Any]) -> None:
         for effect in effects:
@@ -64,6 +80,9 @@ class EventFeed:
         if self._loop is None:
             return
         item = FeedItem(kind, {**data, "at": datetime.now(UTC).isoformat()})
+        if self._bus is not None:
+            self._bus.publish("feed", {"kind": item.kind, "data": item.data})
+            return
         self._loop.call_soon_threadsafe(self._fan_out, item)
 
     def _fan_out(self, item: FeedItem) -> None:

@@ -72,6 +72,13 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def die_with_parent() -> None:
+    """In a process already running (a worker): SIGKILL when its parent dies."""
+    parent = os.getppid()
+    if parent > 1:
+        _die_with_parent(parent)
+
+
 def classify(stderr: str, saw_frames: bool, returncode: int) -> str:
     """A short reason for an ffmpeg that ended on its own."""
     if returncode < 0:

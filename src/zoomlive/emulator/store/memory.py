@@ -66,7 +66,7 @@ from zoomlive.emulator.store.records import (
     WebhookSubscription,
 )
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The Alembic head that ``schema.sql`` builds (a test keeps them together)."""
 _MISSING: Any = object()
 T = TypeVar("T")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -234,3 +235,47 @@ daily_counters = Table(
     Column("day", String(10), primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+# What the workers and hosts of one PostgreSQL store share besides Zoom's state (0006). A
+# single-process emulator keeps these in memory and leaves the tables empty.
+
+control_state = Table(
+    "control_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""Small shared documents: ``clock`` (the emulator clock's setting)."""
+
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("remaining", Integer, nullable=True),
+)
+"""Fault rules in force, in the order they were added; ``remaining`` is consumed atomically."""
+
+stream_leases = Table(
+    "stream_leases",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("owner_id", BigInteger, primary_key=True),
+    Column("worker", String(128), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+"""Which media worker pushes which stream, until when (renewed while ffmpeg runs)."""
+
+stream_reports = Table(
+    "stream_reports",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("owner_id", BigInteger, primary_key=True),
+    Column("worker", String(128), nullable=False),
+    Column("speaker", String(200), nullable=True),
+    Column("metrics", Text, nullable=True),
+    Column("thumbnail", LargeBinary, nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+"""What a media worker reports of a stream (metrics, the latest frame) and its active speaker."""

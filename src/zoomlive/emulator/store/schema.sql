@@ -211,4 +211,37 @@ CREATE TABLE webhook_attempts (
 
 CREATE INDEX ix_webhook_attempts_delivery_id ON webhook_attempts (delivery_id);
 
-INSERT INTO alembic_version (version_num) VALUES ('0005');
+CREATE TABLE control_state (
+	"key" VARCHAR(64) NOT NULL, 
+	value TEXT NOT NULL, 
+	PRIMARY KEY ("key")
+);
+
+CREATE TABLE fault_rules (
+	id VARCHAR(64) NOT NULL, 
+	seq INTEGER NOT NULL, 
+	body TEXT NOT NULL, 
+	remaining INTEGER, 
+	PRIMARY KEY (id)
+);
+
+CREATE TABLE stream_leases (
+	kind VARCHAR(8) NOT NULL, 
+	owner_id BIGINT NOT NULL, 
+	worker VARCHAR(128) NOT NULL, 
+	expires_at DATETIME NOT NULL, 
+	PRIMARY KEY (kind, owner_id)
+);
+
+CREATE TABLE stream_reports (
+	kind VARCHAR(8) NOT NULL, 
+	owner_id BIGINT NOT NULL, 
+	worker VARCHAR(128) NOT NULL, 
+	speaker VARCHAR(200), 
+	metrics TEXT, 
+	thumbnail BLOB, 
+	updated_at DATETIME NOT NULL, 
+	PRIMARY KEY (kind, owner_id)
+);
+
+INSERT INTO alembic_version (version_num) VALUES ('0006');

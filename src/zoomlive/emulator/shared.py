@@ -1,0 +1,252 @@
+"""What every worker and host of one PostgreSQL store shares besides Zoom's state: the clock,
+the fault rules, the event feed, and the notices that reach media workers.
+
+PostgreSQL does all of it, with nothing home-made: the shared values are rows (``control_state``,
+``fault_rules``), and a change is announced with ``NOTIFY zoomlive`` (a JSON payload naming its
+topic); every process ``LISTEN``s on one connection of its own, in a thread, and applies what it
+hears. A worker that starts reads the rows first, so it never misses what was set before it.
+
+One process (the memory store, or ``--workers 1``) needs none of this: its clock, faults and
+feed are in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from zoomlive.emulator.clock import Clock
+
+log = logging.getLogger("zoomlive.shared")
+
+CHANNEL = "zoomlive"
+RECONNECT_S = 1.0
+
+
+def postgres_url(db: str) -> str:
+    """The libpq form of a store URL (``postgresql+psycopg://`` -> ``postgresql://``)."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if db.startswith(prefix):
+            return "postgresql://" + db.removeprefix(prefix)
+    return db
+
+
+class Bus:
+    """``NOTIFY``/``LISTEN`` on one channel: ``publish`` from any thread (queued, sent by a
+    thread of its own), ``subscribe`` a callback per topic (called in the listening thread)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = postgres_url(url)
+        self.origin = uuid.uuid4().hex
+        """This process: messages carry it, so a subscriber can skip its own."""
+        self._subscribers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+        self._outbox: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._listen, name="zoomlive-bus-listen", daemon=True),
+            threading.Thread(target=self._send, name="zoomlive-bus-send", daemon=True),
+        ]
+
+    def start(self, timeout: float = 10.0) -> None:
+        for thread in self._threads:
+            thread.start()
+        if not self._listening.wait(timeout):
+            raise RuntimeError(f"could not LISTEN on {CHANNEL} at the store's PostgreSQL")
+
+    def subscribe(self, topic: str, callback: Callable[[dict[str, Any]], None]) -> None:
+        self._subscribers.setdefault(topic, []).append(callback)
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        payload = json.dumps({**message, "topic": topic, "origin": self.origin}, default=str)
+        if len(payload) > 7900:  # NOTIFY's limit is 8000 bytes
+            log.warning("bus message on %s too large (%d bytes), dropped", topic, len(payload))
+            return
+        self._outbox.put((CHANNEL, payload))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._outbox.put(None)
+        for thread in self._threads:
+            thread.join(5)
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._connect() as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._listening.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5, stop_after=64):
+                            self._dispatch(note.payload)
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                log.warning("bus listener: %s; reconnecting", exc)
+                self._stop.wait(RECONNECT_S)
+
+    def _dispatch(self, payload: str) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        for callback in self._subscribers.get(message.get("topic", ""), []):
+            try:
+                callback(message)
+            except Exception:
+                log.exception("bus subscriber for %s", message.get("topic"))
+
+    def _send(self) -> None:
+        conn: Any = None
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                break
+            channel, payload = item
+            for attempt in range(3):
+                try:
+                    if conn is None:
+                        conn = self._connect()
+                    conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+                    break
+                except Exception as exc:
+                    log.warning("bus publish (attempt %d): %s", attempt + 1, exc)
+                    conn = None
+                    self._stop.wait(0.2)
+        if conn is not None:
+            conn.close()
+
+
+class SharedClock(Clock):
+    """The emulator clock of every worker: a change is written to ``control_state`` and
+    announced; every process applies it when it hears it (and reads it when it starts)."""
+
+    def __init__(self, bus: Bus, rows: SharedRows) -> None:
+        super().__init__()
+        self._bus = bus
+        self._rows = rows
+        self._apply(rows.get("clock"))
+        bus.subscribe("clock", lambda message: self._apply(message.get("setting")))
+
+    def _apply(self, setting: Any) -> None:
+        if not isinstance(setting, dict):
+            return
+        frozen = setting.get("frozen")
+        self._setting = (
+            datetime.fromisoformat(frozen) if frozen else None,
+            timedelta(seconds=float(setting.get("offset", 0.0))),
+        )
+
+    def _share(self) -> None:
+        frozen, offset = self._setting
+        setting = {
+            "frozen": frozen.isoformat() if frozen else None,
+            "offset": offset.total_seconds(),
+        }
+        self._rows.put("clock", setting)
+        self._bus.publish("clock", {"setting": setting})
+
+    def advance(self, seconds: float) -> datetime:
+        now = super().advance(seconds)
+        self._share()
+        return now
+
+    def reset(self) -> None:
+        super().reset()
+        self._share()
+
+    def freeze(self, frozen: bool) -> None:
+        super().freeze(frozen)
+        self._share()
+
+    def refresh(self) -> None:
+        """Read the shared setting now (the control API's ``GET /clock``: exact at once)."""
+        self._apply(self._rows.get("clock"))
+
+
+class SharedRows:
+    """Small JSON documents and fault rules in the store's PostgreSQL (one connection, locked:
+    control calls only, never a Zoom call's path)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(postgres_url(url), autocommit=True, connect_timeout=5)
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM control_state WHERE key = %s", (key,)
+            ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO control_state (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    # fault rules -------------------------------------------------------------------------
+    def fault_rules(self) -> list[tuple[dict[str, Any], int | None]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT body, remaining FROM fault_rules ORDER BY seq"
+            ).fetchall()
+        return [(json.loads(body), remaining) for body, remaining in rows]
+
+    def add_fault(self, rule: dict[str, Any], remaining: int | None, limit: int) -> bool:
+        """Insert a rule; False if its id is taken. (The count of rules is checked first.)"""
+        with self._lock, self._conn.transaction():
+            self._conn.execute("LOCK TABLE fault_rules IN EXCLUSIVE MODE")
+            row = self._conn.execute(
+                "SELECT count(*), coalesce(max(seq), 0) FROM fault_rules"
+            ).fetchone()
+            count, top = row if row is not None else (0, 0)
+            if count >= limit:
+                raise OverflowError
+            inserted = self._conn.execute(
+                "INSERT INTO fault_rules (id, seq, body, remaining) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING",
+                (rule["id"], top + 1, json.dumps(rule), remaining),
+            ).rowcount
+        return bool(inserted)
+
+    def remove_fault(self, fault_id: str | None) -> bool:
+        """Remove one rule (or every rule, for None)."""
+        with self._lock:
+            if fault_id is None:
+                return bool(self._conn.execute("DELETE FROM fault_rules").rowcount)
+            return bool(
+                self._conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,)).rowcount
+            )
+
+    def consume_fault(self, fault_id: str) -> int | None:
+        """Take one firing of a counted rule: what remains after it, or None if none was left
+        (another worker took the last one)."""
+        with self._lock:
+            row = self._conn.execute(
+                "UPDATE fault_rules SET remaining = remaining - 1 "
+                "WHERE id = %s AND remaining > 0 RETURNING remaining",
+                (fault_id,),
+            ).fetchone()
+            if row is not None and row[0] == 0:
+                self._conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,))
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,155 @@
+"""Several emulator processes on one PostgreSQL store: what a user of one sees is what the
+others see (Zoom's state, the clock, the fault rules, the event feed), and a worker never
+outlives its parent. Real PostgreSQL, real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import DEMO_WEBINAR, Server, get_token
+
+
+@pytest.fixture
+def pair(pg_url: str) -> Iterator[tuple[Server, Server]]:
+    """Two ``zoomlive serve`` on one PostgreSQL database (the first one seeds it)."""
+    first = Server(pg_url).start(timeout=40)
+    second: Server | None = None
+    try:
+        second = Server(pg_url).start(timeout=40)
+        yield first, second
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
+
+
+def _now(srv: Server) -> datetime:
+    return datetime.fromisoformat(httpx.get(srv.url + "/_emulator/clock").json()["now"])
+
+
+def test_a_change_through_one_host_is_read_through_the_other(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    with httpx.Client(base_url=a.url) as ha, httpx.Client(base_url=b.url) as hb:
+        token = get_token(ha)
+        auth = {"Authorization": f"Bearer {token}"}
+        page = "https://example.com/watch"
+        patched = hb.patch(  # a token minted by one host is good at the other
+            f"/v2/webinars/{DEMO_WEBINAR}/livestream",
+            json={"stream_url": "rtmp://127.0.0.1/live", "stream_key": "k1", "page_url": page},
+            headers=auth,
+        )
+        assert patched.status_code == 204, patched.text
+        got = ha.get(f"/v2/webinars/{DEMO_WEBINAR}/livestream", headers=auth).json()
+    assert (got["stream_key"], got["page_url"]) == ("k1", page)
+
+
+def test_the_clock_is_shared(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    before = _now(b)
+    moved = httpx.post(a.url + "/_emulator/clock", json={"advance_seconds": 86_400})
+    assert moved.status_code == 200
+    deadline = time.monotonic() + 5
+    while (_now(b) - before).total_seconds() < 86_000:
+        assert time.monotonic() < deadline, "the other host never saw the clock move"
+        time.sleep(0.05)
+    httpx.post(b.url + "/_emulator/clock", json={"reset": True})
+    deadline = time.monotonic() + 5
+    while (_now(a) - before).total_seconds() > 3_600:
+        assert time.monotonic() < deadline, "the reset through the other host never arrived"
+        time.sleep(0.05)
+
+
+def test_a_fault_rule_counts_across_hosts(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    rule = {"kind": "error", "status": 503, "operation": "user", "count": 3, "id": "flaky"}
+    assert httpx.post(a.url + "/_emulator/faults", json=rule).status_code == 201
+    listed = httpx.get(b.url + "/_emulator/faults").json()["rules"]
+    assert [r["id"] for r in listed] == ["flaky"]
+    with httpx.Client(base_url=a.url) as ha, httpx.Client(base_url=b.url) as hb:
+        auth = {"Authorization": f"Bearer {get_token(ha)}"}
+        codes = [
+            (ha if i % 2 else hb).get("/v2/users/me", headers=auth).status_code for i in range(8)
+        ]
+    assert codes.count(503) == 3, codes  # three in all, not three per host
+    assert codes[3:] == [200] * 5
+    assert httpx.get(a.url + "/_emulator/faults").json()["rules"] == []
+
+
+def test_the_event_feed_shows_what_another_host_did(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    seen: list[tuple[str, dict[str, Any]]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        timeout = httpx.Timeout(5, read=None)
+        with (
+            httpx.Client(base_url=a.url, timeout=timeout) as http,
+            http.stream("GET", "/_emulator/events") as response,
+        ):
+            kind = ""
+            try:
+                for line in response.iter_lines():
+                    ready.set()
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: "):
+                        seen.append((kind, json.loads(line[6:])))
+            except httpx.HTTPError:
+                pass  # the server stopped: the feed ends
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    with httpx.Client(base_url=b.url) as hb:
+        auth = {"Authorization": f"Bearer {get_token(hb)}"}
+        ended = hb.put(f"/v2/webinars/{DEMO_WEBINAR}/status", json={"action": "end"}, headers=auth)
+        assert ended.status_code == 204
+    deadline = time.monotonic() + 5
+    while not any(k == "host" for k, _ in seen) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    hosts = [d for k, d in seen if k == "host"]
+    assert [(d["action"], d["id"]) for d in hosts] == [("end", DEMO_WEBINAR)]  # once, not twice
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (dead, not yet reaped by its new parent) counts as gone.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def test_workers_die_with_a_killed_parent(pg_url: str) -> None:
+    srv = Server(pg_url, "--workers", "2").start(timeout=40)
+    pids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 20
+        while len(pids) < 2 and time.monotonic() < deadline:
+            with httpx.Client(base_url=srv.url) as fresh:  # a new connection each time
+                pids.add(fresh.get("/_emulator/health").json()["pid"])
+        assert len(pids) == 2, "both workers should have answered"
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in pids), "a worker outlived its parent"
+    finally:
+        for pid in pids:  # so that a failure does not leave them behind (or hang on their pipe)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        srv.stop()
