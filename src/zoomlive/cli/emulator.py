@@ -119,7 +119,8 @@ def serve(
     media: Annotated[
         str,
         typer.Option(
-            help="ffmpeg: push real RTMP; fake: stream states without media; off.",
+            help="ffmpeg: push real RTMP; fake: stream states without media; off; remote: "
+            "media workers push (zoomlive media-worker; PostgreSQL).",
             envvar="ZOOMLIVE_MEDIA",
         ),
     ] = "ffmpeg",
@@ -144,7 +145,8 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            help="Worker processes (more than 1 needs --media fake or off).",
+            help="Worker processes (more than 1: PostgreSQL, --media remote, fake or off, and "
+            "--redis-url unless --rate-limits off).",
             envvar="ZOOMLIVE_WORKERS",
         ),
     ] = 1,
@@ -198,8 +200,10 @@ def serve(
         )
     if token_ttl < 1:
         raise fail("--token-ttl must be at least 1 second", 2)
-    if media not in ("ffmpeg", "fake", "off"):
-        raise fail("--media must be ffmpeg, fake or off", 2)
+    if media not in ("ffmpeg", "fake", "off", "remote"):
+        raise fail("--media must be ffmpeg, fake, off or remote", 2)
+    if media == "remote" and is_sqlite(db):
+        raise fail("--media remote needs PostgreSQL: --db postgresql://...", 2)
     if workers < 1:
         raise fail("--workers must be at least 1", 2)
     if workers > 1 and is_sqlite(db):
@@ -208,8 +212,8 @@ def serve(
         raise fail("--workers above 1 needs PostgreSQL: --db postgresql://...", 2)
     if workers > 1 and media == "ffmpeg":
         # Each worker would start its own ffmpeg for the streams it was asked about, and none
-        # would know of the others': one process streams.
-        raise fail("--workers above 1 needs --media fake or off", 2)
+        # would know of the others': media workers stream for several API workers.
+        raise fail("--workers above 1 streams through media workers: --media remote", 2)
     if workers > 1 and rate_limits != "off" and not redis_url:
         # Counters in each worker would let N times the limit through, silently.
         raise fail("--workers above 1 counts rate limits in Redis: --redis-url, or off", 2)
@@ -377,9 +381,83 @@ def demo(
         raise fail(f"demo failed: {exc}") from None
 
 
+def media_worker(
+    db: Annotated[str, typer.Option(help="The emulator's PostgreSQL store.", envvar="ZOOMLIVE_DB")],
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            help="Streams this worker pushes at most (default 20 per CPU, for 320x180@15).",
+            envvar="ZOOMLIVE_MEDIA_CAPACITY",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="This worker's name (default host-pid).", envvar="ZOOMLIVE_MEDIA_NAME"),
+    ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            help="A stream's lease: another worker takes it over this long after this one "
+            "stops renewing.",
+            envvar="ZOOMLIVE_MEDIA_LEASE",
+        ),
+    ] = 10.0,
+    media_profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Force a picture size for every stream: small (320x180@15), medium, 720p, 1080p.",
+            envvar="ZOOMLIVE_MEDIA_PROFILE",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Push the live streams of emulators that run --media remote, with other media workers."""
+    require_emulator("media-worker", "psycopg")
+    import asyncio
+    import logging
+    import signal
+
+    from zoomlive.emulator.media.worker import MediaWorker, default_capacity, default_name
+    from zoomlive.emulator.store import is_sqlite
+
+    if is_sqlite(db):
+        raise fail("media workers share a PostgreSQL store: --db postgresql://...", 2)
+    if capacity is not None and capacity < 1:
+        raise fail("--capacity must be at least 1", 2)
+    if not 1 <= lease_seconds <= 3600:
+        raise fail("--lease-seconds must be between 1 and 3600", 2)
+    if media_profile is not None and media_profile not in PROFILES:
+        raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    worker = MediaWorker(
+        db,
+        name=name or default_name(),
+        capacity=capacity or default_capacity(),
+        lease_s=lease_seconds,
+        profile=media_profile,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+
+    typer.echo(f"zoomlive media worker {worker.name}: capacity {worker.capacity}")
+    sys.stdout.flush()
+    try:
+        asyncio.run(main())
+    except Exception as exc:
+        raise fail(f"media worker failed: {exc}") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the emulator's commands to the ``zoomlive`` app."""
     app.command(epilog=SERVE_EPILOG)(serve)
+    app.command("media-worker")(media_worker)
     app.command("seed")(seed_cmd)
     app.command()(receive)
     app.command()(demo)

@@ -32,6 +32,7 @@ from zoomlive.emulator.guard import RequestGuard, allowed_hosts
 from zoomlive.emulator.http import TrackingIdMiddleware
 from zoomlive.emulator.ids import Source
 from zoomlive.emulator.media.command import PROFILES
+from zoomlive.emulator.media.remote import RemoteMedia
 from zoomlive.emulator.media.supervisor import MediaSupervisor, die_with_parent
 from zoomlive.emulator.ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
 from zoomlive.emulator.routes import http_error, server_error, zoom_routes
@@ -113,7 +114,12 @@ def create_app(
             env.webhooks = WebhookDispatcher(env.store, env.clock, settings.webhook_time_scale)
             env.webhooks.listeners.append(lambda data: env.feed.publish("webhook", data))
             await env.webhooks.start()
-            if settings.media != "off":
+            if settings.media == "remote":
+                if env.bus is None:
+                    raise ValueError("--media remote needs a PostgreSQL store")
+                env.media = RemoteMedia(env.store, env.bus, settings.db)
+                await env.media.start()
+            elif settings.media != "off":
                 env.media = MediaSupervisor(
                     env.store, settings.media, profile=settings.media_profile, clock=env.clock
                 )

@@ -38,8 +38,9 @@ class Settings:
     """Requests with a larger body get 413."""
     webinar_daily_cap: int = 100
     """Per-host creates/updates of webinars per UTC day (Zoom: 100)."""
-    media: Literal["ffmpeg", "fake", "off"] = "ffmpeg"
-    """``ffmpeg`` pushes real RTMP; ``fake`` drives the stream states without it; ``off``."""
+    media: Literal["ffmpeg", "fake", "off", "remote"] = "ffmpeg"
+    """``ffmpeg`` pushes real RTMP; ``fake`` drives the stream states without it; ``off``;
+    ``remote``: media workers push (``zoomlive media-worker``, PostgreSQL only)."""
     media_profile: str | None = None
     """Force a media profile (``small`` 320x180@15, ``medium``, ``720p``, ``1080p``)."""
     rate_limits: str = "zoom"

@@ -391,8 +391,8 @@ def media_fault(kind: SessionKind) -> ControlHandler:
         body = validate_model(MediaFaultBody, req.document())
         with env.store.read() as tx:
             found = _load(tx, kind, req)
-        if env.media is None or env.settings.media != "ffmpeg":
-            raise ZoomError(409, 409, "Media faults need --media ffmpeg.")
+        if env.media is None or env.settings.media not in ("ffmpeg", "remote"):
+            raise ZoomError(409, 409, "Media faults need --media ffmpeg or remote.")
         try:
             env.media.inject(kind, found.id, body.kind)
         except LookupError as exc:
@@ -427,6 +427,12 @@ def thumbnail(kind: SessionKind) -> ControlHandler:
 
     thumb.__name__ = f"{kind}_thumbnail"
     return thumb
+
+
+def media_leases(env: Env, req: ControlRequest) -> Response:
+    """With ``--media remote``: which media worker holds which stream, until when."""
+    rows = getattr(env.media, "rows", None)
+    return JSONResponse({"mode": env.settings.media, "leases": rows.leases() if rows else []})
 
 
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
@@ -490,6 +496,7 @@ def routes() -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route(f"{p}/livestreams", endpoint(list_livestreams), methods=["GET"]),
+        Route(f"{p}/media/leases", endpoint(media_leases), methods=["GET"]),
         Route(f"{p}/events", events, methods=["GET"]),
         Route(f"{p}/ratelimits", endpoint(rate_limits), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}/webhook", endpoint(set_webhook), methods=["PUT"]),

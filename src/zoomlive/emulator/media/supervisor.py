@@ -10,7 +10,9 @@ with SIGINT, then SIGKILL after a grace period.
 
 Modes: ``ffmpeg`` (real RTMP), ``fake`` (the same state machine, no process: starting → live at
 once, for fast tests and benchmarks), ``off`` (no supervisor; the backend marks a stream live in
-the start transaction itself).
+the start transaction itself), ``remote`` (no ffmpeg in the API process: media workers push the
+streams, ``remote.py`` and ``worker.py``; each worker runs a supervisor of its own, limited to
+the streams it holds a lease on).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -50,7 +53,7 @@ from zoomlive.emulator.store.records import StreamEffect
 
 log = logging.getLogger("zoomlive.media")
 
-MediaMode = Literal["ffmpeg", "fake", "off"]
+MediaMode = Literal["ffmpeg", "fake", "off", "remote"]
 Key = tuple[SessionKind, int]
 STOP_GRACE_S = 5.0
 BACKOFF_MAX_S = 10.0
@@ -166,6 +169,10 @@ class MediaSupervisor:
         self._runner: asyncio.Task[None] | None = None
         self._ffmpeg: str | None = None
         self._font: str | None = None
+        self.holds: Callable[[Key], bool] | None = None
+        """In a media worker: whether it holds the stream's lease (it pushes no other)."""
+        self.speakers: dict[Key, str] = {}
+        """Active speakers to start streams with (a media worker taking a stream over)."""
 
     # lifecycle --------------------------------------------------------------------------------
     @property
@@ -175,14 +182,23 @@ class MediaSupervisor:
             self._workdir, self._dir_lock = make_workdir()
         return self._workdir
 
-    async def start(self) -> None:
+    async def start(self, *, follow_store: bool = True) -> None:
+        """Follow the store's commits and resume the streams that were running; a media worker
+        (``follow_store=False``) is told what to reconcile instead (:meth:`submit`)."""
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        self.store.on_commit.append(self.on_commit)
         self._runner = asyncio.create_task(self._run(), name="zoomlive-media")
         if self.mode == "ffmpeg" and self._own_dir:
             await to_thread(sweep_dead_workdirs)
-        await to_thread(self._resume)
+        if follow_store:
+            self.store.on_commit.append(self.on_commit)
+            await to_thread(self._resume)
+
+    def submit(self, effect: StreamEffect) -> None:
+        """Reconcile one stream (and rewrite its overlays for ``update``), in order with the
+        rest; from the supervisor's event loop."""
+        if self._queue is not None:
+            self._queue.put_nowait(effect)
 
     async def close(self) -> None:
         with contextlib.suppress(ValueError):
@@ -242,6 +258,8 @@ class MediaSupervisor:
         """Make the processes match the store, whatever order effects arrived in: a stream
         the store wants pushed has a job; one it does not has none."""
         state = await to_thread(self._read_state, key)
+        if self.holds is not None and not self.holds(key):
+            state = None  # another worker's stream, or nobody's yet
         job = self.jobs.get(key)
         alive = job is not None and job.wanted and job.task is not None and not job.task.done()
         if state in ("starting", "live", "failed"):
@@ -263,6 +281,7 @@ class MediaSupervisor:
     # jobs -------------------------------------------------------------------------------------
     async def _start_job(self, key: Key) -> None:
         job = Job(key=key, workdir=self.workdir / f"{key[0]}-{key[1]}")
+        job.speaker_name = self.speakers.pop(key, None)
         job.workdir.mkdir(parents=True, exist_ok=True)
         self.jobs[key] = job
         job.task = asyncio.create_task(self._push(job), name=f"zoomlive-push-{key[0]}-{key[1]}")

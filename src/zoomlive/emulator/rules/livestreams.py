@@ -136,7 +136,7 @@ def _start(env: Env, stream: LiveStream, owner: Session, now: datetime) -> None:
     stream.started_at = now
     stream.stopped_at = None
     stream.last_error = None
-    if env.settings.media == "ffmpeg":
+    if env.settings.media in ("ffmpeg", "remote"):
         stream.effects.append(StreamEffect("start", stream.kind, stream.owner_id))
     else:
         # Nothing to connect: Zoom's "live" as soon as it accepts, in the same change.

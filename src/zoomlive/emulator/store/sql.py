@@ -54,6 +54,7 @@ from zoomlive.emulator.store.records import (
 )
 
 log = logging.getLogger("zoomlive.store")
+MIGRATION_LOCK = 0x7A6C6D69  # a PostgreSQL advisory lock key of our own ("zlmi")
 
 
 def _to_db(value: datetime | None) -> datetime | None:
@@ -191,6 +192,10 @@ class SqlStore:
         with self._locked(write=True), self.engine.connect() as conn:
             conn.execution_options(zoomlive_write=True)
             with conn.begin():
+                if not self.is_sqlite:
+                    # Workers, hosts and media workers may start together on one database:
+                    # one migrates, the others wait and then find nothing left to do.
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 cfg = Config()
                 location = resources.files("zoomlive.emulator.store") / "migrations"
                 cfg.set_main_option("script_location", str(location))
