@@ -144,13 +144,15 @@ SECRET = "s3cret-token-for-tests"
 
 class WebhookReceiver:
     """An event endpoint as an integration would write it (no zoomlive code): checks Zoom's
-    signature with its own implementation, answers URL validation, can fail the next N."""
+    signature with its own implementation, answers URL validation, can fail the next N and can
+    take ``delay`` seconds to answer an event."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
         self.events: list[dict[str, Any]] = []
         self.bad_signatures = 0
         self.fail_next = 0
+        self.delay = 0.0
         self.lock = threading.Lock()
         owner = self
 
@@ -176,6 +178,7 @@ class WebhookReceiver:
                 elif failing:
                     self._send(500, b"")
                 else:
+                    time.sleep(owner.delay)
                     self._send(200, b"")
 
             def _send(self, code: int, payload: bytes) -> None:

@@ -4,6 +4,7 @@ outlives its parent. Real PostgreSQL, real sockets."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, get_token
+from tests.helpers import SECRET, WebhookReceiver
 
 
 @pytest.fixture
@@ -120,6 +122,59 @@ def test_the_event_feed_shows_what_another_host_did(pair: tuple[Server, Server])
         time.sleep(0.05)
     hosts = [d for k, d in seen if k == "host"]
     assert [(d["action"], d["id"]) for d in hosts] == [("end", DEMO_WEBINAR)]  # once, not twice
+
+
+def test_concurrent_start_and_stop_through_both_hosts_keep_one_path(
+    pair: tuple[Server, Server],
+) -> None:
+    """Row locks in PostgreSQL, not a lock in one process, order the changes: starts and stops
+    sent at once through two hosts leave one unbroken path through the state machine."""
+    hosts = [srv.url for srv in pair]
+    with httpx.Client(base_url=hosts[0]) as http:
+        auth = {"Authorization": f"Bearer {get_token(http)}"}
+    status = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
+    bodies = [{"action": "start"} if i % 2 == 0 else {"action": "stop"} for i in range(60)]
+
+    def send(i: int) -> int:
+        with httpx.Client(base_url=hosts[i % 2], timeout=30) as http:
+            return http.patch(status, json=bodies[i], headers=auth).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(send, range(len(bodies))))
+    assert codes == [204] * len(bodies)
+    final = httpx.get(f"{hosts[1]}/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+    state = "stopped"
+    for event in final["events"]:  # each change starts where the one before ended
+        assert event["from"] == state, final["events"]
+        state = event["to"]
+    assert final["state"] == state
+    moves = [(e["from"], e["to"]) for e in final["events"]]
+    assert moves.count(("stopped", "starting")) == moves.count(("starting", "live")) >= 1
+    assert moves.count(("live", "stopped")) >= 1
+
+
+def test_a_slow_webhook_delivery_is_sent_once_by_two_hosts(
+    pair: tuple[Server, Server],
+) -> None:
+    """Both hosts dispatch from one outbox. A delivery that takes seconds is leased for longer
+    than its whole deadline, so the other host never claims it while it runs."""
+    a, b = pair
+    receiver = WebhookReceiver(SECRET)
+    try:
+        body = {"url": receiver.url, "secret_token": SECRET, "events": ["webinar.created"]}
+        subscribed = httpx.put(f"{a.url}/_emulator/apps/demo-client-id/webhook", json=body)
+        assert subscribed.status_code == 200 and subscribed.json()["validated"], subscribed.text
+        receiver.delay = 2.5  # under the 3 s deadline: a good, slow answer
+        with httpx.Client(base_url=b.url) as hb:
+            auth = {"Authorization": f"Bearer {get_token(hb)}"}
+            made = hb.post("/v2/users/me/webinars", json={"topic": "Slow"}, headers=auth)
+        assert made.status_code == 201
+        receiver.wait_for("webinar.created")
+        time.sleep(4)  # time for another host to (wrongly) claim and send it again
+        assert len(receiver.named("webinar.created")) == 1
+    finally:
+        receiver.delay = 0
+        receiver.close()
 
 
 def _alive(pid: int) -> bool:
