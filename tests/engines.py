@@ -8,6 +8,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -102,6 +103,16 @@ class PrivatePostgres:
             if time.monotonic() > deadline:
                 raise RuntimeError(done.stderr.decode())
             time.sleep(0.2)  # still starting up
+
+    def restart(self) -> None:
+        """Stop the server (a fast shutdown: every client connection is cut) and start it
+        again on the same data, as an operator's restart or a failover looks to clients."""
+        assert self.proc is not None and self._log is not None
+        args = list(self.proc.args)  # type: ignore[arg-type]
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(15)
+        self.proc = popen(args, stdout=subprocess.DEVNULL, stderr=self._log, **self._as)
+        _wait_port(self.port, self.proc, "postgres")
 
     def reset(self) -> None:
         """An empty database again (every table dropped), for the next test."""

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, get_token
+from tests.engines import PrivatePostgres
 from tests.helpers import SECRET, WebhookReceiver
 
 
@@ -175,6 +176,51 @@ def test_a_slow_webhook_delivery_is_sent_once_by_two_hosts(
     finally:
         receiver.delay = 0
         receiver.close()
+
+
+def test_hosts_come_back_by_themselves_after_postgresql_restarts() -> None:
+    """A restart (or failover) of PostgreSQL cuts every connection. While it is down, calls get
+    Zoom's 500 body; once it is back, each host reconnects on its own: the store, the shared
+    rows (clock, faults) and the NOTIFY listener, with no restart of the emulator."""
+    pg = PrivatePostgres().start()  # its own: restarting the shared one would disturb others
+    hosts: list[Server] = []
+    try:
+        hosts.append(Server(pg.url).start(timeout=40))
+        hosts.append(Server(pg.url).start(timeout=40))
+        a, b = hosts
+        ha, hb = httpx.Client(base_url=a.url), httpx.Client(base_url=b.url)
+        with ha, hb:
+            auth = {"Authorization": f"Bearer {get_token(ha)}"}
+            status = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
+            assert ha.patch(status, json={"action": "stop"}, headers=auth).status_code == 204
+            pg.restart()
+            codes: list[int] = []
+            deadline = time.monotonic() + 15
+            while not codes or codes[-1] != 204:
+                assert time.monotonic() < deadline, codes
+                codes.append(ha.patch(status, json={"action": "stop"}, headers=auth).status_code)
+            assert set(codes) <= {500, 204}, codes
+            deadline = time.monotonic() + 15
+            while hb.get("/_emulator/clock").status_code != 200:
+                assert time.monotonic() < deadline, "the other host never reconnected"
+                time.sleep(0.2)
+            before = _now(b)
+            assert ha.post("/_emulator/clock", json={"advance_seconds": 86_400}).status_code == 200
+            deadline = time.monotonic() + 10
+            while (_now(b) - before).total_seconds() < 86_000:  # heard again over NOTIFY
+                assert time.monotonic() < deadline, "the clock change never reached the other host"
+                time.sleep(0.1)
+            assert ha.post("/_emulator/clock", json={"reset": True}).status_code == 200
+            rule = {"kind": "error", "status": 503, "operation": "user", "count": 1}
+            assert ha.post("/_emulator/faults", json=rule).status_code == 201
+            deadline = time.monotonic() + 10
+            while hb.get("/v2/users/me", headers=auth).status_code != 503:
+                assert time.monotonic() < deadline, "the fault rule never reached the other host"
+                time.sleep(0.1)
+    finally:
+        for srv in reversed(hosts):
+            srv.stop()
+        pg.stop()
 
 
 def _alive(pid: int) -> bool:

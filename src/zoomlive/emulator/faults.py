@@ -39,7 +39,7 @@ from zoomlive.emulator.control.routes import ControlRequest, endpoint
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.http import error_response, validate_model
 from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE, ZOOM_LIMITS
-from zoomlive.emulator.shared import Bus, SharedRows
+from zoomlive.emulator.shared import RESYNC, Bus, SharedRows
 
 FaultKind = Literal["latency", "error", "drop"]
 LOG_SIZE = 200
@@ -188,6 +188,7 @@ class FaultInjector:
         rule's firings are taken from the shared count (``count: 1`` fires once in all)."""
         self._bus, self._rows = bus, rows
         bus.subscribe("faults", lambda message: self._reload())
+        bus.subscribe(RESYNC, lambda message: self._reload())
         self._reload()
 
     def _reload(self) -> None:

@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from zoomlive.emulator.clock import Clock
 
@@ -27,6 +27,11 @@ log = logging.getLogger("zoomlive.shared")
 
 CHANNEL = "zoomlive"
 RECONNECT_S = 1.0
+RESYNC = "resync"
+"""The topic a process hears (from itself) when its listener has reconnected: notices sent
+while it was away are lost, so whoever keeps a copy of shared rows reads them again."""
+
+T = TypeVar("T")
 
 
 def postgres_url(db: str) -> str:
@@ -86,6 +91,9 @@ class Bus:
             try:
                 with self._connect() as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    if self._listening.is_set():
+                        log.warning("bus listener: reconnected; reading shared state again")
+                        self._dispatch(json.dumps({"topic": RESYNC}))
                     self._listening.set()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5, stop_after=64):
@@ -138,6 +146,7 @@ class SharedClock(Clock):
         self._rows = rows
         self._apply(rows.get("clock"))
         bus.subscribe("clock", lambda message: self._apply(message.get("setting")))
+        bus.subscribe(RESYNC, lambda message: self.refresh())
 
     def _apply(self, setting: Any) -> None:
         if not isinstance(setting, dict):
@@ -175,78 +184,135 @@ class SharedClock(Clock):
         self._apply(self._rows.get("clock"))
 
 
-class SharedRows:
-    """Small JSON documents and fault rules in the store's PostgreSQL (one connection, locked:
-    control calls only, never a Zoom call's path)."""
+class Link:
+    """One autocommit connection to the store's PostgreSQL, used one call at a time (locked),
+    and opened again when it breaks (PostgreSQL restarted, a failover, a cut connection).
+
+    ``run(work)`` hands ``work`` the connection. When the link turns out to be broken, an
+    ``idempotent`` call is run once more on a fresh connection; any other call fails (the caller
+    answers a 500) and the next one reconnects, since its statement may have taken effect."""
 
     def __init__(self, url: str) -> None:
+        self._url = postgres_url(url)
+        self._lock = threading.Lock()
+        self._conn: Any = self._open()
+
+    def _open(self) -> Any:
         import psycopg
 
-        self._conn = psycopg.connect(postgres_url(url), autocommit=True, connect_timeout=5)
-        self._lock = threading.Lock()
+        return psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+
+    def run(self, work: Callable[[Any], T], *, idempotent: bool = False) -> T:
+        import psycopg
+
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None or self._conn.closed or self._conn.broken:
+                    self._conn = None
+                    self._conn = self._open()
+                try:
+                    return work(self._conn)
+                except psycopg.OperationalError:
+                    if not (self._conn.closed or self._conn.broken):
+                        raise  # the statement failed, not the link
+                    if attempt == 2 or not idempotent:
+                        raise
+                    log.warning("store connection lost; reconnecting")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+
+
+class SharedRows:
+    """Small JSON documents and fault rules in the store's PostgreSQL (one link: control calls
+    only, never a Zoom call's path)."""
+
+    def __init__(self, url: str) -> None:
+        self._link = Link(url)
 
     def get(self, key: str) -> Any:
-        with self._lock:
-            row = self._conn.execute(
+        row = self._link.run(
+            lambda conn: conn.execute(
                 "SELECT value FROM control_state WHERE key = %s", (key,)
-            ).fetchone()
+            ).fetchone(),
+            idempotent=True,
+        )
         return None if row is None else json.loads(row[0])
 
     def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._conn.execute(
+        self._link.run(
+            lambda conn: conn.execute(
                 "INSERT INTO control_state (key, value) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
-            )
+            ),
+            idempotent=True,
+        )
 
     # fault rules -------------------------------------------------------------------------
     def fault_rules(self) -> list[tuple[dict[str, Any], int | None]]:
-        with self._lock:
-            rows = self._conn.execute(
+        rows = self._link.run(
+            lambda conn: conn.execute(
                 "SELECT body, remaining FROM fault_rules ORDER BY seq"
-            ).fetchall()
+            ).fetchall(),
+            idempotent=True,
+        )
         return [(json.loads(body), remaining) for body, remaining in rows]
 
     def add_fault(self, rule: dict[str, Any], remaining: int | None, limit: int) -> bool:
         """Insert a rule; False if its id is taken. (The count of rules is checked first.)"""
-        with self._lock, self._conn.transaction():
-            self._conn.execute("LOCK TABLE fault_rules IN EXCLUSIVE MODE")
-            row = self._conn.execute(
-                "SELECT count(*), coalesce(max(seq), 0) FROM fault_rules"
-            ).fetchone()
-            count, top = row if row is not None else (0, 0)
-            if count >= limit:
-                raise OverflowError
-            inserted = self._conn.execute(
-                "INSERT INTO fault_rules (id, seq, body, remaining) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING",
-                (rule["id"], top + 1, json.dumps(rule), remaining),
-            ).rowcount
-        return bool(inserted)
+
+        def insert(conn: Any) -> bool:
+            with conn.transaction():
+                conn.execute("LOCK TABLE fault_rules IN EXCLUSIVE MODE")
+                row = conn.execute(
+                    "SELECT count(*), coalesce(max(seq), 0) FROM fault_rules"
+                ).fetchone()
+                count, top = row if row is not None else (0, 0)
+                if count >= limit:
+                    raise OverflowError
+                inserted = conn.execute(
+                    "INSERT INTO fault_rules (id, seq, body, remaining) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO NOTHING",
+                    (rule["id"], top + 1, json.dumps(rule), remaining),
+                ).rowcount
+            return bool(inserted)
+
+        return self._link.run(insert)
 
     def remove_fault(self, fault_id: str | None) -> bool:
         """Remove one rule (or every rule, for None)."""
-        with self._lock:
-            if fault_id is None:
-                return bool(self._conn.execute("DELETE FROM fault_rules").rowcount)
+        if fault_id is None:
             return bool(
-                self._conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,)).rowcount
+                self._link.run(lambda conn: conn.execute("DELETE FROM fault_rules").rowcount)
             )
+        return bool(
+            self._link.run(
+                lambda conn: (
+                    conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,)).rowcount
+                )
+            )
+        )
 
     def consume_fault(self, fault_id: str) -> int | None:
         """Take one firing of a counted rule: what remains after it, or None if none was left
         (another worker took the last one)."""
-        with self._lock:
-            row = self._conn.execute(
+
+        def take(conn: Any) -> Any:
+            row = conn.execute(
                 "UPDATE fault_rules SET remaining = remaining - 1 "
                 "WHERE id = %s AND remaining > 0 RETURNING remaining",
                 (fault_id,),
             ).fetchone()
             if row is not None and row[0] == 0:
-                self._conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,))
+                conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,))
+            return row
+
+        row = self._link.run(take)
         return None if row is None else int(row[0])
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._link.close()

@@ -11,12 +11,11 @@ the leases expire. Times are PostgreSQL's (``now()``), so the workers' clocks ne
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from zoomlive.api.sessions import SessionKind
-from zoomlive.emulator.shared import postgres_url
+from zoomlive.emulator.shared import Link
 
 Key = tuple[SessionKind, int]
 UTC_NOW = "(now() AT TIME ZONE 'UTC')"
@@ -33,23 +32,23 @@ class Claimed:
 
 
 class LeaseRows:
-    """The lease and report rows, on one connection of their own (locked: one statement at a
-    time). Every method is one short transaction."""
+    """The lease and report rows, on a link of their own (one statement at a time, reconnected
+    when PostgreSQL comes back). Every method is one short transaction."""
 
     def __init__(self, url: str) -> None:
-        import psycopg
-
-        self._conn = psycopg.connect(postgres_url(url), autocommit=True, connect_timeout=5)
-        self._lock = threading.Lock()
+        self._link = Link(url)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._link.close()
 
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            cursor = self._conn.execute(sql, params)
+    def _rows(
+        self, sql: str, params: tuple[Any, ...] = (), *, idempotent: bool = True
+    ) -> list[tuple[Any, ...]]:
+        def run(conn: Any) -> list[tuple[Any, ...]]:
+            cursor = conn.execute(sql, params)
             return list(cursor.fetchall()) if cursor.description is not None else []
+
+        return self._link.run(run, idempotent=idempotent)
 
     # the worker's side --------------------------------------------------------------------------
     def claim(self, worker: str, lease_s: float, room: int) -> list[Claimed]:
@@ -80,6 +79,7 @@ class LeaseRows:
             LEFT JOIN stream_reports r ON r.kind = t.kind AND r.owner_id = t.owner_id
             """,
             (room, worker, lease_s),
+            idempotent=False,  # a lost answer may hide a claim: the next renew adopts it
         )
         return [
             Claimed((kind, int(owner_id)), previous if previous != worker else None, speaker)

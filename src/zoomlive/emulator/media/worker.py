@@ -163,8 +163,13 @@ class MediaWorker:
         held, lost, claimed = await to_thread(self._lease_round)
         supervisor = self._supervisor
         assert supervisor is not None
+        # A lease this worker holds but never started: a claim whose answer was lost with the
+        # connection (the row was written). Push it, as if just claimed.
+        adopted = held - self.held - {c.key for c in claimed}
         self.held.clear()
         self.held.update(held)
+        for key in adopted:
+            supervisor.submit(StreamEffect("start", *key))
         for key in lost:
             log.warning("media worker %s: lease on %s-%s lost", self.name, *key)
             supervisor.submit(StreamEffect("stop", *key))
