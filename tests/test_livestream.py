@@ -101,6 +101,27 @@ def test_start_and_stop_a_webinar_stream(api: Api) -> None:
     assert moves == [("stopped", "starting"), ("starting", "live"), ("live", "stopped")]
 
 
+def test_speaker_switch_with_fake_media(api: Api) -> None:
+    """No overlay to draw, but the switch is kept while the stream runs, so fast tests (the
+    pytest plugin's default) can play the host and read the speaker back."""
+    speaker = f"/webinars/{DEMO_WEBINAR}/speaker"
+    assert api.control("POST", speaker, json={"name": "Ada"}).status_code == 409
+    assert api.patch(WEBINAR_STATUS, json={"action": "start"}).status_code == 204
+    switched = api.control("POST", speaker, json={"name": "Ada"})
+    assert switched.status_code == 200 and switched.json() == {"active_speaker": "Ada"}
+    assert runtime(api, "webinar", DEMO_WEBINAR)["media"] == {"active_speaker": "Ada"}
+    assert api.patch(WEBINAR_STATUS, json={"action": "stop"}).status_code == 204
+    assert runtime(api, "webinar", DEMO_WEBINAR)["media"] is None
+    assert api.control("POST", speaker, json={"name": "Bo"}).status_code == 409
+    assert api.patch(WEBINAR_STATUS, json={"action": "start"}).status_code == 204
+    assert runtime(api, "webinar", DEMO_WEBINAR)["media"] is None  # the host again
+    assert api.control("POST", speaker, json={"name": "Cy"}).status_code == 200
+    assert api.control("POST", "/reset").status_code == 200
+    api.token = get_token(api.client)  # a reset forgets tokens
+    assert api.patch(WEBINAR_STATUS, json={"action": "start"}).status_code == 204
+    assert runtime(api, "webinar", DEMO_WEBINAR)["media"] is None  # a reset forgets it too
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -237,8 +237,12 @@ class MediaSupervisor:
     def on_commit(self, effects: list[Any]) -> None:
         """Called by the store after a commit, from any thread."""
         for effect in effects:
-            if not isinstance(effect, StreamEffect) or self.mode == "fake":
-                continue  # fake media: the rules move a stream to live themselves
+            if not isinstance(effect, StreamEffect):
+                continue
+            if self.mode == "fake":  # the rules move a stream to live themselves
+                if effect.action == "stop":  # the next start shows the host again
+                    self.speakers.pop((effect.kind, effect.owner_id), None)
+                continue
             if self._loop is not None and self._queue is not None:
                 self._loop.call_soon_threadsafe(self._queue.put_nowait, effect)
 
@@ -534,7 +538,15 @@ class MediaSupervisor:
             _write_atomic(job.workdir / "speaker.txt", f"Speaking: {job.speaker_name}")
 
     def set_speaker(self, kind: SessionKind, owner_id: int, name: str) -> bool:
-        """The host switches the active speaker: the overlay follows within a frame or two."""
+        """The host switches the active speaker: the overlay follows within a frame or two.
+        With fake media there is no overlay; the name is kept while the stream runs, so fast
+        tests can switch it and read it back in the stream's metrics."""
+        if self.mode == "fake":
+            if self._read_state((kind, owner_id)) not in ("starting", "live", "failed"):
+                self.speakers.pop((kind, owner_id), None)
+                return False
+            self.speakers[(kind, owner_id)] = name
+            return True
         job = self.jobs.get((kind, owner_id))
         if job is None:
             return False
@@ -545,6 +557,9 @@ class MediaSupervisor:
         return True
 
     def metrics(self, kind: SessionKind, owner_id: int) -> dict[str, Any] | None:
+        if self.mode == "fake":  # (called inside the caller's read: no store access here)
+            name = self.speakers.get((kind, owner_id))
+            return None if name is None else {"active_speaker": name}
         job = self.jobs.get((kind, owner_id))
         if job is None:
             return None

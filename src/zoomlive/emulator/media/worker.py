@@ -145,11 +145,13 @@ class MediaWorker:
         stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
+                # Cleared before the round, not after: a start heard while the round runs
+                # must wake the next one at once, not wait a third of the lease.
+                self._wake.clear()
                 try:
                     await self._tick()
                 except Exception:
                     log.exception("media worker %s: lease round failed", self.name)
-                self._wake.clear()
                 waker = asyncio.ensure_future(self._wake.wait())
                 await wait_at_most(
                     asyncio.wait([stopping, waker], return_when=asyncio.FIRST_COMPLETED),
@@ -171,7 +173,7 @@ class MediaWorker:
         for key in adopted:
             supervisor.submit(StreamEffect("start", *key))
         for key in lost:
-            log.warning("media worker %s: lease on %s-%s lost", self.name, *key)
+            log.info("media worker %s: no longer holds %s-%s (stopped, or taken)", self.name, *key)
             supervisor.submit(StreamEffect("stop", *key))
         for claim in claimed:
             if claim.speaker:
