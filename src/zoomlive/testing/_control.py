@@ -1,0 +1,364 @@
+"""``Control``: a small typed client of the emulator's control API (``/_emulator``, see
+docs/control-api.md). Tests use it to seed, to play the host, to read a live stream's runtime
+state, to move the clock, to inject faults and to read the webhook log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+SessionKind = Literal["webinar", "meeting"]
+Seed = dict[str, Any] | str | Path
+"""A seed document (docs/control-api.md, "Seed documents"): a dict, or the path of a YAML or
+JSON file."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A Server-to-Server OAuth app's credentials, as the SDK and ``POST /oauth/token`` take
+    them."""
+
+    account_id: str
+    client_id: str
+    client_secret: str
+
+    def as_env(self) -> dict[str, str]:
+        """``ZOOM_ACCOUNT_ID``, ``ZOOM_CLIENT_ID`` and ``ZOOM_CLIENT_SECRET``, the variables the
+        SDK, the CLI and most Zoom clients read."""
+        return {
+            "ZOOM_ACCOUNT_ID": self.account_id,
+            "ZOOM_CLIENT_ID": self.client_id,
+            "ZOOM_CLIENT_SECRET": self.client_secret,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Credentials:
+        return cls(str(data["account_id"]), str(data["client_id"]), str(data["client_secret"]))
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account created through the control API, with its apps' credentials."""
+
+    id: str
+    credentials: list[Credentials]
+
+
+@dataclass(frozen=True)
+class User:
+    """A user of an account."""
+
+    id: str
+    email: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A webinar or meeting as the emulator records it."""
+
+    id: int
+    kind: SessionKind
+    account_id: str
+    host_id: str
+    topic: str
+    status: str
+    """``waiting``, ``started`` (the host runs it) or ``ended``."""
+    data: dict[str, Any] = field(repr=False)
+    """Every field of the control API's answer."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        return cls(
+            id=int(data["id"]),
+            kind=data["kind"],
+            account_id=data["account_id"],
+            host_id=data["host_id"],
+            topic=data["topic"],
+            status=data["status"],
+            data=data,
+        )
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """A live stream's runtime state: what Zoom's ``GET .../livestream`` does not show."""
+
+    state: str
+    """``stopped``, ``starting``, ``live`` or ``failed``."""
+    configured: bool
+    stream_url: str | None
+    stream_key: str | None
+    settings: dict[str, Any]
+    """The settings in force (``display_name``, ``active_speaker_name``; meetings also
+    ``layout`` and ``close_caption``)."""
+    last_error: str | None
+    events: list[dict[str, Any]]
+    """Every state change: ``from``, ``to``, ``at``, ``detail``."""
+    media: dict[str, Any] | None
+    """What the media side reports (with ``media="ffmpeg"``: pid, frames, bitrate...; with
+    fake media only ``active_speaker`` once switched, else None)."""
+    data: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StreamState:
+        return cls(
+            state=data["state"],
+            configured=bool(data["configured"]),
+            stream_url=data.get("stream_url"),
+            stream_key=data.get("stream_key"),
+            settings=data.get("settings") or {},
+            last_error=data.get("last_error"),
+            events=data.get("events") or [],
+            media=data.get("media"),
+            data=data,
+        )
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook the emulator sent (or is still trying to send)."""
+
+    id: int
+    event: str
+    url: str
+    status: str
+    """``pending``, ``delivered`` or ``failed``."""
+    body: dict[str, Any]
+    """The event as sent (parsed)."""
+    raw_body: bytes = field(repr=False)
+    """The event as sent, byte for byte (what the signature covers)."""
+    attempts: list[dict[str, Any]]
+    """Each attempt: ``at``, ``status_code``, ``duration_ms``, ``error``,
+    ``x-zm-request-timestamp``, ``x-zm-signature``."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WebhookDelivery:
+        return cls(
+            id=int(data["id"]),
+            event=data["event"],
+            url=data["url"],
+            status=data["status"],
+            body=json.loads(data["body"]),
+            raw_body=data["body"].encode("utf-8"),
+            attempts=data.get("attempts") or [],
+        )
+
+
+@dataclass(frozen=True)
+class WebhookSubscription:
+    """An app's event subscription, as validated when it was set."""
+
+    url: str
+    secret_token: str
+    events: list[str]
+    validated: bool
+    validation_error: str | None
+
+
+class ControlError(Exception):
+    """The control API refused a call: its HTTP status and Zoom-shaped body."""
+
+    def __init__(self, method: str, path: str, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        try:
+            self.body: Any = response.json()
+        except ValueError:
+            self.body = response.text
+        message = self.body.get("message") if isinstance(self.body, dict) else self.body
+        super().__init__(f"{method} /_emulator{path}: {response.status_code} {message}")
+
+
+def seed_body(seed: Seed) -> tuple[bytes, str]:
+    """A seed as a request body and its content type (YAML and JSON files are sent as they are:
+    the control API reads both)."""
+    if isinstance(seed, dict):
+        return json.dumps(seed).encode(), "application/json"
+    text = Path(seed).read_bytes()
+    kind = "application/json" if str(seed).endswith(".json") else "application/yaml"
+    return text, kind
+
+
+class Control:
+    """The control API of one emulator. Every method is one HTTP call to ``/_emulator``; a
+    refusal raises :class:`ControlError` with the emulator's message."""
+
+    def __init__(self, url: str, *, admin_key: str | None = None, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        """The emulator's root URL (``http://127.0.0.1:PORT``)."""
+        headers = {"X-Admin-Key": admin_key} if admin_key else {}
+        # trust_env=False: a proxy from the environment must never see loopback calls.
+        self._http = httpx.Client(
+            base_url=self.url + "/_emulator", headers=headers, timeout=timeout, trust_env=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One control call; the answer's JSON (None when it has no body)."""
+        if body is None:
+            response = self._http.request(method, path)
+        elif isinstance(body, bytes):
+            response = self._http.request(method, path, content=body)
+        else:
+            response = self._http.request(method, path, json=body)
+        if response.status_code >= 400:
+            raise ControlError(method, path, response)
+        return response.json() if response.content else None
+
+    # state -------------------------------------------------------------------------------------
+    def reset(self, *, demo: bool = True) -> None:
+        """Wipe everything (accounts, tokens, streams, webhooks, faults, the clock), then seed the
+        demo account unless ``demo=False``."""
+        self.request("POST", "/reset", {"demo": demo})
+
+    def seed(self, seed: Seed) -> list[Credentials]:
+        """Load a seed document (all or nothing); the credentials of every app it created."""
+        content, kind = seed_body(seed)
+        response = self._http.post("/seed", content=content, headers={"Content-Type": kind})
+        if response.status_code >= 400:
+            raise ControlError("POST", "/seed", response)
+        return [Credentials.from_json(c) for c in response.json()["credentials"]]
+
+    def state(self) -> dict[str, Any]:
+        """Everything: accounts, users, apps (no secrets), webinars, meetings, the clock."""
+        data: dict[str, Any] = self.request("GET", "/state")
+        return data
+
+    # accounts, users, webinars, meetings -------------------------------------------------------
+    def create_account(
+        self,
+        id: str | None = None,
+        *,
+        plan: Literal["free", "pro", "business", "enterprise"] = "business",
+        webinar_addon: bool = True,
+        custom_live_streaming: bool = True,
+        users: list[dict[str, Any]] | None = None,
+        apps: list[dict[str, Any]] | None = None,
+        **fields: Any,
+    ) -> Account:
+        """An account (Business with the webinar add-on and custom live streaming, unless told
+        otherwise), with the users and apps given; ``fields`` as in a seed document."""
+        body: dict[str, Any] = {
+            "plan": plan,
+            "webinar_addon": webinar_addon,
+            "custom_live_streaming": custom_live_streaming,
+            "users": users or [],
+            "apps": apps or [],
+            **fields,
+        }
+        if id is not None:
+            body["id"] = id
+        data = self.request("POST", "/accounts", body)
+        return Account(data["id"], [Credentials.from_json(c) for c in data["credentials"]])
+
+    def create_app(self, account_id: str, **fields: Any) -> Credentials:
+        """A Server-to-Server OAuth app (``client_id``, ``client_secret``, ``scopes``: generated
+        or all when absent); its credentials, secret included."""
+        return Credentials.from_json(self.request("POST", f"/accounts/{account_id}/apps", fields))
+
+    def create_user(self, account_id: str, email: str, **fields: Any) -> User:
+        """A user (``first_name``, ``last_name``, ``id``, ``type``, ``timezone``)."""
+        data = self.request("POST", f"/accounts/{account_id}/users", {"email": email, **fields})
+        return User(data["id"], data["email"], data["account_id"])
+
+    def create_webinar(self, account_id: str, host: str, **fields: Any) -> Session:
+        """A webinar hosted by ``host`` (email or user id): ``id``, ``topic``, ``status``
+        (``waiting``, ``started``, ``ended``), ``livestream`` (``stream_url``, ``stream_key``,
+        ``page_url``, ``resolution``)... Not counted against the daily cap."""
+        data = self.request("POST", f"/accounts/{account_id}/webinars", {"host": host, **fields})
+        return Session.from_json(data)
+
+    def create_meeting(self, account_id: str, host: str, **fields: Any) -> Session:
+        """A meeting, as :meth:`create_webinar` (``type`` 1, 2, 3 or 8)."""
+        data = self.request("POST", f"/accounts/{account_id}/meetings", {"host": host, **fields})
+        return Session.from_json(data)
+
+    # the host ----------------------------------------------------------------------------------
+    def start_session(self, session_id: int, kind: SessionKind = "webinar") -> Session:
+        """Play the host: start the webinar (or meeting) as the Zoom app would. Zoom sends
+        ``webinar.started`` (``meeting.started``) to subscribed apps."""
+        return Session.from_json(self.request("POST", f"/{kind}s/{session_id}/start"))
+
+    def end_session(self, session_id: int, kind: SessionKind = "webinar") -> Session:
+        """Play the host: end it (its live stream stops with it)."""
+        return Session.from_json(self.request("POST", f"/{kind}s/{session_id}/end"))
+
+    def switch_speaker(self, session_id: int, name: str, kind: SessionKind = "webinar") -> None:
+        """Make ``name`` the active speaker of a running stream: with ``media="ffmpeg"`` the
+        overlay follows; with fake media the name is kept and shows in ``stream_state().media``.
+        Refused (409) when the stream is not running."""
+        self.request("POST", f"/{kind}s/{session_id}/speaker", {"name": name})
+
+    # live streams ------------------------------------------------------------------------------
+    def stream_state(self, session_id: int, kind: SessionKind = "webinar") -> StreamState:
+        """The live stream's runtime state and every state change."""
+        return StreamState.from_json(self.request("GET", f"/{kind}s/{session_id}/livestream"))
+
+    # time, faults, webhooks --------------------------------------------------------------------
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the emulator's clock (token expiry, daily caps, webhook retries); its new time."""
+        data = self.request("POST", "/clock", {"advance_seconds": seconds})
+        return datetime.fromisoformat(data["now"])
+
+    def set_fault(
+        self,
+        kind: Literal["error", "latency", "drop"] = "error",
+        *,
+        operation: str | None = None,
+        status: Literal[500, 503, 429] | None = None,
+        latency_ms: int | None = None,
+        probability: float = 1.0,
+        count: int | None = None,
+    ) -> str:
+        """Add a fault rule (docs/faults.md): ``error`` answers ``status`` (500 by default),
+        ``latency`` waits ``latency_ms``, ``drop`` closes the connection; for one operation
+        (a Zoom operationId, or ``oauthToken``) or all, the next ``count`` or always. Its id."""
+        body: dict[str, Any] = {"kind": kind, "probability": probability}
+        if kind == "error":
+            body["status"] = status or 500
+        if kind == "latency":
+            body["latency_ms"] = 100 if latency_ms is None else latency_ms
+        for name, value in (("operation", operation), ("count", count)):
+            if value is not None:
+                body[name] = value
+        data = self.request("POST", "/faults", body)
+        return str(data["id"])
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self.request("DELETE", "/faults")
+
+    def set_webhook(
+        self,
+        client_id: str,
+        url: str,
+        *,
+        secret_token: str | None = None,
+        events: list[str] | None = None,
+    ) -> WebhookSubscription:
+        """Subscribe an app to events at ``url`` (all events unless ``events``); Zoom's URL
+        validation runs at once, and its outcome is in the answer."""
+        body: dict[str, Any] = {"url": url}
+        if secret_token is not None:
+            body["secret_token"] = secret_token
+        if events is not None:
+            body["events"] = events
+        data = self.request("PUT", f"/apps/{client_id}/webhook", body)
+        return WebhookSubscription(
+            data["url"],
+            data["secret_token"],
+            list(data["events"]),
+            bool(data["validated"]),
+            data["validation_error"],
+        )
+
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """The newest 200 webhook deliveries, newest first, with every attempt."""
+        return [WebhookDelivery.from_json(d) for d in self.request("GET", "/webhooks/deliveries")]

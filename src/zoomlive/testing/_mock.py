@@ -1,0 +1,571 @@
+"""``mock_zoom()``: Zoom's API hosts answered by a zoomlive emulator in this process.
+
+While a mock is active, every request that httpx (sync and async, whatever the client and
+however old) or requests (sessions and module functions) sends to ``api.zoom.us`` or to
+``zoom.us/oauth/token`` goes to the process's shared emulator on 127.0.0.1 instead. The patches
+sit on the transport classes (``httpx.HTTPTransport.handle_request``,
+``httpx.AsyncHTTPTransport.handle_async_request``, ``requests.adapters.HTTPAdapter.send``), the
+place every client's request passes through last, so nothing is rewired and clients created
+before the mock are caught too. Requests to other hosts pass through untouched.
+
+Nothing reaches Zoom while a mock is active: another ``*.zoom.us`` host raises
+:class:`MockZoomError`, a path of Zoom's hosts outside ``/v2`` and ``/oauth/token`` gets Zoom's
+404 here, and the names of Zoom's hosts do not resolve for other clients (urllib, aiohttp...).
+A call the emulator does not implement gets Zoom's 404 (or 405) and a warning on the
+``zoomlive.testing`` logger naming the method and path.
+
+Leaving the mock restores the classes, except for one case: a thread other than the one that
+left it, which called Zoom during the mock (or was started during it), gets
+:class:`MockZoomError` if it calls Zoom afterwards, rather than silently reaching the real Zoom.
+The patches come off once those threads have ended.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import io
+import json
+import logging
+import socket
+import sys
+import threading
+import uuid
+import weakref
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+
+import httpx
+
+from zoomlive.testing._control import Control, Credentials, Seed
+
+if TYPE_CHECKING:
+    from zoomlive.testing._server import Media, ZoomEmulator
+
+log = logging.getLogger("zoomlive.testing")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Route = Literal["forward", "not_found", "blocked"]
+
+ZOOM_API_HOST = "api.zoom.us"
+ZOOM_OAUTH_HOST = "zoom.us"
+ZOOM_API_URL = "https://api.zoom.us"
+"""What Zoom's token endpoint answers as ``api_url``; the emulator's own address is put back."""
+# The emulator's own threads: they never call Zoom, and must not keep the patches in place.
+INTERNAL_THREADS = ("AnyIO worker thread", "asyncio_", "zoomlive-")
+
+
+class MockZoomError(RuntimeError):
+    """``mock_zoom()`` misused, or a request it refuses to let through: nested mocks, a thread
+    still calling Zoom after the mock ended, a Zoom host the emulator does not stand in for."""
+
+
+def route(host: str, path: str) -> Route | None:
+    """What the mock does with a request to ``host``/``path``; None: not Zoom's, let it go."""
+    host = host.lower().rstrip(".")
+    if host == ZOOM_API_HOST:
+        # Only /v2 reaches the emulator: its control API and dashboard are not Zoom's.
+        return "forward" if path.startswith("/v2/") else "not_found"
+    if host == ZOOM_OAUTH_HOST:
+        return "forward" if path == "/oauth/token" else "not_found"
+    if host.endswith(".zoom.us"):
+        return "blocked"
+    return None
+
+
+def is_zoom_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == ZOOM_OAUTH_HOST or host.endswith(".zoom.us")
+
+
+def _not_found() -> httpx.Response:
+    """Zoom's answer to a path it does not serve: the emulator's own 404, written here for the
+    paths of Zoom's hosts that must not reach it (its control API, its dashboard)."""
+    from zoomlive.emulator.gateway import JSON, NOT_FOUND
+
+    headers = {"content-type": JSON.decode(), "x-zm-trackingid": f"v=2.0;rid={uuid.uuid4().hex}"}
+    return httpx.Response(404, headers=headers, content=NOT_FOUND.to_json())
+
+
+@functools.lru_cache(maxsize=1)
+def _routes() -> Any:
+    from zoomlive.api.catalog import OPERATIONS
+    from zoomlive.emulator.gateway import Routes
+
+    return Routes(OPERATIONS)
+
+
+def implemented(method: str, host: str, path: str) -> bool:
+    """Whether the emulator implements this call (the operation catalog, and OAuth)."""
+    if host.lower().rstrip(".") == ZOOM_OAUTH_HOST:
+        return path == "/oauth/token" and method == "POST"
+    found = _routes().match(path)
+    return found is not None and (method in found[0] or (method == "HEAD" and "GET" in found[0]))
+
+
+# the registry: which mock is active, which threads must not call Zoom any more ------------------
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.active: MockZoom | None = None
+        self.lingering: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self.originals: dict[tuple[Any, str], Any] = {}
+
+    @property
+    def installed(self) -> bool:
+        return bool(self.originals)
+
+    def install(self) -> None:
+        with self.lock:
+            if self.originals:
+                return
+            targets: list[tuple[Any, str, Any]] = [
+                (httpx.HTTPTransport, "handle_request", _httpx_handle_request),
+                (httpx.AsyncHTTPTransport, "handle_async_request", _httpx_handle_async_request),
+                (socket, "getaddrinfo", _getaddrinfo),
+            ]
+            adapter = _requests_adapter()
+            if adapter is not None:
+                targets.append((adapter, "send", _requests_send))
+            for owner, name, patched in targets:
+                self.originals[(owner, name)] = owner.__dict__[name]
+                setattr(owner, name, patched)
+
+    def uninstall(self) -> None:
+        with self.lock:
+            for (owner, name), original in self.originals.items():
+                setattr(owner, name, original)
+            self.originals.clear()
+
+    def original(self, owner: Any, name: str) -> Any:
+        found = self.originals.get((owner, name))
+        return found if found is not None else owner.__dict__[name]
+
+    def current(self, method: str, url: str) -> MockZoom | None:
+        """The active mock; None if there is none and this thread may reach the network;
+        MockZoomError for a thread that took part in a mock that has ended."""
+        mock = self.active
+        if mock is not None:
+            mock._note_caller()
+            return mock
+        thread = threading.current_thread()
+        if thread in self.lingering:
+            raise MockZoomError(
+                f"{method} {url}: thread {thread.name!r} calls Zoom after mock_zoom() ended "
+                "(it called Zoom, or was started, while the mock was active). Refused rather "
+                "than sent to the real Zoom: stop the thread before the mock ends."
+            )
+        self.release_if_done()
+        return None
+
+    def release_if_done(self) -> None:
+        """Take the patches off once no mock is active and no lingering thread is alive."""
+        if self.active is None and self.originals:
+            with self.lock:
+                if self.active is None and not any(t.is_alive() for t in self.lingering):
+                    self.lingering = weakref.WeakSet()
+                    self.uninstall()
+
+
+_registry = _Registry()
+
+
+def _requests_adapter() -> Any:
+    try:
+        from requests.adapters import HTTPAdapter
+    except ImportError:  # requests is not installed: nothing of it to catch
+        return None
+    return HTTPAdapter
+
+
+def _caller_location() -> str:
+    """file:line of the code that entered the mock (outside this package and contextlib)."""
+    frame = sys._getframe(1)
+    here = str(Path(__file__).parent)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(here) and not name.endswith(("contextlib.py", "functools.py")):
+            return f"{name}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "?"
+
+
+# the mock ------------------------------------------------------------------------------------
+
+
+class MockZoom:
+    """An active (or ready) ``mock_zoom()``: the handle a test uses.
+
+    ``credentials`` authenticate against the mocked Zoom (the demo app, or the seed's first);
+    ``control`` drives the emulator (play the host, read stream states...); ``base_url`` and
+    ``oauth_base_url`` are Zoom's own, the ones being answered; ``emulator`` is the emulator
+    behind them, on 127.0.0.1."""
+
+    base_url = "https://api.zoom.us/v2"
+    """Zoom's API base URL, the one being answered (the SDK's default)."""
+    oauth_base_url = "https://zoom.us"
+    """Zoom's OAuth base URL (``/oauth/token``)."""
+
+    def __init__(
+        self,
+        seed: Seed | None = None,
+        *,
+        media: Media = "fake",
+        rate_limits: str = "zoom",
+        emulator: ZoomEmulator | None = None,
+        reset: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.reset = reset
+        """Start from fresh state (the pytest fixture leaves that to ``zoom_emulator``)."""
+        self.media: Media = media
+        self.rate_limits = rate_limits
+        self._emulator = emulator
+        self._where = ""
+        self._owner: threading.Thread | None = None
+        self._threads_before: set[int] = set()
+        self._callers: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._callers_lock = threading.Lock()
+        self._transport: httpx.HTTPTransport | None = None
+        self.all_credentials: list[Credentials] = []
+
+    # the handle --------------------------------------------------------------------------------
+    @property
+    def emulator(self) -> ZoomEmulator:
+        """The emulator answering for Zoom (its own URLs are on 127.0.0.1)."""
+        if self._emulator is None:
+            raise MockZoomError("mock_zoom() is not active")
+        return self._emulator
+
+    @property
+    def credentials(self) -> Credentials:
+        """The app to authenticate with: the demo app, or the first app of the seed."""
+        if not self.all_credentials:
+            raise LookupError("the seed created no app: add one under accounts[].apps")
+        return self.all_credentials[0]
+
+    @property
+    def control(self) -> Control:
+        """The emulator's control API: seed, play the host, read live-stream states..."""
+        return self.emulator.control
+
+    @property
+    def active(self) -> bool:
+        return _registry.active is self
+
+    # enter and leave ---------------------------------------------------------------------------
+    def start(self) -> MockZoom:
+        """Activate (what ``with`` does on entering): fresh emulator state, patches on."""
+        with _registry.lock:
+            if _registry.active is not None:
+                raise MockZoomError(
+                    f"mock_zoom() is already active (entered at {_registry.active._where}); "
+                    "nested mocks are not supported: use the handle of the active one"
+                )
+            if self._emulator is None:
+                from zoomlive.testing._server import shared_emulator
+
+                self._emulator = shared_emulator(media=self.media, rate_limits=self.rate_limits)
+            if self.reset:
+                self.all_credentials = self._emulator.reset(self.seed)
+            else:
+                self.all_credentials = list(self._emulator.all_credentials)
+            self._where = self._where or _caller_location()
+            self._owner = threading.current_thread()
+            self._threads_before = {t.ident for t in threading.enumerate() if t.ident}
+            self._callers = weakref.WeakSet()
+            self._transport = self._emulator.forwarder
+            _registry.install()
+            _registry.active = self
+        return self
+
+    def stop(self) -> None:
+        """Deactivate (what ``with`` does on leaving): the patches come off (see the module's
+        note on threads still calling), nothing more reaches the emulator through Zoom's URLs."""
+        with _registry.lock:
+            if _registry.active is not self:
+                return
+            _registry.active = None
+            for thread in threading.enumerate():
+                if thread is self._owner or not thread.is_alive():
+                    continue
+                started_here = thread.ident not in self._threads_before
+                internal = thread.name.startswith(INTERNAL_THREADS)
+                if thread in self._callers or (started_here and not internal):
+                    _registry.lingering.add(thread)
+            _registry.release_if_done()
+        if self.reset and self._emulator is not None and self._emulator.media == "ffmpeg":
+            self._emulator.stop_streams()  # real ffmpeg pushes end with the mock
+
+    def __enter__(self) -> MockZoom:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> MockZoom:
+        return self.start()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __call__(self, func: F) -> F:
+        """As a decorator: each call of ``func`` (a function or coroutine function) runs in a
+        fresh mock with this one's arguments."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                async with self._fresh():
+                    return await func(*args, **kwargs)
+
+            return cast(F, run_async)
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return cast(F, run)
+
+    def _fresh(self) -> MockZoom:
+        return MockZoom(
+            self.seed,
+            media=self.media,
+            rate_limits=self.rate_limits,
+            emulator=self._emulator,
+            reset=self.reset,
+        )
+
+    def __repr__(self) -> str:
+        where = f" (entered at {self._where})" if self.active else ""
+        return f"<MockZoom {'active' if self.active else 'inactive'}{where}>"
+
+    # answering ---------------------------------------------------------------------------------
+    def _note_caller(self) -> None:
+        thread = threading.current_thread()
+        if thread is not self._owner and thread not in self._callers:
+            with self._callers_lock:
+                self._callers.add(thread)
+
+    def _exchange(
+        self, method: str, url: httpx.URL, headers: list[tuple[str, str]], body: bytes
+    ) -> httpx.Response:
+        """Answer one request to Zoom's hosts (buffered): forwarded to the emulator, or Zoom's
+        404 here, or refused."""
+        what = route(url.host, url.path)
+        if what == "blocked":
+            raise MockZoomError(
+                f"{method} {url}: mock_zoom() is active, and zoomlive does not stand in for "
+                f"{url.host} (only api.zoom.us/v2 and zoom.us/oauth/token); nothing was sent"
+            )
+        if not implemented(method, url.host, url.path):
+            log.warning(
+                "mock_zoom: %s %s is not implemented by the zoomlive emulator; answered as Zoom "
+                "answers an unknown path (docs/testing.md lists what can be mocked)",
+                method,
+                url.copy_with(query=None),
+            )
+        if what == "not_found":
+            return _not_found()
+        assert self._transport is not None and self._emulator is not None
+        target = httpx.URL(self._emulator.url).copy_with(
+            raw_path=url.raw_path  # path and query as sent, byte for byte
+        )
+        keep = [(k, v) for k, v in headers if k.lower() not in _HOP_HEADERS]
+        forward = httpx.Request(method, target, headers=keep, content=body)
+        send = _registry.original(httpx.HTTPTransport, "handle_request")
+        answer = send(self._transport, forward)
+        try:
+            content = b"".join(answer.iter_raw())
+        finally:
+            answer.close()
+        out_headers = answer.headers.raw
+        if url.host == ZOOM_OAUTH_HOST and answer.status_code == 200:
+            content = _zoom_api_url(content)
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != b"content-length"]
+            out_headers.append((b"content-length", str(len(content)).encode()))
+        extensions = {k: answer.extensions[k] for k in _KEPT if k in answer.extensions}
+        # The emulator's status, headers and body, as they were sent (a stream adds no header).
+        return httpx.Response(
+            answer.status_code,
+            headers=out_headers,
+            stream=httpx.ByteStream(content),
+            extensions=extensions,
+        )
+
+
+_HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_KEPT = ("http_version", "reason_phrase")
+
+
+def _zoom_api_url(content: bytes) -> bytes:
+    """A token answer says where the API is: Zoom's own host, as the real one says."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content
+    if isinstance(data, dict) and "api_url" in data:
+        data["api_url"] = ZOOM_API_URL
+        return json.dumps(data, separators=(",", ":")).encode()
+    return content
+
+
+@overload
+def mock_zoom(seed: F, *, media: Media = "fake", rate_limits: str = "zoom") -> F: ...
+
+
+@overload
+def mock_zoom(
+    seed: Seed | None = None, *, media: Media = "fake", rate_limits: str = "zoom"
+) -> MockZoom: ...
+
+
+def mock_zoom(
+    seed: Seed | Callable[..., Any] | None = None,
+    *,
+    media: Media = "fake",
+    rate_limits: str = "zoom",
+) -> Any:
+    """Answer Zoom's API (``https://api.zoom.us/v2``, ``https://zoom.us/oauth/token``) with a
+    zoomlive emulator in this process, for httpx and requests clients, unchanged.
+
+    A context manager (``with`` or ``async with``) yielding a :class:`MockZoom`, or a decorator
+    (``@mock_zoom()`` or ``@mock_zoom``) for functions and coroutine functions. Each use starts
+    from fresh state: the demo account, or ``seed`` (a seed document, or the path of a YAML or
+    JSON file) instead. ``media``: ``fake`` (stream states without ffmpeg) or ``ffmpeg`` (real
+    RTMP pushes); ``rate_limits``: ``zoom`` (Zoom's, by plan) or ``off``.
+
+    The first use in a process starts the emulator (about a second); later ones cost a reset.
+    """
+    if callable(seed) and not isinstance(seed, dict | str | Path):
+        return MockZoom(media=media, rate_limits=rate_limits)(seed)
+    return MockZoom(seed, media=media, rate_limits=rate_limits)
+
+
+def current_mock() -> MockZoom:
+    """The active mock (for decorated functions, which are not handed one)."""
+    mock = _registry.active
+    if mock is None:
+        raise MockZoomError("mock_zoom() is not active")
+    return mock
+
+
+# the patches ---------------------------------------------------------------------------------
+
+
+def _httpx_handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+    url = request.url
+    if route(url.host, url.path) is not None:
+        mock = _registry.current(request.method, str(url))
+        if mock is not None:
+            body = request.read()
+            return mock._exchange(request.method, url, list(request.headers.multi_items()), body)
+    elif _registry.active is None:
+        _registry.release_if_done()
+    original = _registry.original(httpx.HTTPTransport, "handle_request")
+    response: httpx.Response = original(self, request)
+    return response
+
+
+async def _httpx_handle_async_request(
+    self: httpx.AsyncHTTPTransport, request: httpx.Request
+) -> httpx.Response:
+    url = request.url
+    if route(url.host, url.path) is not None:
+        mock = _registry.current(request.method, str(url))
+        if mock is not None:
+            import anyio.to_thread
+
+            body = await request.aread()
+            headers = list(request.headers.multi_items())
+            # The emulator is reached with blocking I/O, off this event loop (whichever it is).
+            return await anyio.to_thread.run_sync(
+                mock._exchange, request.method, url, headers, body
+            )
+    original = _registry.original(httpx.AsyncHTTPTransport, "handle_async_request")
+    response: httpx.Response = await original(self, request)
+    return response
+
+
+def _requests_send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+    url = httpx.URL(request.url)
+    if route(url.host, url.path) is not None:
+        mock = _registry.current(request.method, request.url)
+        if mock is not None:
+            return _requests_answer(self, mock, request, url)
+    elif _registry.active is None:
+        _registry.release_if_done()
+    original = _registry.original(_requests_adapter(), "send")
+    return original(self, request, *args, **kwargs)
+
+
+def _requests_answer(adapter: Any, mock: MockZoom, request: Any, url: httpx.URL) -> Any:
+    from requests import exceptions
+    from urllib3 import HTTPResponse
+    from urllib3._collections import HTTPHeaderDict
+
+    body = request.body
+    if body is None:
+        data = b""
+    elif isinstance(body, str):
+        data = body.encode("utf-8")
+    elif isinstance(body, bytes | bytearray):
+        data = bytes(body)
+    elif hasattr(body, "read"):
+        data = body.read()
+        data = data.encode("utf-8") if isinstance(data, str) else data
+    else:  # an iterable of chunks
+        data = b"".join(c.encode("utf-8") if isinstance(c, str) else c for c in body)
+    try:
+        answer = mock._exchange(request.method, url, list(request.headers.items()), data)
+    except httpx.TimeoutException as exc:
+        raise exceptions.ReadTimeout(exc, request=request) from exc
+    except httpx.TransportError as exc:
+        raise exceptions.ConnectionError(exc, request=request) from exc
+    headers = HTTPHeaderDict()
+    for key, value in answer.headers.multi_items():
+        headers.add(key, value)
+    raw = HTTPResponse(
+        body=io.BytesIO(answer.read()),
+        headers=headers,
+        status=answer.status_code,
+        reason=_reason(answer.status_code),
+        preload_content=False,
+        decode_content=False,
+        request_method=request.method,
+        request_url=request.url,
+    )
+    return adapter.build_response(request, raw)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if isinstance(host, bytes):
+        name = host.decode("ascii", "replace")
+    else:
+        name = host if isinstance(host, str) else ""
+    if name and is_zoom_host(name):
+        thread = threading.current_thread()
+        if _registry.active is not None or thread in _registry.lingering:
+            raise socket.gaierror(
+                socket.EAI_NONAME,
+                f"mock_zoom() is active: {name} does not resolve (only httpx and requests "
+                "calls to Zoom are answered by the emulator; nothing else may reach Zoom)",
+            )
+    return _registry.original(socket, "getaddrinfo")(host, *args, **kwargs)
