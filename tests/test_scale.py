@@ -8,6 +8,7 @@ import concurrent.futures
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, get_token
 from tests.engines import PrivatePostgres
-from tests.helpers import SECRET, WebhookReceiver
+from tests.helpers import SECRET, WebhookReceiver, popen
 
 
 @pytest.fixture
@@ -221,6 +222,36 @@ def test_hosts_come_back_by_themselves_after_postgresql_restarts() -> None:
         for srv in reversed(hosts):
             srv.stop()
         pg.stop()
+
+
+def test_hosts_started_together_on_an_empty_database_all_come_up(pg_url: str) -> None:
+    """Three hosts race to migrate and seed one empty PostgreSQL: one seeds the demo account,
+    the others find it; none fails to start."""
+    hosts = [Server(pg_url) for _ in range(3)]
+    try:
+        for srv in hosts:  # all spawned before any is ready
+            srv.proc = popen(
+                srv.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=srv.env
+            )
+        for srv in hosts:
+            deadline = time.monotonic() + 40
+            while True:
+                assert srv.proc is not None
+                assert srv.proc.poll() is None, srv.proc.stdout.read() if srv.proc.stdout else ""
+                try:
+                    if httpx.get(srv.url + "/_emulator/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "a host never came up"
+                time.sleep(0.1)
+        for srv in hosts:
+            accounts = httpx.get(srv.url + "/_emulator/accounts").json()
+            assert [a["id"] for a in accounts] == ["demo-account"]
+    finally:
+        for srv in hosts:
+            if srv.proc is not None:
+                srv.stop()
 
 
 def _alive(pid: int) -> bool:

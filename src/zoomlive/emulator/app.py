@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from zoomlive._version import __version__
+from zoomlive.api.errors import ZoomError
 from zoomlive.emulator.clock import Clock
 from zoomlive.emulator.control import routes as control
 from zoomlive.emulator.control.seed import demo
@@ -70,11 +71,21 @@ def open_env(
 
 
 def seed_demo_if_empty(env: Env) -> bool:
-    with env.store.write() as tx:
-        if tx.list_accounts():
-            return False
-        load_seed(env, tx, demo(env.settings.advertised_url))
-        return True
+    """Seed the demo account into an empty store. Hosts that start together on one empty
+    PostgreSQL race for it: the loser's insert conflicts, and it finds the winner's seed."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in (1, 2):
+        try:
+            with env.store.write() as tx:
+                if tx.list_accounts():
+                    return False
+                load_seed(env, tx, demo(env.settings.advertised_url))
+                return True
+        except (IntegrityError, ZoomError) as exc:
+            if attempt == 2 or (isinstance(exc, ZoomError) and exc.status != 409):
+                raise
+    return False  # pragma: no cover
 
 
 def create_app(
