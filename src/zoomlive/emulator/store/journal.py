@@ -219,7 +219,7 @@ class _Checkpointer:
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._wake = threading.Event()
-        self._stop = False
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="zoomlive-checkpoint", daemon=True)
         self._thread.start()
 
@@ -229,17 +229,18 @@ class _Checkpointer:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            if self._stop:
+            if self._stop.is_set():
                 return
             self._wake.clear()
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error as exc:  # the next one will try again; commits are unaffected
                 log.warning("WAL checkpoint failed: %s", exc)
-            threading.Event().wait(self.EVERY_S)  # at most this often
+            if self._stop.wait(self.EVERY_S):  # at most this often; a close ends the pause
+                return
 
     def close(self) -> None:
-        self._stop = True
+        self._stop.set()
         self._wake.set()
         self._thread.join(5)
         with contextlib.suppress(sqlite3.Error):
