@@ -17,6 +17,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
+
 try:  # resolved once here: between fork and exec only the call itself may run
     _PRCTL: Any = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):
@@ -212,3 +214,35 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FeedListener:
+    """Reads the emulator's event feed (``/_emulator/events``) in a thread, as the dashboard
+    does: ``seen`` holds ``(event, data)`` pairs as they arrive; ``ready`` is set once the feed
+    answered. The feed ends when the server stops."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+        self.ready = threading.Event()
+        self.content_type = ""
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        timeout = httpx.Timeout(5, read=None)
+        with (
+            httpx.Client(base_url=self.url, timeout=timeout) as http,
+            http.stream("GET", "/_emulator/events") as response,
+        ):
+            self.content_type = response.headers.get("content-type", "")
+            kind = ""
+            try:
+                for line in response.iter_lines():
+                    self.ready.set()
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: "):
+                        self.seen.append((kind, json.loads(line[6:])))
+            except httpx.HTTPError:
+                pass  # the server stopped: the feed ends

@@ -5,23 +5,20 @@ outlives its parent. Real PostgreSQL, real sockets."""
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, get_token
 from tests.engines import PrivatePostgres
-from tests.helpers import SECRET, WebhookReceiver, popen
+from tests.helpers import SECRET, FeedListener, WebhookReceiver, popen
 
 
 @pytest.fixture
@@ -92,29 +89,9 @@ def test_a_fault_rule_counts_across_hosts(pair: tuple[Server, Server]) -> None:
 
 def test_the_event_feed_shows_what_another_host_did(pair: tuple[Server, Server]) -> None:
     a, b = pair
-    seen: list[tuple[str, dict[str, Any]]] = []
-    ready = threading.Event()
-
-    def listen() -> None:
-        timeout = httpx.Timeout(5, read=None)
-        with (
-            httpx.Client(base_url=a.url, timeout=timeout) as http,
-            http.stream("GET", "/_emulator/events") as response,
-        ):
-            kind = ""
-            try:
-                for line in response.iter_lines():
-                    ready.set()
-                    if line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: "):
-                        seen.append((kind, json.loads(line[6:])))
-            except httpx.HTTPError:
-                pass  # the server stopped: the feed ends
-
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    assert ready.wait(10)
+    feed = FeedListener(a.url)
+    seen = feed.seen
+    assert feed.ready.wait(10)
     with httpx.Client(base_url=b.url) as hb:
         auth = {"Authorization": f"Bearer {get_token(hb)}"}
         ended = hb.put(f"/v2/webinars/{DEMO_WEBINAR}/status", json={"action": "end"}, headers=auth)

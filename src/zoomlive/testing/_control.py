@@ -41,6 +41,13 @@ class Credentials:
         return cls(str(data["account_id"]), str(data["client_id"]), str(data["client_secret"]))
 
 
+def first_app(apps: list[Credentials]) -> Credentials:
+    """The app to authenticate with: the demo app, or the first app of the seed."""
+    if not apps:
+        raise LookupError("the seed created no app: add one under accounts[].apps")
+    return apps[0]
+
+
 @dataclass(frozen=True)
 class Account:
     """An account created through the control API, with its apps' credentials."""

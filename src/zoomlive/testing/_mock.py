@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import httpx
 
-from zoomlive.testing._control import Control, Credentials, Seed
+from zoomlive.testing._control import Control, Credentials, Seed, first_app
 
 if TYPE_CHECKING:
     from zoomlive.testing._server import Media, ZoomEmulator
@@ -245,9 +245,7 @@ class MockZoom:
     @property
     def credentials(self) -> Credentials:
         """The app to authenticate with: the demo app, or the first app of the seed."""
-        if not self.all_credentials:
-            raise LookupError("the seed created no app: add one under accounts[].apps")
-        return self.all_credentials[0]
+        return first_app(self.all_credentials)
 
     @property
     def control(self) -> Control:

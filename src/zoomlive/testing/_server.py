@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from zoomlive.testing._control import Control, Credentials, Seed
+from zoomlive.testing._control import Control, Credentials, Seed, first_app
 
 if TYPE_CHECKING:
     from zoomlive import AsyncZoomClient, ZoomClient
@@ -91,9 +91,7 @@ class ZoomEmulator:
     @property
     def credentials(self) -> Credentials:
         """The app to authenticate with: the demo app, or the first app of the seed."""
-        if not self.all_credentials:
-            raise LookupError("the seed created no app: add one under accounts[].apps")
-        return self.all_credentials[0]
+        return first_app(self.all_credentials)
 
     @property
     def control(self) -> Control:
