@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Server, get_token
 from zoomlive.emulator import Settings, create_app
-from zoomlive.emulator.store.memory import MemoryStore
+from zoomlive.emulator.store import Store
 
 WRITERS = 6
 
@@ -122,7 +122,7 @@ def test_a_bad_token_is_answered_while_a_transaction_holds_the_store(
     """Authentication reads the token without the store's lock: a 401 never waits for it,
     while a call with a good token waits its turn."""
     store: Any = app_client.app.state.env.store  # type: ignore[attr-defined]
-    assert isinstance(store, MemoryStore)
+    assert isinstance(store, Store) and not store.shared
     token = get_token(app_client)
     holding, release = threading.Event(), threading.Event()
 

@@ -70,8 +70,7 @@ def banner(base: str, demo_seeded: bool) -> str:
 
 SERVE_EPILOG = (
     "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one, else "
-    "imageio-ffmpeg's), ZOOMLIVE_FONT (the overlay font), ZOOMLIVE_DB_THREADS (API worker "
-    "threads on the SQL store: 2 for SQLite, 16 for PostgreSQL). Every option above shows "
+    "imageio-ffmpeg's), ZOOMLIVE_FONT (the overlay font). Every option above shows "
     "the ZOOMLIVE_* variable it reads."
 )
 
@@ -157,6 +156,21 @@ def serve(
             envvar="ZOOMLIVE_WEBHOOK_TIME_SCALE",
         ),
     ] = 1.0,
+    history_events: Annotated[
+        int,
+        typer.Option(
+            help="Stream state changes (and sent webhook deliveries) the store keeps; older "
+            "ones are pruned.",
+            envvar="ZOOMLIVE_HISTORY_EVENTS",
+        ),
+    ] = 10_000,
+    history_days: Annotated[
+        float,
+        typer.Option(
+            help="Days of stream state changes and webhook deliveries the store keeps.",
+            envvar="ZOOMLIVE_HISTORY_DAYS",
+        ),
+    ] = 7.0,
     header_timeout: Annotated[
         float,
         typer.Option(
@@ -223,6 +237,8 @@ def serve(
         raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
     if header_timeout <= 0 or keepalive_timeout <= 0 or max_connections < 1:
         raise fail("--header-timeout, --keepalive-timeout and --max-connections must be > 0", 2)
+    if history_events < 1 or history_days <= 0:
+        raise fail("--history-events must be at least 1 and --history-days above 0", 2)
     if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise fail("--log-level must be critical, error, warning, info, debug or trace", 2)
     settings = Settings(
@@ -237,6 +253,8 @@ def serve(
         rate_limits=rate_limits,
         redis_url=redis_url,
         webhook_time_scale=webhook_time_scale,
+        history_events=history_events,
+        history_days=history_days,
         host=host,
         port=port,
         allowed_hosts=[h for item in allowed_host or [] for h in item.split(",") if h.strip()],
@@ -249,7 +267,7 @@ def serve(
         raise fail(str(exc)) from None
     holder = f"zoomlive serve on {settings.advertised_url} (pid {os.getpid()})"
     try:
-        env = open_env(settings, holder=holder, shared=workers > 1)
+        env = open_env(settings, holder=holder)
     except StoreBusy as exc:
         sock.close()
         raise fail(str(exc)) from None

@@ -11,9 +11,9 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio.to_thread
-from anyio import CapacityLimiter
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,7 +25,7 @@ from zoomlive.emulator.control import routes as control
 from zoomlive.emulator.control.seed import demo
 from zoomlive.emulator.control.seed import load as load_seed
 from zoomlive.emulator.dashboard import dashboard_routes
-from zoomlive.emulator.env import Env, db_threads
+from zoomlive.emulator.env import Env
 from zoomlive.emulator.faults import FaultInjector, FaultMiddleware, fault_routes
 from zoomlive.emulator.feed import EventFeed
 from zoomlive.emulator.gateway import Gateway
@@ -39,27 +39,29 @@ from zoomlive.emulator.ratelimit import MemoryCounters, RateLimiter, RedisCounte
 from zoomlive.emulator.routes import http_error, server_error, zoom_routes
 from zoomlive.emulator.settings import Settings
 from zoomlive.emulator.shared import Bus, SharedClock, SharedRows
-from zoomlive.emulator.store import open_store
+from zoomlive.emulator.store import History, IntegrityError, open_store
 from zoomlive.emulator.webhooks import WebhookDispatcher
 
 log = logging.getLogger("zoomlive.server")
 
 
-def open_env(
-    settings: Settings, *, lock: bool = True, holder: str = "", shared: bool = False
-) -> Env:
+def open_env(settings: Settings, *, lock: bool = True, holder: str = "") -> Env:
     """Open the store (running migrations) and seed the demo account on an empty store.
-    ``lock``: take the SQLite file's one-emulator lock (``holder`` names us in it);
-    ``shared``: worker processes share the store (see :func:`open_store`)."""
-    store = open_store(settings.db, lock=lock, holder=holder, shared=shared)
+    ``lock``: take the SQLite file's one-emulator lock (``holder`` names us in it)."""
+    history = History(
+        events=settings.history_events,
+        deliveries=settings.history_events,
+        max_age=timedelta(days=settings.history_days),
+    )
+    store = open_store(settings.db, lock=lock, holder=holder, history=history)
     env = Env(settings=settings, store=store, clock=Clock(), source=Source(settings.seed))
-    env.db_limiter = CapacityLimiter(db_threads(store))
     if not store.is_sqlite:
         # PostgreSQL may be shared by other workers and hosts: so are the clock, the fault
         # rules and the event feed (shared.py).
         env.bus = Bus(settings.db)
         env.bus.start()
-        env.shared_rows = SharedRows(settings.db)
+        assert store.link is not None
+        env.shared_rows = SharedRows(store.link)
         env.clock = SharedClock(env.bus, env.shared_rows)
     limits = load_limits(settings.rate_limits)
     if limits is not None:
@@ -73,8 +75,6 @@ def open_env(
 def seed_demo_if_empty(env: Env) -> bool:
     """Seed the demo account into an empty store. Hosts that start together on one empty
     PostgreSQL race for it: the loser's insert conflicts, and it finds the winner's seed."""
-    from sqlalchemy.exc import IntegrityError
-
     for attempt in (1, 2):
         try:
             with env.store.write() as tx:
@@ -93,7 +93,6 @@ def create_app(
     *,
     env: Env | None = None,
     lock_store: bool = True,
-    shared_store: bool = False,
 ) -> Gateway:
     """The emulator as an ASGI app: the gateway (``/v2``) in front of the Starlette app (the
     rest, and the lifespan). The store opens (and migrates) when the app starts, unless an
@@ -109,9 +108,7 @@ def create_app(
         if opened is not None:
             env = opened
         else:
-            env = await run_in_threadpool(
-                functools.partial(open_env, settings, lock=lock_store, shared=shared_store)
-            )
+            env = await run_in_threadpool(functools.partial(open_env, settings, lock=lock_store))
         app.state.env = env
         env.faults = faults
         if env.bus is not None and env.shared_rows is not None:
@@ -128,7 +125,7 @@ def create_app(
             if settings.media == "remote":
                 if env.bus is None:
                     raise ValueError("--media remote needs a PostgreSQL store")
-                env.media = RemoteMedia(env.store, env.bus, settings.db)
+                env.media = RemoteMedia(env.store, env.bus)
                 await env.media.start()
             elif settings.media != "off":
                 env.media = MediaSupervisor(
@@ -175,5 +172,4 @@ def app_from_env() -> Gateway:
     return create_app(
         Settings.from_env(),
         lock_store="ZOOMLIVE_STORE_LOCKED_BY" not in os.environ,
-        shared_store=True,  # several processes: the memory store (one process's truth) won't do
     )

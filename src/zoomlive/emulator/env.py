@@ -3,7 +3,6 @@ the services the app starts (media, rate limiter, webhooks, event feed, faults).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,17 +12,6 @@ from zoomlive.emulator.clock import Clock
 from zoomlive.emulator.ids import Source
 from zoomlive.emulator.settings import Settings
 from zoomlive.emulator.store import Store
-
-
-def db_threads(store: Store) -> int:
-    """Worker threads that run API calls at once on the SQL store (the memory store runs them
-    on the event loop). SQLite serialises writers, so more than 2 only fight over the GIL and
-    its lock; PostgreSQL takes calls side by side, and each waits on round trips, so 16."""
-    configured = os.environ.get("ZOOMLIVE_DB_THREADS")
-    if configured:
-        return int(configured)
-    return 2 if store.is_sqlite else 16
-
 
 OAUTH_THREADS = 4
 
@@ -36,8 +24,6 @@ class Env:
     store: Store
     clock: Clock
     source: Source
-    db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(2))
-    """Threads for API calls on the SQL store (set from :func:`db_threads` when opened)."""
     oauth_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(OAUTH_THREADS))
     """Token requests' own threads (scrypt takes tens of ms): nothing else can starve them."""
     media: Any = None

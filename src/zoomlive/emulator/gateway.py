@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio.to_thread
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
@@ -44,6 +43,7 @@ from zoomlive.emulator.rules import HANDLERS, UUID_OPERATIONS
 from zoomlive.emulator.rules.auth import ANONYMOUS, authenticate, require_scopes
 from zoomlive.emulator.rules.common import Call, Result, parse_session_id
 from zoomlive.emulator.store import StoreClosed, StoreFailed
+from zoomlive.emulator.store.core import NeedsWrite
 
 log = logging.getLogger("zoomlive.server")
 
@@ -167,12 +167,7 @@ class Gateway:
             base,
         )
         try:
-            if getattr(env.store, "in_memory", False):
-                answer = await self._run_here(env, request)
-            else:
-                answer = await anyio.to_thread.run_sync(
-                    _run_in_thread, env, request, limiter=env.db_limiter
-                )
+            answer = await self._run(env, request)
         except (StoreClosed, StoreFailed) as exc:
             log.error("%s %s: %s", scope["method"], scope["path"], exc)
             answer = ZoomError(503, 503, "Service Unavailable.")
@@ -181,23 +176,46 @@ class Gateway:
             answer = ZoomError(500, 500, "Internal server error.")
         await _send(send, answer, head)
 
-    async def _run_here(self, env: Env, request: _Request) -> Result | ZoomError:
-        """The memory store's way: the rule on the loop, then wait for the journal."""
-        call, limits, parse_error = _prepare(env, request)
-        if isinstance(call, ZoomError):
-            return call
-        store: Any = env.store
+    async def _run(self, env: Env, request: _Request) -> Result | ZoomError:
+        """Parse, wait for a fresh copy of the state (PostgreSQL; SQLite has nothing to wait
+        for), check, run the rule in one transaction on the loop, wait until what it changed or
+        saw is durable. On PostgreSQL a call that may write first runs as a read (most change
+        nothing: the reference call repeated, a refusal) and joins a write round only if it
+        would change something."""
+        store = env.store
+        parsed = _parse(request)
+        write = request.op.method != "GET"
+        optimistic = write and store.shared
+        handler = HANDLERS[request.op.operation_id]
+        ticket = None
+        entering = store.enter(write=write and not optimistic)
+        if entering is not None:
+            ticket = await entering
         tx = None
+        limits: dict[str, str] = {}
         try:
-            with store.begin() as tx:
-                if parse_error is not None:
-                    raise parse_error
-                result = HANDLERS[request.op.operation_id](env, tx, call)
+            call, limits = _check(env, request, parsed)
+            try:
+                with store.begin(ticket, optimistic=optimistic) as tx:
+                    ticket = None  # the transaction ends it
+                    if isinstance(parsed, ZoomError):
+                        raise parsed
+                    result = handler(env, tx, call)
+            except NeedsWrite:
+                entering = store.enter(write=True)
+                assert entering is not None
+                ticket = await entering
+                with store.begin(ticket) as tx:
+                    ticket = None
+                    result = handler(env, tx, call)
         except ZoomError as err:
-            err.headers = {**limits, **err.headers}
             if tx is not None:
+                err.headers = {**limits, **err.headers}
                 await store.settle(tx)  # an answer about what it saw, once that is durable
             return err
+        finally:
+            if ticket is not None:
+                ticket.done()
         await store.settle(tx)
         if limits:
             result.headers = {**limits, **result.headers} if result.headers else limits
@@ -245,16 +263,11 @@ class _Request:
     base: str
 
 
-def _prepare(
-    env: Env, request: _Request
-) -> tuple[Call | ZoomError, dict[str, str], ZoomError | None]:
-    """Parse, then check the token, the scopes and the rate limit, in Zoom's order. Returns the
-    call (or the error to answer), the rate-limit headers, and a parse error to answer once the
-    rule's transaction is open (Zoom answers it after the checks above, not before)."""
+def _parse(request: _Request) -> Call | ZoomError:
+    """The ids, query and body into a call (or the 400 to answer once the checks pass: Zoom
+    answers the token, scopes and rate limit first)."""
     op = request.op
-    limits: dict[str, str] = {}
     call = Call(principal=ANONYMOUS, path=request.path, base_url=request.base)
-    parse_error: ZoomError | None = None
     try:
         bad = [name for name, value in request.path.items() if "\x00" in value]
         if bad:
@@ -271,36 +284,30 @@ def _prepare(
         if op.request_model is not None:
             call.body = parse_body(request.content_type, request.raw, op.request_model)
     except ZoomError as err:
-        parse_error = err
+        return err
+    return call
+
+
+def _check(env: Env, request: _Request, parsed: Call | ZoomError) -> tuple[Call, dict[str, str]]:
+    """The token, the scopes and the rate limit, in Zoom's order: the call to run and the
+    rate-limit headers; raises the ZoomError to answer (with those headers)."""
+    call = (
+        parsed
+        if isinstance(parsed, Call)
+        else Call(principal=ANONYMOUS, path=request.path, base_url=request.base)
+    )
+    limits: dict[str, str] = {}
     try:
         now = env.clock.now()
         call.principal = authenticate(env.store.token_facts, request.authorization, now)
-        require_scopes(call.principal, op)
+        require_scopes(call.principal, request.op)
         if env.limiter is not None:
             principal = call.principal
-            limits = env.limiter.check(principal.account_id, principal.plan, op.label, now)
+            limits = env.limiter.check(principal.account_id, principal.plan, request.op.label, now)
     except ZoomError as err:
         err.headers = {**limits, **err.headers}
-        return err, limits, None
-    return call, limits, parse_error
-
-
-def _run_in_thread(env: Env, request: _Request) -> Result | ZoomError:
-    """The SQL store's way: checks, then the rule in one database transaction (a thread)."""
-    call, limits, parse_error = _prepare(env, request)
-    if isinstance(call, ZoomError):
-        return call
-    transaction = env.store.read if request.op.method == "GET" else env.store.write
-    try:
-        with transaction() as tx:
-            if parse_error is not None:
-                raise parse_error
-            result = HANDLERS[request.op.operation_id](env, tx, call)
-    except ZoomError as err:
-        err.headers = {**limits, **err.headers}
-        return err
-    result.headers = {**limits, **result.headers}
-    return result
+        raise
+    return call, limits
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

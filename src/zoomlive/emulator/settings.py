@@ -49,6 +49,11 @@ class Settings:
     """Keep rate-limit counters in Redis, shared by every worker process."""
     webhook_time_scale: float = 1.0
     """Multiplies Zoom's webhook delays (retries at +5/+20/+60 min, revalidation every 72 h)."""
+    history_events: int = 10_000
+    """Stream state changes kept in the store's log (the newest); sent or failed webhook
+    deliveries are kept as many. Older ones are pruned as the emulator runs."""
+    history_days: float = 7.0
+    """Nothing older than this many days (by the machine's clock) is kept in those logs."""
     public_url: str | None = None
     """Base URL to advertise as ``api_url`` and in join links; default: the request's own."""
     host: str | None = None
@@ -91,6 +96,8 @@ class Settings:
             "ZOOMLIVE_RATE_LIMITS": self.rate_limits,
             "ZOOMLIVE_REDIS_URL": self.redis_url or "",
             "ZOOMLIVE_WEBHOOK_TIME_SCALE": str(self.webhook_time_scale),
+            "ZOOMLIVE_HISTORY_EVENTS": str(self.history_events),
+            "ZOOMLIVE_HISTORY_DAYS": str(self.history_days),
             "ZOOMLIVE_HOST": self.host or "",
             "ZOOMLIVE_PORT": "" if self.port is None else str(self.port),
             "ZOOMLIVE_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
@@ -120,6 +127,10 @@ class Settings:
             values["port"] = int(os.environ["ZOOMLIVE_PORT"])
         if os.environ.get("ZOOMLIVE_WEBHOOK_TIME_SCALE"):
             values["webhook_time_scale"] = float(os.environ["ZOOMLIVE_WEBHOOK_TIME_SCALE"])
+        if os.environ.get("ZOOMLIVE_HISTORY_EVENTS"):
+            values["history_events"] = int(os.environ["ZOOMLIVE_HISTORY_EVENTS"])
+        if os.environ.get("ZOOMLIVE_HISTORY_DAYS"):
+            values["history_days"] = float(os.environ["ZOOMLIVE_HISTORY_DAYS"])
         if os.environ.get("ZOOMLIVE_DEMO"):
             values["demo"] = os.environ["ZOOMLIVE_DEMO"] != "0"
         if os.environ.get("ZOOMLIVE_SEED"):

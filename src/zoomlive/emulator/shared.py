@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from zoomlive.emulator.clock import Clock
+from zoomlive.emulator.store.link import Link, postgres_url
 
 log = logging.getLogger("zoomlive.shared")
 
@@ -32,14 +33,6 @@ RESYNC = "resync"
 while it was away are lost, so whoever keeps a copy of shared rows reads them again."""
 
 T = TypeVar("T")
-
-
-def postgres_url(db: str) -> str:
-    """The libpq form of a store URL (``postgresql+psycopg://`` -> ``postgresql://``)."""
-    for prefix in ("postgresql+psycopg://", "postgres://"):
-        if db.startswith(prefix):
-            return "postgresql://" + db.removeprefix(prefix)
-    return db
 
 
 class Bus:
@@ -184,54 +177,12 @@ class SharedClock(Clock):
         self._apply(self._rows.get("clock"))
 
 
-class Link:
-    """One autocommit connection to the store's PostgreSQL, used one call at a time (locked),
-    and opened again when it breaks (PostgreSQL restarted, a failover, a cut connection).
-
-    ``run(work)`` hands ``work`` the connection. When the link turns out to be broken, an
-    ``idempotent`` call is run once more on a fresh connection; any other call fails (the caller
-    answers a 500) and the next one reconnects, since its statement may have taken effect."""
-
-    def __init__(self, url: str) -> None:
-        self._url = postgres_url(url)
-        self._lock = threading.Lock()
-        self._conn: Any = self._open()
-
-    def _open(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(self._url, autocommit=True, connect_timeout=5)
-
-    def run(self, work: Callable[[Any], T], *, idempotent: bool = False) -> T:
-        import psycopg
-
-        with self._lock:
-            for attempt in (1, 2):
-                if self._conn is None or self._conn.closed or self._conn.broken:
-                    self._conn = None
-                    self._conn = self._open()
-                try:
-                    return work(self._conn)
-                except psycopg.OperationalError:
-                    if not (self._conn.closed or self._conn.broken):
-                        raise  # the statement failed, not the link
-                    if attempt == 2 or not idempotent:
-                        raise
-                    log.warning("store connection lost; reconnecting")
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-
-
 class SharedRows:
-    """Small JSON documents and fault rules in the store's PostgreSQL (one link: control calls
-    only, never a Zoom call's path)."""
+    """Small JSON documents and fault rules in the store's PostgreSQL, on the store's own link
+    (control calls only, never a Zoom call's path)."""
 
-    def __init__(self, url: str) -> None:
-        self._link = Link(url)
+    def __init__(self, link: Link) -> None:
+        self._link = link
 
     def get(self, key: str) -> Any:
         row = self._link.run(
@@ -315,4 +266,4 @@ class SharedRows:
         return None if row is None else int(row[0])
 
     def close(self) -> None:
-        self._link.close()
+        """Nothing of its own to close: the link is the store's."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoomlive.api.sessions import SessionKind
-from zoomlive.emulator.shared import Link
+from zoomlive.emulator.store.link import Link
 
 Key = tuple[SessionKind, int]
 UTC_NOW = "(now() AT TIME ZONE 'UTC')"
@@ -35,11 +35,11 @@ class LeaseRows:
     """The lease and report rows, on a link of their own (one statement at a time, reconnected
     when PostgreSQL comes back). Every method is one short transaction."""
 
-    def __init__(self, url: str) -> None:
-        self._link = Link(url)
+    def __init__(self, link: Link) -> None:
+        self._link = link
 
     def close(self) -> None:
-        self._link.close()
+        """Nothing of its own to close: the link is the store's."""
 
     def _rows(
         self, sql: str, params: tuple[Any, ...] = (), *, idempotent: bool = True

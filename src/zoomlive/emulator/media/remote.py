@@ -27,10 +27,11 @@ TOPIC = "media"
 class RemoteMedia:
     mode = "remote"
 
-    def __init__(self, store: Store, bus: Bus, url: str) -> None:
+    def __init__(self, store: Store, bus: Bus) -> None:
         self.store = store
         self.bus = bus
-        self.rows = LeaseRows(url)
+        assert store.link is not None, "remote media needs PostgreSQL"
+        self.rows = LeaseRows(store.link)
 
     async def start(self) -> None:
         self.store.on_commit.append(self.on_commit)

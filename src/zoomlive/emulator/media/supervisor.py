@@ -173,6 +173,8 @@ class MediaSupervisor:
         """In a media worker: whether it holds the stream's lease (it pushes no other)."""
         self.speakers: dict[Key, str] = {}
         """Active speakers to start streams with (a media worker taking a stream over)."""
+        self._versions: dict[Key, int] = {}
+        """The newest committed version of each stream an effect brought."""
 
     # lifecycle --------------------------------------------------------------------------------
     @property
@@ -226,9 +228,9 @@ class MediaSupervisor:
                     continue
                 now = self.clock.now()
                 if row.state != "starting":
-                    row.move_to("starting", now, "emulator restarted")
+                    row.reconnect(now, "emulator restarted")
                 if self.mode == "fake":  # no media to start: live again at once
-                    row.move_to("live", now, "fake media")
+                    row.media_live(now, "fake media")
                 else:
                     tx.effects.append(StreamEffect("start", row.kind, row.owner_id))
                 tx.save_livestream(row)
@@ -252,16 +254,23 @@ class MediaSupervisor:
             effect = await self._queue.get()
             key: Key = (effect.kind, effect.owner_id)
             try:
-                await self._reconcile(key)
+                await self._reconcile(key, effect.stream)
                 if effect.action == "update":
                     await to_thread(self._write_overlays, key)
             except Exception:
                 log.exception("media effect %s failed", effect)
 
-    async def _reconcile(self, key: Key) -> None:
+    async def _reconcile(self, key: Key, committed: LiveStream | None = None) -> None:
         """Make the processes match the store, whatever order effects arrived in: a stream
-        the store wants pushed has a job; one it does not has none."""
-        state = await to_thread(self._read_state, key)
+        the store wants pushed has a job; one it does not has none. ``committed``: the stream
+        as the effect's transaction left it (no need to read it back), unless a newer version
+        was seen already."""
+        seen = self._versions.get(key, 0)
+        if committed is not None and committed.version >= seen:
+            self._versions[key] = committed.version
+            state: str | None = committed.state
+        else:
+            state = await to_thread(self._read_state, key)
         if self.holds is not None and not self.holds(key):
             state = None  # another worker's stream, or nobody's yet
         job = self.jobs.get(key)
@@ -473,11 +482,11 @@ class MediaSupervisor:
             stream = tx.get_livestream(kind, owner_id, for_update=True)
             if stream is None or stream.state not in from_states:
                 return False
-            stream.move_to(to, self.clock.now(), detail)  # type: ignore[arg-type]
+            now = self.clock.now()
             if to == "failed":
-                stream.last_error = detail
-            elif to == "live":
-                stream.last_error = None
+                stream.media_failed(now, detail)
+            else:
+                stream.media_live(now, detail)
             tx.save_livestream(stream)
             return True
 
@@ -488,7 +497,7 @@ class MediaSupervisor:
             if stream is None or stream.state not in ("failed", "starting"):
                 return False
             if stream.state == "failed":
-                stream.move_to("starting", self.clock.now(), "reconnecting")
+                stream.reconnect(self.clock.now(), "reconnecting")
                 tx.save_livestream(stream)
             return True
 

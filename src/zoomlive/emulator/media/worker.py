@@ -81,8 +81,9 @@ class MediaWorker:
         if self._store.is_sqlite:
             raise ValueError("media workers share a PostgreSQL store: --db postgresql://...")
         self._bus = Bus(self.db)
-        self._shared = SharedRows(self.db)
-        self._rows = LeaseRows(self.db)
+        assert self._store.link is not None
+        self._shared = SharedRows(self._store.link)
+        self._rows = LeaseRows(self._store.link)
 
     def _close(self) -> None:
         for part in (self._rows, self._shared, self._bus, self._store):
@@ -208,7 +209,7 @@ class MediaWorker:
             if row is None or row.state in ("stopped", "starting"):
                 return
             assert self._supervisor is not None
-            row.move_to("starting", self._supervisor.clock.now(), detail)
+            row.reconnect(self._supervisor.clock.now(), detail)
             tx.save_livestream(row)
 
     # notices ----------------------------------------------------------------------------------

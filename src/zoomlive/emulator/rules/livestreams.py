@@ -21,7 +21,6 @@ from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import Call, Handler, Result
 from zoomlive.emulator.rules.sessions import RULES, load_session, streaming_event
 from zoomlive.emulator.store import LiveStream, Session, Tx
-from zoomlive.emulator.store.records import StreamEffect
 
 DEFAULT_LAYOUT = "follow_host"
 DEFAULT_CLOSE_CAPTION = "burnt-in"
@@ -132,21 +131,12 @@ def _start(env: Env, stream: LiveStream, owner: Session, now: datetime) -> None:
     if owner.kind == "meeting":
         stream.layout = stream.layout or DEFAULT_LAYOUT
         stream.close_caption = stream.close_caption or DEFAULT_CLOSE_CAPTION
-    stream.move_to("starting", now, "start requested")
-    stream.started_at = now
-    stream.stopped_at = None
-    stream.last_error = None
-    if env.settings.media in ("ffmpeg", "remote"):
-        stream.effects.append(StreamEffect("start", stream.kind, stream.owner_id))
-    else:
-        # Nothing to connect: Zoom's "live" as soon as it accepts, in the same change.
-        stream.move_to("live", now, "media off" if env.settings.media == "off" else "fake media")
-
-
-def _stop(stream: LiveStream, now: datetime, reason: str) -> None:
-    stream.move_to("stopped", now, reason)
-    stream.stopped_at = now
-    stream.effects.append(StreamEffect("stop", stream.kind, stream.owner_id))
+    # Without media to connect: Zoom's "live" as soon as it accepts, in the same change.
+    stream.request_start(
+        now,
+        pushed=env.settings.media in ("ffmpeg", "remote"),
+        detail="media off" if env.settings.media == "off" else "fake media",
+    )
 
 
 def update_status(kind: SessionKind) -> Handler:
@@ -184,12 +174,11 @@ def update_status(kind: SessionKind) -> Handler:
                     _save_if_changed(tx, stream, before, now)
                 return Result(204)  # already streaming: nothing to do (a choice)
             _apply(stream, given)
-            stream.last_start_request_at = now
             _start(env, stream, owner, now)
             streaming_event(tx, now, owner, stream, started=True)
         elif body.action == "stop":
             if running or stream.state == "failed":
-                _stop(stream, now, "stop requested")
+                stream.request_stop(now)
                 streaming_event(tx, now, owner, stream, started=False)
             _apply(stream, given)  # stopped now, so settings may change
         elif body.action == "mode":
@@ -202,7 +191,7 @@ def update_status(kind: SessionKind) -> Handler:
                 if settings.close_caption is not None:
                     stream.close_caption = settings.close_caption
                 if _snapshot(stream) != before:
-                    stream.effects.append(StreamEffect("update", stream.kind, stream.owner_id))
+                    stream.overlays_changed()
         else:
             if running and _changes(stream, given):
                 raise settings_only_while_stopped()

@@ -20,7 +20,6 @@ from zoomlive.emulator.feed import FeedItem
 from zoomlive.emulator.rules.common import Call, require_webinar_plan
 from zoomlive.emulator.rules.views import view
 from zoomlive.emulator.store import Account, LiveStream, Session, Tx, User
-from zoomlive.emulator.store.records import StreamEffect
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -321,9 +320,6 @@ def end_session(env: Env, tx: Tx, session: Session) -> None:
         {**webhook_object(session), "end_time": w.zoom_time(now)},
     )
     stream = tx.get_livestream(session.kind, session.id, for_update=True)
-    if stream is not None and stream.state != "stopped":
-        stream.move_to("stopped", now, f"{session.kind} ended")
-        stream.stopped_at = now
-        stream.effects.append(StreamEffect("stop", session.kind, session.id))
+    if stream is not None and stream.session_ended(now):
         tx.save_livestream(stream)
         streaming_event(tx, now, session, stream, started=False)

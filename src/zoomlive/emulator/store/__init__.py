@@ -1,7 +1,6 @@
-"""Persistence: records, the store interface and its two implementations, migrations.
-
-:func:`open_store` picks the store for a database: the memory store for SQLite served by one
-process (the default), the SQL store for PostgreSQL or for SQLite shared by worker processes.
+"""Persistence: the records, their one declaration (schema.py), the one transaction layer
+(tx.py) over the state in memory (state.py), and the journal that makes changes durable in
+SQLite or PostgreSQL (journal.py, backend.py); migrations for older databases.
 """
 
 from __future__ import annotations
@@ -9,12 +8,13 @@ from __future__ import annotations
 from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.store.base import (
     ConcurrentUpdate,
-    Store,
+    IntegrityError,
     StoreBusy,
     StoreClosed,
     StoreFailed,
-    Tx,
 )
+from zoomlive.emulator.store.core import Store
+from zoomlive.emulator.store.journal import History
 from zoomlive.emulator.store.records import (
     PLANS,
     STREAM_STATES,
@@ -38,6 +38,7 @@ from zoomlive.emulator.store.records import (
     Webinar,
     WebinarStatus,
 )
+from zoomlive.emulator.store.tx import Tx
 
 
 def is_sqlite(db: str) -> bool:
@@ -45,17 +46,12 @@ def is_sqlite(db: str) -> bool:
     return "://" not in db or db.startswith("sqlite")
 
 
-def open_store(db: str, *, lock: bool = True, holder: str = "", shared: bool = False) -> Store:
-    """The store for ``db`` (``:memory:``, an SQLite path, or a database URL). ``shared``: the
-    SQLite file is served by several worker processes, so the memory store (one process's
-    truth) cannot be used. ``lock``/``holder``: see the SQLite file lock."""
-    if is_sqlite(db) and "://" not in db and not shared:
-        from zoomlive.emulator.store.memory import MemoryStore
-
-        return MemoryStore(db, lock=lock, holder=holder)
-    from zoomlive.emulator.store.sql import SqlStore
-
-    return SqlStore(db, lock=lock, holder=holder)
+def open_store(
+    db: str, *, lock: bool = True, holder: str = "", history: History | None = None
+) -> Store:
+    """The store for ``db`` (``:memory:``, an SQLite path or URL, or a PostgreSQL URL).
+    ``lock``/``holder``: see the SQLite file lock."""
+    return Store(db, lock=lock, holder=holder, history=history)
 
 
 __all__ = [
@@ -65,7 +61,9 @@ __all__ = [
     "Account",
     "App",
     "ConcurrentUpdate",
+    "History",
     "IllegalTransition",
+    "IntegrityError",
     "LiveStream",
     "Meeting",
     "Plan",

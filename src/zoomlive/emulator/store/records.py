@@ -109,6 +109,8 @@ class StreamEvent:
     to_state: StreamState
     at: datetime
     detail: str = ""
+    id: int = 0
+    """Its number in the log (0 until written): later events have larger numbers."""
 
 
 @dataclass(slots=True)
@@ -149,6 +151,52 @@ class LiveStream:
         self.state = state
         self.updated_at = now
 
+    # The stream's life, one verb per event: each owns its timestamps and its effects.
+
+    def request_start(self, now: datetime, *, pushed: bool, detail: str = "") -> None:
+        """A user's start: ``starting`` until media says it is live (``pushed``), else live at
+        once (no media to wait for: ``detail`` says why)."""
+        self.move_to("starting", now, "start requested")
+        self.started_at = now
+        self.last_start_request_at = now
+        self.stopped_at = None
+        self.last_error = None
+        if pushed:
+            self.effects.append(StreamEffect("start", self.kind, self.owner_id))
+        else:
+            self.move_to("live", now, detail)
+
+    def request_stop(self, now: datetime, reason: str = "stop requested") -> None:
+        """A user's stop, or the end of its webinar or meeting: media stops."""
+        self.move_to("stopped", now, reason)
+        self.stopped_at = now
+        self.effects.append(StreamEffect("stop", self.kind, self.owner_id))
+
+    def session_ended(self, now: datetime) -> bool:
+        """Its webinar or meeting ended: the stream stops with it (False if it was not on)."""
+        if self.state == "stopped":
+            return False
+        self.request_stop(now, f"{self.kind} ended")
+        return True
+
+    def media_live(self, now: datetime, detail: str) -> None:
+        """Media sent its first frame."""
+        self.move_to("live", now, detail)
+        self.last_error = None
+
+    def media_failed(self, now: datetime, reason: str) -> None:
+        """Media ended without being asked (the reason is kept for the user)."""
+        self.move_to("failed", now, reason)
+        self.last_error = reason
+
+    def reconnect(self, now: datetime, detail: str) -> None:
+        """Media connects anew: after a failure's back-off, a restart, or a takeover."""
+        self.move_to("starting", now, detail)
+
+    def overlays_changed(self) -> None:
+        """What the picture shows changed while it runs (a meeting's layout, captions)."""
+        self.effects.append(StreamEffect("update", self.kind, self.owner_id))
+
 
 @dataclass(frozen=True)
 class StreamEffect:
@@ -159,6 +207,9 @@ class StreamEffect:
     action: Literal["start", "stop", "update"]
     kind: SessionKind
     owner_id: int
+    stream: LiveStream | None = None
+    """The stream as the transaction committed it (None where it was deleted), so that media
+    never reads back what the transaction just wrote."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +219,15 @@ class StreamStateChanged:
 
     event: StreamEvent
     last_error: str | None
+
+
+@dataclass(slots=True)
+class DailyCount:
+    """A per-day counter (e.g. a user's webinar creates and updates today, for Zoom's cap)."""
+
+    key: str
+    day: str
+    count: int
 
 
 # Webhooks ------------------------------------------------------------------------------------

@@ -1,10 +1,19 @@
-"""The store's tables, as SQLAlchemy Core metadata (portable: SQLite and PostgreSQL).
+"""The one declaration of what the store keeps: its tables (SQLAlchemy Core metadata, portable:
+SQLite and PostgreSQL) and, for each table the emulator holds in memory, the record it maps to
+(:data:`ENTITIES`). Everything else is derived from here: the DDL of a new database, the codecs
+between records and rows, the statements the journal writes, and what replicas apply.
 
 This is the *current* shape; each change to it comes with a migration in ``migrations/versions``.
 A test checks that the migrations build exactly this schema.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +28,18 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+)
+
+from zoomlive.emulator.store.records import (
+    Account,
+    App,
+    DailyCount,
+    LiveStream,
+    Session,
+    Token,
+    User,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 metadata = MetaData()
@@ -279,3 +300,99 @@ stream_reports = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 """What a media worker reports of a stream (metrics, the latest frame) and its active speaker."""
+
+# Replication between the hosts of one PostgreSQL store (0007): every commit's changes, in
+# order. A host applies the ones it has not seen before it answers (see store/journal.py).
+
+changes = Table(
+    "zoomlive_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("origin", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+"""A commit's changes as JSON (table, what, row), for the other hosts' in-memory copies."""
+
+
+# Records <-> rows -------------------------------------------------------------------------------
+
+Codec = str
+"""How a column holds a record's field: ``plain``, ``time`` (UTC), ``flag`` (boolean),
+``words`` (a list of words, space-separated), ``json`` (a JSON document)."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A table the emulator keeps in memory, and the record each row is.
+
+    ``key``: the primary key's columns. ``fixed``: record fields that are not columns but
+    follow from the table (a session's ``kind``). The record's other fields that are not
+    columns (scratch lists, a delivery's secret) keep their defaults when a row is read."""
+
+    table: Table
+    record: type[Any]
+    key: tuple[str, ...]
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @functools.cached_property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.columns)
+
+    @functools.cached_property
+    def codecs(self) -> tuple[Codec, ...]:
+        hints = typing.get_type_hints(self.record)
+        out: list[Codec] = []
+        for column in self.table.columns:
+            hint = str(hints[column.name])
+            if isinstance(column.type, DateTime):
+                out.append("time")
+            elif isinstance(column.type, Boolean):
+                out.append("flag")
+            elif hint.startswith("list"):
+                out.append("words")
+            elif hint.startswith("dict"):
+                out.append("json")
+            else:
+                out.append("plain")
+        return tuple(out)
+
+    def key_of(self, record: Any) -> Any:
+        """The record's key in memory: the value, or a tuple for a composite key."""
+        if len(self.key) == 1:
+            return getattr(record, self.key[0])
+        return tuple(getattr(record, k) for k in self.key)
+
+
+def _entity(table: Table, record: type[Any], *, fixed: dict[str, Any] | None = None) -> Entity:
+    entity = Entity(table, record, tuple(c.name for c in table.primary_key), fixed or {})
+    names = {f.name for f in dataclasses.fields(record)}
+    missing = [c for c in entity.columns if c not in names]
+    if missing:  # the declaration and the record disagree: fail at import, not on a call
+        raise TypeError(f"{record.__name__} has no field for {table.name}.{', '.join(missing)}")
+    entity.codecs  # noqa: B018 (every column's codec resolves at import)
+    return entity
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        _entity(accounts, Account),
+        _entity(users, User),
+        _entity(apps, App),
+        _entity(tokens, Token),
+        _entity(webinars, Session, fixed={"kind": "webinar"}),
+        _entity(meetings, Session, fixed={"kind": "meeting"}),
+        _entity(livestreams, LiveStream),
+        _entity(daily_counters, DailyCount),
+        _entity(webhook_subscriptions, WebhookSubscription),
+        _entity(webhook_deliveries, WebhookDelivery),
+    )
+}
+"""Every table held in memory, by name (the others are logs, read by query)."""
+
+SESSION_TABLES: dict[str, str] = {"webinar": "webinars", "meeting": "meetings"}

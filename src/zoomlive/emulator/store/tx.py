@@ -1,0 +1,525 @@
+"""The one transaction: every read and write of the store's records, and the database's rules
+(unique keys, foreign keys, checks, orderings) enforced before a change is applied.
+
+Whatever the backend (an SQLite file, ``:memory:``, PostgreSQL shared by several hosts), a
+transaction runs here, on the state in memory: a read is a dict lookup, a change is applied at
+once (and undone if the transaction fails) and recorded as an :data:`Op` that the journal
+writes to the database. So SQLite and PostgreSQL differ in durability and sharing, never in
+rules, orderings or column lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from zoomlive.api.sessions import SESSION_KINDS, SessionKind
+from zoomlive.emulator.store.base import ConcurrentUpdate, IntegrityError
+from zoomlive.emulator.store.records import (
+    PLANS,
+    STREAM_STATES,
+    WEBINAR_STATUSES,
+    Account,
+    App,
+    DailyCount,
+    LiveStream,
+    Session,
+    StreamEffect,
+    StreamEvent,
+    StreamStateChanged,
+    Token,
+    User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from zoomlive.emulator.store.schema import ENTITIES, SESSION_TABLES, Entity
+from zoomlive.emulator.store.state import CLONE, MISSING, State, token_facts
+
+if TYPE_CHECKING:
+    from zoomlive.emulator.store.core import Store
+
+Op = tuple[str, str, Any]
+"""A change for the database: ``("put", table, record)`` (insert or replace by key),
+``("del", table, key)``, ``("add", table, {column: value})`` (a log row), ``("clear", table,
+None)``."""
+
+_PURGE_EVERY = timedelta(minutes=1)
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+E = ENTITIES
+_clone_account = CLONE[Account]
+_clone_user = CLONE[User]
+_clone_app = CLONE[App]
+_clone_token = CLONE[Token]
+_clone_session = CLONE[Session]
+_clone_stream = CLONE[LiveStream]
+_clone_sub = CLONE[WebhookSubscription]
+_clone_delivery = CLONE[WebhookDelivery]
+
+
+def _unique(ok: bool, what: str) -> None:
+    if not ok:
+        raise IntegrityError(f"UNIQUE constraint failed: {what}")
+
+
+def _check(ok: bool, constraint: str) -> None:
+    """The database's CHECK constraints, enforced before a change is applied: the journal must
+    never meet a row the database refuses (that would stop the store)."""
+    if not ok:
+        raise IntegrityError(f"CHECK constraint failed: {constraint}")
+
+
+def _foreign(ok: bool) -> None:
+    if not ok:
+        raise IntegrityError("FOREIGN KEY constraint failed")
+
+
+class Tx:
+    """One transaction: changes apply at once and are undone on failure."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.s: State = store.state
+        self.effects: list[Any] = []
+        """What must happen outside the store once this transaction commits."""
+        self.ops: list[Op] = []
+        self.lsn = 0
+        self._undo: list[Callable[[], None]] = []
+
+    # change bookkeeping ----------------------------------------------------------------------
+    def _put(self, entity: Entity, record: Any) -> None:
+        """Store ``record`` (the state owns it from now on) and journal it."""
+        s = self.s
+        key = entity.key_of(record)
+        old = s.get(entity, key)
+        self._undo.append(lambda: _restore(s, entity, key, old))
+        s.put(entity, record)
+        self.ops.append(("put", entity.name, record))
+
+    def _remove(self, entity: Entity, key: Any) -> None:
+        s = self.s
+        old = s.get(entity, key)
+        self.ops.append(("del", entity.name, key))
+        if old is MISSING:
+            return
+        self._undo.append(lambda: _restore(s, entity, key, old))
+        s.remove(entity, key)
+
+    def _log(self, table: str, **values: Any) -> None:
+        self.ops.append(("add", table, values))
+
+    def rollback(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+        self.ops.clear()
+        self.effects.clear()
+
+    # accounts --------------------------------------------------------------------------------
+    def insert_account(self, a: Account) -> None:
+        _unique(a.id not in self.s.accounts, "accounts.id")
+        _check(a.plan in PLANS, "ck_accounts_plan")
+        self._put(E["accounts"], _clone_account(a))
+
+    def update_account(self, a: Account) -> None:
+        if a.id not in self.s.accounts:
+            return
+        _check(a.plan in PLANS, "ck_accounts_plan")
+        stored = _clone_account(a)
+        stored.created_at = self.s.accounts[a.id].created_at
+        self._put(E["accounts"], stored)
+
+    def get_account(self, account_id: str) -> Account | None:
+        found = self.s.accounts.get(account_id)
+        return None if found is None else _clone_account(found)
+
+    def list_accounts(self) -> list[Account]:
+        rows = sorted(self.s.accounts.values(), key=lambda a: (a.created_at, a.id))
+        return [_clone_account(a) for a in rows]
+
+    # users -----------------------------------------------------------------------------------
+    def insert_user(self, u: User) -> None:
+        _unique(u.id not in self.s.users, "users.id")
+        _unique(u.email not in self.s.user_by_email, "users.email")
+        _foreign(u.account_id in self.s.accounts)
+        self._put(E["users"], _clone_user(u))
+
+    def get_user(self, user_id: str) -> User | None:
+        found = self.s.users.get(user_id)
+        return None if found is None else _clone_user(found)
+
+    def get_user_by_email(self, email: str) -> User | None:
+        user_id = self.s.user_by_email.get(email.lower())
+        return None if user_id is None else self.get_user(user_id)
+
+    def get_user_and_account(self, user_id: str) -> tuple[User, Account] | None:
+        user = self.s.users.get(user_id)
+        account = None if user is None else self.s.accounts.get(user.account_id)
+        if user is None or account is None:
+            return None
+        return _clone_user(user), _clone_account(account)
+
+    def list_users(self, account_id: str | None = None) -> list[User]:
+        rows = [u for u in self.s.users.values() if account_id in (None, u.account_id)]
+        rows.sort(key=lambda u: (u.created_at, u.id))
+        return [_clone_user(u) for u in rows]
+
+    # apps ------------------------------------------------------------------------------------
+    def insert_app(self, a: App) -> None:
+        _unique(a.client_id not in self.s.apps, "apps.client_id")
+        _foreign(a.account_id in self.s.accounts)
+        self._put(E["apps"], _clone_app(a))
+
+    def update_app(self, a: App) -> None:
+        """Name, scopes and whether it is enabled (never its secret)."""
+        current = self.s.apps.get(a.client_id)
+        if current is None:
+            return
+        stored = _clone_app(a)
+        stored.secret_hash = current.secret_hash
+        stored.account_id, stored.created_at = current.account_id, current.created_at
+        self._put(E["apps"], stored)
+
+    def get_app(self, client_id: str) -> App | None:
+        found = self.s.apps.get(client_id)
+        return None if found is None else _clone_app(found)
+
+    def list_apps(self, account_id: str | None = None) -> list[App]:
+        rows = [a for a in self.s.apps.values() if account_id in (None, a.account_id)]
+        rows.sort(key=lambda a: (a.created_at, a.client_id))
+        return [_clone_app(a) for a in rows]
+
+    # tokens ----------------------------------------------------------------------------------
+    def insert_token(self, t: Token) -> None:
+        _unique(t.token_hash not in self.s.tokens, "tokens.token_hash")
+        _foreign(t.client_id in self.s.apps)
+        self._put(E["tokens"], _clone_token(t))
+
+    def get_token(self, token_hash: str) -> Token | None:
+        found = self.s.tokens.get(token_hash)
+        return None if found is None else _clone_token(found)
+
+    def get_token_and_app_enabled(self, token_hash: str) -> tuple[Token, bool, str] | None:
+        found = token_facts(self.s, token_hash)
+        if found is None:
+            return None
+        token, enabled, plan = found
+        return _clone_token(token), enabled, plan
+
+    def purge_tokens(self, expired_before: datetime) -> int:
+        """Forget tokens expired before then (at most once a minute: the scan is not free, and
+        an expired token is refused anyway)."""
+        last = self.store.last_purge
+        if last is not None and abs(expired_before - last) < _PURGE_EVERY:
+            return 0
+        self.store.last_purge = expired_before
+        old = [h for h, t in self.s.tokens.items() if t.expires_at < expired_before]
+        for token_hash in old:
+            self._remove(E["tokens"], token_hash)
+        return len(old)
+
+    def count_tokens(self) -> int:
+        return len(self.s.tokens)
+
+    # webinars and meetings -------------------------------------------------------------------
+    def insert_session(self, w: Session) -> None:
+        name = SESSION_TABLES[w.kind]
+        _unique(w.id not in self.s.sessions[w.kind], f"{name}.id")
+        _unique((w.kind, w.uuid) not in self.s.session_by_uuid, f"{name}.uuid")
+        _foreign(w.account_id in self.s.accounts and w.host_id in self.s.users)
+        _check(w.status in WEBINAR_STATUSES, f"ck_{name}_status")
+        self._put(E[name], _clone_session(w))
+
+    def update_session(self, w: Session) -> None:
+        name = SESSION_TABLES[w.kind]
+        old = self.s.sessions[w.kind].get(w.id)
+        if old is None:
+            return
+        _check(w.status in WEBINAR_STATUSES, f"ck_{name}_status")
+        if old.uuid != w.uuid:
+            _unique((w.kind, w.uuid) not in self.s.session_by_uuid, f"{name}.uuid")
+        self._put(E[name], _clone_session(w))
+
+    def delete_session(self, kind: SessionKind, session_id: int) -> None:
+        """Delete a webinar or meeting and its live stream."""
+        self.effects.append(StreamEffect("stop", kind, session_id))
+        self._remove(E[SESSION_TABLES[kind]], session_id)
+        self._remove(E["livestreams"], (kind, session_id))
+
+    def get_session(
+        self, kind: SessionKind, session_id: int, *, for_update: bool = False
+    ) -> Session | None:
+        found = self.s.sessions[kind].get(session_id)
+        return None if found is None else _clone_session(found)
+
+    def get_session_by_uuid(self, kind: SessionKind, uuid: str) -> Session | None:
+        session_id = self.s.session_by_uuid.get((kind, uuid))
+        return None if session_id is None else self.get_session(kind, session_id)
+
+    def list_sessions(
+        self,
+        kind: SessionKind,
+        *,
+        host_id: str | None = None,
+        account_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        start_after: datetime | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[list[Session], int]:
+        """Webinars or meetings in a stable order (no start time first, then start time, then
+        id), with the total."""
+        rows = [
+            s
+            for s in self.s.sessions[kind].values()
+            if host_id in (None, s.host_id)
+            and account_id in (None, s.account_id)
+            and (statuses is None or s.status in statuses)
+            and (
+                start_after is None
+                or s.status == "started"
+                or (s.start_time is not None and s.start_time >= start_after)
+            )
+        ]
+        rows.sort(key=lambda s: (s.start_time is not None, s.start_time or _EPOCH, s.id))
+        page = rows[offset:] if limit is None else rows[offset : offset + limit]
+        return [_clone_session(s) for s in page], len(rows)
+
+    # live streams ----------------------------------------------------------------------------
+    def get_livestream(
+        self, kind: SessionKind, owner_id: int, *, for_update: bool = False
+    ) -> LiveStream | None:
+        found = self.s.streams.get((kind, owner_id))
+        return None if found is None else _clone_stream(found)
+
+    def list_livestreams(self, account_id: str | None = None) -> list[LiveStream]:
+        rows = [s for s in self.s.streams.values() if account_id in (None, s.account_id)]
+        rows.sort(key=lambda s: (s.kind, s.owner_id))
+        return [_clone_stream(s) for s in rows]
+
+    def save_livestream(self, stream: LiveStream) -> None:
+        """Insert or update, with an optimistic version check, and log its state changes. The
+        effects it carries leave with a snapshot of what was committed."""
+        key = (stream.kind, stream.owner_id)
+        current = self.s.streams.get(key)
+        _check(stream.kind in SESSION_KINDS, "ck_livestreams_kind")
+        _check(stream.state in STREAM_STATES, "ck_livestreams_state")
+        if stream.version == 0:
+            _unique(current is None, "livestreams.(kind, owner_id)")
+            _foreign(stream.account_id in self.s.accounts)
+        elif current is None or current.version != stream.version:
+            raise ConcurrentUpdate(f"{stream.kind} {stream.owner_id} changed meanwhile")
+        stream.version += 1
+        stored = _clone_stream(stream)
+        self._put(E["livestreams"], stored)
+        for change in stream.events:
+            self.effects.append(StreamStateChanged(change, stream.last_error))
+            self._log(
+                "livestream_events",
+                kind=change.kind,
+                owner_id=change.owner_id,
+                from_state=change.from_state,
+                to_state=change.to_state,
+                at=change.at,
+                detail=change.detail,
+            )
+        stream.events.clear()
+        for effect in stream.effects:
+            if isinstance(effect, StreamEffect) and effect.stream is None:
+                effect = StreamEffect(effect.action, effect.kind, effect.owner_id, stored)
+            self.effects.append(effect)
+        stream.effects.clear()
+
+    def list_stream_events(
+        self,
+        kind: SessionKind | None = None,
+        owner_id: int | None = None,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+    ) -> list[StreamEvent]:
+        """The log of state changes, oldest first, from the database (after every change
+        submitted before this): those after event number ``after``, at most ``limit``."""
+        self._before_query()
+        return self.store.journal.stream_events(kind, owner_id, after, limit)
+
+    def _before_query(self) -> None:
+        # The query runs after every submitted change; this transaction's are not submitted.
+        if self.ops:
+            raise RuntimeError("read the logs before changing anything in a transaction")
+
+    # daily counters --------------------------------------------------------------------------
+    def bump_counter(self, key: str, day: str) -> int:
+        """Add one to ``key`` for ``day`` and return the new count."""
+        found = self.s.counters.get((key, day))
+        count = (0 if found is None else found.count) + 1
+        self._put(E["daily_counters"], DailyCount(key, day, count))
+        return count
+
+    def get_counter(self, key: str, day: str) -> int:
+        found = self.s.counters.get((key, day))
+        return 0 if found is None else found.count
+
+    def list_counters(self) -> list[tuple[str, str, int]]:
+        return sorted((c.key, c.day, c.count) for c in self.s.counters.values())
+
+    # webhooks --------------------------------------------------------------------------------
+    def put_subscription(self, sub: WebhookSubscription) -> None:
+        """Set (or replace) the app's subscription; it starts unvalidated."""
+        _foreign(sub.client_id in self.s.apps)
+        self._put(E["webhook_subscriptions"], _clone_sub(sub))
+
+    def get_subscription(self, client_id: str) -> WebhookSubscription | None:
+        found = self.s.subscriptions.get(client_id)
+        return None if found is None else _clone_sub(found)
+
+    def validated_subscriptions(self, account_id: str) -> list[WebhookSubscription]:
+        return [
+            _clone_sub(s)
+            for s in self.s.subscriptions.values()
+            if s.account_id == account_id and s.validated_at is not None
+        ]
+
+    def stale_subscriptions(self, validated_before: datetime) -> list[str]:
+        return [
+            s.client_id
+            for s in self.s.subscriptions.values()
+            if s.validated_at is not None and s.validated_at < validated_before
+        ]
+
+    def first_validated_at(self) -> datetime | None:
+        times = [s.validated_at for s in self.s.subscriptions.values() if s.validated_at]
+        return min(times) if times else None
+
+    def set_validation(
+        self, sub: WebhookSubscription, validated_at: datetime | None, error: str | None
+    ) -> None:
+        """Record a validation's outcome, unless the subscription was replaced meanwhile."""
+        current = self.s.subscriptions.get(sub.client_id)
+        if current is None or (current.url, current.secret_token) != (sub.url, sub.secret_token):
+            return
+        changed = _clone_sub(current)
+        changed.validated_at, changed.validation_error = validated_at, error
+        self._put(E["webhook_subscriptions"], changed)
+
+    def insert_delivery(
+        self, sub: WebhookSubscription, event: str, body: str, now: datetime
+    ) -> None:
+        delivery = WebhookDelivery(
+            id=self.s.next_delivery_id,
+            client_id=sub.client_id,
+            url=sub.url,
+            event=event,
+            body=body,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        old_next = self.s.next_delivery_id
+        self._undo.append(lambda: setattr(self.s, "next_delivery_id", old_next))
+        self._put(E["webhook_deliveries"], delivery)
+
+    def next_delivery_due(self) -> datetime | None:
+        times = [d.next_attempt_at for d in self.s.pending.values() if d.next_attempt_at]
+        return min(times) if times else None
+
+    def claim_deliveries(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        room: int,
+        per_endpoint: int,
+        in_flight: dict[str, int],
+        window: int,
+    ) -> list[WebhookDelivery]:
+        """Due deliveries that can start at once, oldest due first, at most ``room`` and at
+        most ``per_endpoint`` per URL (counting ``in_flight``), among the first ``window`` due;
+        each is leased (its next attempt moves to ``lease_until``) so no other sender takes
+        it meanwhile."""
+        due = [
+            d
+            for d in self.s.pending.values()
+            if d.next_attempt_at is not None
+            and d.next_attempt_at <= now
+            and d.client_id in self.s.subscriptions
+        ]
+        due.sort(key=lambda d: (d.next_attempt_at or _EPOCH, d.id))
+        taken = dict(in_flight)
+        picked: list[WebhookDelivery] = []
+        for d in due[:window]:
+            if len(picked) >= room:
+                break
+            if taken.get(d.url, 0) < per_endpoint:
+                taken[d.url] = taken.get(d.url, 0) + 1
+                leased = _clone_delivery(d)
+                leased.next_attempt_at = lease_until
+                self._put(E["webhook_deliveries"], leased)
+                out = _clone_delivery(leased)
+                out.secret_token = self.s.subscriptions[d.client_id].secret_token
+                picked.append(out)
+        return picked
+
+    def record_attempt(self, delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
+        """Log an attempt and store the delivery's new status, count and next attempt."""
+        kept = _clone_delivery(delivery)
+        kept.secret_token = ""
+        self._put(E["webhook_deliveries"], kept)
+        self._log(
+            "webhook_attempts",
+            delivery_id=delivery.id,
+            at=attempt.at,
+            status_code=attempt.status_code,
+            duration_ms=attempt.duration_ms,
+            error=attempt.error,
+            request_timestamp=attempt.request_timestamp,
+            signature=attempt.signature,
+        )
+
+    def list_deliveries(
+        self, limit: int = 200, *, before: int | None = None
+    ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+        """The latest deliveries (newest first, ids below ``before`` if given) with their
+        attempts, from the database."""
+        self._before_query()
+        return self.store.journal.deliveries(limit, before)
+
+    # the whole store -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Delete everything; running streams are told to stop."""
+        for stream in self.s.streams.values():
+            if stream.state != "stopped":
+                self.effects.append(StreamEffect("stop", stream.kind, stream.owner_id))
+        s = self.s
+        saved = State()
+        saved.replace(s)
+        self._undo.append(lambda: s.replace(saved))
+        s.clear()
+        for table in CLEARED:
+            self.ops.append(("clear", table, None))
+
+
+CLEARED = (
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_subscriptions",
+    "livestream_events",
+    "livestreams",
+    "daily_counters",
+    "meetings",
+    "webinars",
+    "tokens",
+    "apps",
+    "users",
+    "accounts",
+)
+"""Every table of Zoom's state, children first (what a reset empties)."""
+
+
+def _restore(state: State, entity: Entity, key: Any, old: Any) -> None:
+    if old is MISSING:
+        state.remove(entity, key)
+    else:
+        state.put(entity, old)
