@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from tests.conftest import Api, get_token
+from tests.conftest import DEMO_WEBINAR, Api, get_token
 from tests.helpers import basic
 
 
@@ -104,3 +105,46 @@ def test_event_feed_takes_the_admin_key_in_the_query(
     client = make_client(admin_key="sesame")
     assert client.get("/_emulator/events").status_code == 401
     assert client.get("/_emulator/events?admin_key=wrong").status_code == 401
+
+
+def test_every_list_is_paged_and_the_stream_log_stays_bounded(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    """A stream started and stopped many times: its log is read page by page (oldest first),
+    the store keeps only the newest changes (``history_events``), and a bad page size is
+    Zoom's 300 with nothing changed."""
+    client = make_client(db=str(tmp_path / "paged.db"), history_events=30)
+    client.app.state.env.store.journal.history.every = 20  # type: ignore[attr-defined]
+    auth = {"Authorization": f"Bearer {get_token(client)}"}
+    status = f"/v2/webinars/{DEMO_WEBINAR}/livestream/status"
+    for _ in range(60):  # fake media: start = starting + live, stop = stopped
+        assert client.patch(status, json={"action": "start"}, headers=auth).status_code == 204
+        assert client.patch(status, json={"action": "stop"}, headers=auth).status_code == 204
+    view = f"/_emulator/webinars/{DEMO_WEBINAR}/livestream"
+    seen: list[dict[str, object]] = []
+    token = ""
+    while True:
+        page = client.get(view, params={"page_size": 7, "next_page_token": token}).json()
+        assert len(page["events"]) <= 7
+        seen += page["events"]
+        token = page["next_page_token"]
+        if not token:
+            break
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert 30 <= len(seen) <= 30 + 20  # bounded: 180 changes were made
+    assert seen[-1]["to"] == "stopped"
+    for bad in ("0", "1001", "x"):
+        refused = client.get(view, params={"page_size": bad})
+        assert refused.status_code == 400 and refused.json()["code"] == 300
+    for n in range(3):
+        assert client.post("/_emulator/accounts", json={"id": f"co{n}"}).status_code == 201
+    first = client.get("/_emulator/accounts", params={"page_size": 2})
+    assert len(first.json()) == 2 and first.headers.get("x-next-page-token")
+    rest = client.get(
+        "/_emulator/accounts",
+        params={"page_size": 1000, "next_page_token": first.headers["x-next-page-token"]},
+    )
+    whole = client.get("/_emulator/accounts").json()
+    assert len(whole) == 4
+    assert first.json() + rest.json() == whole and "x-next-page-token" not in rest.headers

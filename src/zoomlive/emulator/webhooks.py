@@ -470,8 +470,9 @@ async def validate(
     return error is None, error
 
 
-def deliveries(tx: Tx, limit: int = 200) -> list[dict[str, Any]]:
-    """The delivery log as the control API shows it: newest first, with every attempt."""
+def deliveries(tx: Tx, limit: int = 200, *, before: int | None = None) -> list[dict[str, Any]]:
+    """The delivery log as the control API shows it: newest first (ids below ``before``, if
+    given), with every attempt."""
     return [
         {
             "id": d.id,
@@ -495,5 +496,5 @@ def deliveries(tx: Tx, limit: int = 200) -> list[dict[str, Any]]:
             "created_at": zoom_time(d.created_at),
             "delivered_at": zoom_time(d.delivered_at),
         }
-        for d, attempts in tx.list_deliveries(limit)
+        for d, attempts in tx.list_deliveries(limit, before=before)
     ]

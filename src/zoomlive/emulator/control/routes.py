@@ -100,6 +100,35 @@ def endpoint(
     return run_endpoint
 
 
+# paging: every list of the control API is paged as Zoom pages its own lists (page_size,
+# next_page_token); a list answered as a JSON array names its next page in headers, so the
+# array stays what it was.
+
+NEXT_PAGE = "X-Next-Page-Token"
+
+
+def _page(req: ControlRequest, default: int, maximum: int = 1000) -> tuple[int, int | None]:
+    """``page_size`` (1..maximum) and the cursor in ``next_page_token`` (a number)."""
+    size, token = req.query.get("page_size"), req.query.get("next_page_token")
+    if size is not None and (not size.isdigit() or not 1 <= int(size) <= maximum):
+        raise ZoomError(400, 300, f"Invalid field: page_size must be 1 to {maximum}.")
+    if token and not token.isdigit():
+        raise ZoomError(400, 300, "Invalid field: next_page_token.")
+    return (int(size) if size else default), (int(token) if token else None)
+
+
+def _paged(items: list[Any], size: int, token: int | None) -> tuple[list[Any], str]:
+    """A page of an in-memory list (the token is an offset) and the next token ("" at the end)."""
+    start = token or 0
+    page = items[start : start + size]
+    return page, str(start + size) if start + size < len(items) else ""
+
+
+def _array(items: list[Any], next_token: str) -> Response:
+    headers = {NEXT_PAGE: next_token} if next_token else None
+    return JSONResponse(items, headers=headers)
+
+
 def _account_or_404(tx: Any, account_id: str) -> None:
     if tx.get_account(account_id) is None:
         raise ZoomError(404, 404, f"Account {account_id} does not exist.")
@@ -156,8 +185,10 @@ def load_seed(env: Env, req: ControlRequest) -> Response:
 
 
 def list_accounts(env: Env, req: ControlRequest) -> Response:
+    size, token = _page(req, 1000)
     with env.store.read() as tx:
-        return JSONResponse([account_record(a) for a in tx.list_accounts()])
+        page, following = _paged(tx.list_accounts(), size, token)
+    return _array([account_record(a) for a in page], following)
 
 
 def create_account(env: Env, req: ControlRequest) -> Response:
@@ -269,6 +300,7 @@ def stream_runtime(kind: SessionKind) -> ControlHandler:
     """A live stream's runtime state and its state changes."""
 
     def runtime(env: Env, req: ControlRequest) -> Response:
+        size, token = _page(req, 1000)
         with env.store.read() as tx:
             found = _load(tx, kind, req)
             stream = tx.get_livestream(kind, found.id)
@@ -276,10 +308,19 @@ def stream_runtime(kind: SessionKind) -> ControlHandler:
                 stream = LiveStream(kind=kind, owner_id=found.id, account_id=found.account_id)
             body = stream_state(stream)
             body["media"] = env.media.metrics(kind, found.id) if env.media is not None else None
+            events = tx.list_stream_events(kind, found.id, after=token or 0, limit=size + 1)
             body["events"] = [
-                {"from": e.from_state, "to": e.to_state, "at": e.at.isoformat(), "detail": e.detail}
-                for e in tx.list_stream_events(kind, found.id)
+                {
+                    "id": e.id,
+                    "from": e.from_state,
+                    "to": e.to_state,
+                    "at": e.at.isoformat(),
+                    "detail": e.detail,
+                }
+                for e in events[:size]
             ]
+            # oldest first; the next page holds newer ones (the token: the last id shown)
+            body["next_page_token"] = str(events[size - 1].id) if len(events) > size else ""
         return JSONResponse(body)
 
     runtime.__name__ = f"{kind}_livestream"
@@ -362,8 +403,12 @@ async def set_webhook(env: Env, req: ControlRequest) -> Response:
 
 
 def webhook_deliveries(env: Env, req: ControlRequest) -> Response:
+    """Newest first; the next page holds older ones (the token: the last id shown)."""
+    size, token = _page(req, 200)
     with env.store.read() as tx:
-        return JSONResponse(webhooks.deliveries(tx))
+        page = webhooks.deliveries(tx, size + 1, before=token)
+    following = str(page[size - 1]["id"]) if len(page) > size else ""
+    return _array(page[:size], following)
 
 
 async def events(request: Request) -> Response:
@@ -436,8 +481,10 @@ def media_leases(env: Env, req: ControlRequest) -> Response:
 
 
 def list_livestreams(env: Env, req: ControlRequest) -> Response:
+    size, token = _page(req, 1000)
     with env.store.read() as tx:
-        return JSONResponse([stream_state(s) for s in tx.list_livestreams()])
+        page, following = _paged(tx.list_livestreams(), size, token)
+    return _array([stream_state(s) for s in page], following)
 
 
 class ClockBody(BaseModel):
