@@ -51,6 +51,7 @@ PRISM = "@stoplight/prism-cli@5"
 FALLBACK_BASELINE = "645be2a"
 PREFIX = "zoomlive-bench-"
 TICKS = os.sysconf("SC_CLK_TCK")
+SETTLE_S = 1.0
 
 
 # The data: targets, checks, scenarios ---------------------------------------------------------
@@ -421,6 +422,7 @@ def wrk_result(proc: subprocess.Popen[str], seconds: float) -> Run:
 def measure(
     args: argparse.Namespace, fleet: Fleet, server: Server, scenario: Scenario, seconds: float
 ) -> Run:
+    time.sleep(SETTLE_S)  # the previous server may still be draining its backlog
     pids = fleet.cpu_pids(server)
     before = cpu_seconds(pids)
     run = wrk_result(start_wrk(args, server, scenario, seconds), seconds)
@@ -479,7 +481,8 @@ def wrk_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -> 
         for _, server in live:
             measure(args, fleet, server, scenario, args.warmup)
     for n in range(1, args.rounds + 1):
-        for cell, server in live:
+        turn = (n - 1) % max(1, len(live))  # each round starts one target later: no target
+        for cell, server in live[turn:] + live[:turn]:  # always follows the same one
             run = measure(args, fleet, server, scenario, args.duration)
             cell.runs.append(run)
             log(
