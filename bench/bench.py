@@ -280,12 +280,11 @@ class Fleet:
             self.checkout = path
         return self.checkout
 
-    def cpu_pids(self, server: Server) -> list[int]:
-        """The server's process group, and PostgreSQL's processes when it is on PostgreSQL."""
-        roots = [server.proc.pid]
+    def pg_pid(self, server: Server) -> list[int]:
+        """PostgreSQL's postmaster (its processes' root) when the server is on PostgreSQL."""
         if server.target.db == "pg" and self.pg is not None and self.pg.proc is not None:
-            roots.append(self.pg.proc.pid)
-        return roots
+            return [self.pg.proc.pid]
+        return []
 
     def close(self) -> None:
         for server in self.servers:
@@ -377,7 +376,9 @@ class Run:
     non_2xx: int
     socket_errors: int
     cpu_ms: float | None = None
-    """CPU per request, ms: the server's processes (and PostgreSQL's, on PostgreSQL)."""
+    """CPU per request, ms: the server's processes."""
+    pg_cpu_ms: float | None = None
+    """The same of PostgreSQL's processes, on PostgreSQL."""
 
 
 def start_wrk(
@@ -423,12 +424,15 @@ def measure(
     args: argparse.Namespace, fleet: Fleet, server: Server, scenario: Scenario, seconds: float
 ) -> Run:
     time.sleep(SETTLE_S)  # the previous server may still be draining its backlog
-    pids = fleet.cpu_pids(server)
-    before = cpu_seconds(pids)
+    roots = ([server.proc.pid], fleet.pg_pid(server))
+    before = [cpu_seconds(r) for r in roots]
     run = wrk_result(start_wrk(args, server, scenario, seconds), seconds)
-    after = cpu_seconds(pids)
-    spent = sum(t - before.get(pid, 0.0) for pid, t in after.items())
-    run.cpu_ms = 1000 * spent / run.requests if run.requests else None
+    after = [cpu_seconds(r) for r in roots]
+    pairs = zip(before, after, strict=True)
+    spent = [sum(t - b.get(pid, 0.0) for pid, t in a.items()) for b, a in pairs]
+    if run.requests:
+        run.cpu_ms = 1000 * spent[0] / run.requests
+        run.pg_cpu_ms = 1000 * spent[1] / run.requests if roots[1] else None
     return run
 
 
@@ -489,7 +493,7 @@ def wrk_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -> 
                 f"  round {n}/{args.rounds}  {cell.target.label:<22}{run.rps:>9,.0f} req/s  "
                 f"p50 {run.p50:6.2f}  p99 {run.p99:6.2f} ms  errors {cell.errors}"
             )
-    rows = [["target", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err", "CPU ms/req"]]
+    rows = [["target", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err", "CPU ms/req", "PG"]]
     for cell in cells.values():
         if cell.failure:
             rows.append([cell.target.label, f"not run: {cell.failure[:70]}"])
@@ -504,6 +508,7 @@ def wrk_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -> 
                 str(sum(r.non_2xx for r in cell.runs)),
                 str(sum(r.socket_errors for r in cell.runs)),
                 fmt(cell.median("cpu_ms"), ".3f"),
+                fmt(cell.median("pg_cpu_ms"), ".3f"),
             ]
         )
     print(render(rows))
@@ -517,7 +522,7 @@ def wrk_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -> 
         "verdicts": verdicts,
         "targets": {
             k: {"failure": c.failure, "runs": [asdict(r) for r in c.runs]}
-            | {f"{f}_median": c.median(f) for f in ("rps", "p50", "p99", "cpu_ms")}
+            | {f"{f}_median": c.median(f) for f in ("rps", "p50", "p99", "cpu_ms", "pg_cpu_ms")}
             for k, c in cells.items()
         },
     }

@@ -30,8 +30,8 @@ def test_quick_bench_prints_a_table_of_figures(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     for label in ("zoomlive SQLite", "ceiling app"):
-        # label, req/s, p50, p99, non-2xx, socket errors, CPU per request
-        row = rf"^{label}\s+[\d,]+\s+\d+\.\d+\s+\d+\.\d+\s+0\s+0\s+\d+\.\d+$"
+        # label, req/s, p50, p99, non-2xx, socket errors, CPU per request, PG CPU (none)
+        row = rf"^{label}\s+[\d,]+\s+\d+\.\d+\s+\d+\.\d+\s+0\s+0\s+\d+\.\d+\s+-$"
         assert re.search(row, done.stdout, re.MULTILINE), done.stdout
     assert "PG 1 worker / SQLite req/s: n/a" in done.stdout  # PG not asked for: no ratio
     assert '"rps_median"' in raw.read_text()
