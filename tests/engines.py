@@ -46,10 +46,13 @@ def _pg_bin(name: str) -> str:
 class PrivatePostgres:
     """``initdb`` in ``root`` and a ``postgres`` on a free port; the database ``zoomlive``.
 
-    Durability settings are relaxed (fsync off): these tests kill emulators, not the database.
-    As root, PostgreSQL runs as the ``postgres`` user (it refuses root)."""
+    Durability settings are relaxed (fsync off) unless ``durable``: these tests kill emulators,
+    not the database; a benchmark wants PostgreSQL as it ships (fsync and synchronous_commit
+    on, so a 2xx means on disk, as with the SQLite store). As root, PostgreSQL runs as the
+    ``postgres`` user (it refuses root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         # A folder of its own under the temp dir: the postgres user must reach it, and pytest's
         # temp folders are private to root.
         self.root = Path(tempfile.mkdtemp(prefix="zoomlive-pg-"))
@@ -77,32 +80,49 @@ class PrivatePostgres:
         self._log = open(self.root / "postgres.log", "wb")  # noqa: SIM115 - closed in stop()
         self._run(
             _pg_bin("initdb"), "-D", str(data), "-U", "zoomlive", "--auth=trust", "-E", "UTF8",
-            "--no-sync", "--locale=C",
+            "--locale=C", *([] if self.durable else ["--no-sync"]),
         )  # fmt: skip
+        relaxed = [] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"]
         self.proc = popen(
             [
                 _pg_bin("postgres"), "-D", str(data), "-p", str(self.port),
                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=300",
+                *relaxed, "-c", "max_connections=300",
             ],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             **self._as,
         )  # fmt: skip
         _wait_port(self.port, self.proc, "postgres")
+        self.createdb("zoomlive")
+        return self
+
+    def createdb(self, name: str) -> str:
+        """Another database on this server (empty); its URL."""
         deadline = time.monotonic() + 30
         while True:
             done = subprocess.run(
                 [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "zoomlive",
-                 "zoomlive"],
+                 name],
                 capture_output=True,
                 timeout=30,
             )  # fmt: skip
             if done.returncode == 0:
-                return self
+                return f"postgresql://zoomlive@127.0.0.1:{self.port}/{name}"
             if time.monotonic() > deadline:
                 raise RuntimeError(done.stderr.decode())
             time.sleep(0.2)  # still starting up
+
+    def sql(self, query: str, database: str = "zoomlive") -> str:
+        """``query`` through psql; its output, unaligned and without headers."""
+        done = subprocess.run(
+            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "zoomlive", "-qAt",
+             "-v", "ON_ERROR_STOP=1", "-c", query, database],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
+        return done.stdout.decode().strip()
 
     def restart(self) -> None:
         """Stop the server (a fast shutdown: every client connection is cut) and start it
@@ -116,13 +136,7 @@ class PrivatePostgres:
 
     def reset(self) -> None:
         """An empty database again (every table dropped), for the next test."""
-        subprocess.run(
-            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "zoomlive", "-q",
-             "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;", "zoomlive"],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )  # fmt: skip
+        self.sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
