@@ -365,3 +365,31 @@ def test_hosts_see_each_others_writes_and_take_turns(pg_url: str) -> None:
     with c.read() as tx:
         assert tx.get_counter("shared", "d") == 200 and tx.get_session("webinar", 1) is not None
     c.close()
+
+
+def test_the_generic_methods_enforce_the_declaration_and_cascade(
+    make_store: Callable[[], Store], request: pytest.FixtureRequest
+) -> None:
+    """What a new stored object gets without a line of its own: insert, update, get, select
+    and delete on any entity, with the constraints and cascades its table declares."""
+    store = make_store()
+    seed_minimal(store)
+    with store.write() as tx:
+        tx.insert("webinars", webinar(1))
+        tx.insert("webinars", webinar(2, uuid="other"))
+        with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed: webinars\.uuid"):
+            tx.update("webinars", webinar(2, uuid="u1"))
+        assert tx.update("webinars", webinar(2, topic="renamed"))
+        assert not tx.update("webinars", webinar(3))
+    with store.read() as tx:
+        assert [w.topic for w in tx.select("webinars", order=lambda w: -w.id)] == ["renamed", "T"]
+        assert tx.get("users", "u1") is not None and tx.get("users", "nobody") is None
+    with store.write() as tx:  # the account goes, and what names it with it
+        assert tx.delete("accounts", "a1")
+    with store.read() as tx:
+        assert tx.select("users") == [] and tx.select("webinars") == []
+    if "memory" in request.node.name:
+        return
+    store.close()
+    with make_store().read() as tx:  # the database agrees (its own cascades)
+        assert tx.select("accounts") == [] and tx.select("webinars") == []

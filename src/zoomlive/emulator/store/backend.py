@@ -218,13 +218,7 @@ def apply_replicated(state: State, body: str) -> None:
         elif what == "del":
             state.remove(entity, tuple(data) if isinstance(data, list) else data)
         else:
-            state.rows[table].clear()
-            if table == "users":
-                state.user_by_email.clear()
-            elif table in ("webinars", "meetings"):
-                kind = ENTITIES[table].fixed["kind"]
-                for key in [k for k in state.session_by_uuid if k[0] == kind]:
-                    del state.session_by_uuid[key]
+            state.clear_table(table)
 
 
 # loading ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -334,6 +335,8 @@ class Entity:
     record: type[Any]
     key: tuple[str, ...]
     fixed: dict[str, Any] = field(default_factory=dict)
+    scratch: tuple[str, ...] = ()
+    """Record fields that are not kept (a copy gets them empty)."""
 
     @property
     def name(self) -> str:
@@ -361,6 +364,47 @@ class Entity:
                 out.append("plain")
         return tuple(out)
 
+    # The database's constraints, as the store enforces them before a change is applied (the
+    # journal must never meet a row the database refuses), derived from the table.
+
+    @functools.cached_property
+    def uniques(self) -> tuple[str, ...]:
+        """Columns whose values are unique (each gets an index in memory)."""
+        return tuple(c.name for c in self.table.columns if c.unique)
+
+    @functools.cached_property
+    def parents(self) -> tuple[tuple[str, str], ...]:
+        """(column, table) of each foreign key to a table held whole in memory."""
+        return tuple(
+            (fk.parent.name, fk.column.table.name)
+            for fk in self.table.foreign_keys
+            if fk.column.table.name in ENTITIES and fk.column.table.name not in PARTIAL
+        )
+
+    @functools.cached_property
+    def checks(self) -> tuple[tuple[str, str, frozenset[str]], ...]:
+        """(name, column, allowed values) of each CHECK constraint (``column IN (...)``)."""
+        out = []
+        for constraint in self.table.constraints:
+            if isinstance(constraint, CheckConstraint):
+                text = str(constraint.sqltext)
+                found = _CHECK_IN.match(text)
+                if found is None:  # the store could not enforce it before the database does
+                    raise TypeError(f"{self.name}: only 'column IN (...)' checks: {text}")
+                values = frozenset(re.findall(r"'([^']*)'", found.group(2)))
+                out.append((str(constraint.name), found.group(1), values))
+        return tuple(out)
+
+    @functools.cached_property
+    def copied(self) -> tuple[str, ...]:
+        """Mutable fields (lists, dicts) that a copy of a record copies."""
+        hints = typing.get_type_hints(self.record)
+        return tuple(
+            f.name
+            for f in dataclasses.fields(self.record)
+            if f.name not in self.scratch and str(hints[f.name]).startswith(("list", "dict"))
+        )
+
     def key_of(self, record: Any) -> Any:
         """The record's key in memory: the value, or a tuple for a composite key."""
         if len(self.key) == 1:
@@ -368,13 +412,23 @@ class Entity:
         return tuple(getattr(record, k) for k in self.key)
 
 
-def _entity(table: Table, record: type[Any], *, fixed: dict[str, Any] | None = None) -> Entity:
-    entity = Entity(table, record, tuple(c.name for c in table.primary_key), fixed or {})
+_CHECK_IN = re.compile(r'^\s*"?(\w+)"?\s+IN\s*\((.*)\)\s*$', re.DOTALL)
+
+
+def _entity(
+    table: Table,
+    record: type[Any],
+    *,
+    fixed: dict[str, Any] | None = None,
+    scratch: tuple[str, ...] = (),
+) -> Entity:
+    entity = Entity(table, record, tuple(c.name for c in table.primary_key), fixed or {}, scratch)
     names = {f.name for f in dataclasses.fields(record)}
     missing = [c for c in entity.columns if c not in names]
     if missing:  # the declaration and the record disagree: fail at import, not on a call
         raise TypeError(f"{record.__name__} has no field for {table.name}.{', '.join(missing)}")
-    entity.codecs  # noqa: B018 (every column's codec resolves at import)
+    entity.codecs  # noqa: B018 (every column's codec and check resolves at import)
+    entity.checks  # noqa: B018
     return entity
 
 
@@ -387,12 +441,16 @@ ENTITIES: dict[str, Entity] = {
         _entity(tokens, Token),
         _entity(webinars, Session, fixed={"kind": "webinar"}),
         _entity(meetings, Session, fixed={"kind": "meeting"}),
-        _entity(livestreams, LiveStream),
+        _entity(livestreams, LiveStream, scratch=("events", "effects")),
         _entity(daily_counters, DailyCount),
         _entity(webhook_subscriptions, WebhookSubscription),
         _entity(webhook_deliveries, WebhookDelivery),
     )
 }
 """Every table held in memory, by name (the others are logs, read by query)."""
+
+PARTIAL = frozenset({"webhook_deliveries"})
+"""Entities of which memory holds only some rows (pending deliveries): never checked as
+parents."""
 
 SESSION_TABLES: dict[str, str] = {"webinar": "webinars", "meeting": "meetings"}

@@ -1,6 +1,7 @@
-"""The emulator's state in memory: every table of :data:`~.schema.ENTITIES`, by key, with the
-indexes the rules need. One instance per store; transactions change it through :meth:`put`
-and :meth:`remove` (so indexes follow), and replicas apply other hosts' changes the same way.
+"""The emulator's state in memory: every table of :data:`~.schema.ENTITIES`, by key, with an
+index for each unique column. One instance per store; transactions change it through
+:meth:`State.put` and :meth:`State.remove` (so indexes follow), and replicas apply other hosts'
+changes the same way. Everything here is derived from the declaration in :mod:`.schema`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import fields
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 
 from zoomlive.emulator.store.records import (
     Account,
@@ -24,21 +25,19 @@ from zoomlive.emulator.store.records import (
 )
 from zoomlive.emulator.store.schema import ENTITIES, Entity
 
-T = TypeVar("T")
 MISSING: Any = object()
 
 
-def cloner(
-    cls: type[T], *, copied: tuple[str, ...] = (), emptied: tuple[str, ...] = ()
-) -> Callable[[T], T]:
-    """A copy function for a slotted record: its constructor with every field (a generic
-    ``copy.copy`` costs five times as much, and every read makes one), then fresh lists and
-    dicts for its mutable fields (``copied``) and empty ones for its scratch lists
-    (``emptied``)."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+def cloner(entity: Entity) -> Callable[[Any], Any]:
+    """A copy function for an entity's slotted record: its constructor with every field (a
+    generic ``copy.copy`` costs five times as much, and every read makes one), then fresh
+    lists and dicts for its mutable fields and empty ones for its scratch lists."""
+    cls = entity.record
+    names = [f.name for f in fields(cls)]
     values = attrgetter(*names)
+    copied, emptied = entity.copied, entity.scratch
 
-    def clone(record: T) -> T:
+    def clone(record: Any) -> Any:
         out = cls(*values(record))
         for name in copied:
             setattr(out, name, copy.copy(getattr(record, name)))
@@ -49,26 +48,20 @@ def cloner(
     return clone
 
 
-CLONE: dict[type[Any], Callable[[Any], Any]] = {
-    Account: cloner(Account),
-    User: cloner(User),
-    App: cloner(App, copied=("scopes",)),
-    Token: cloner(Token, copied=("scopes",)),
-    Session: cloner(Session, copied=("settings",)),
-    LiveStream: cloner(LiveStream, emptied=("events", "effects")),
-    DailyCount: cloner(DailyCount),
-    WebhookSubscription: cloner(WebhookSubscription, copied=("events",)),
-    WebhookDelivery: cloner(WebhookDelivery),
-}
+CLONE: dict[str, Callable[[Any], Any]] = {name: cloner(e) for name, e in ENTITIES.items()}
+"""A copy function per entity: what the store keeps never shares a mutable part with what a
+caller holds."""
 
 
 class State:
-    """Every table the emulator reads on a call, in memory, with the indexes it needs."""
+    """Every table the emulator reads on a call, in memory, with an index per unique column."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[Any, Any]] = {name: {} for name in ENTITIES}
-        self.user_by_email: dict[str, str] = {}
-        self.session_by_uuid: dict[tuple[str, str], int] = {}
+        self.index: dict[tuple[str, str], dict[Any, Any]] = {
+            (name, column): {} for name, e in ENTITIES.items() for column in e.uniques
+        }
+        """(table, unique column) -> {value: key}."""
         self.next_delivery_id = 1
         # shortcuts to the tables the hot path reads
         self.accounts: dict[str, Account] = self.rows["accounts"]
@@ -94,15 +87,12 @@ class State:
         table = self.rows[name]
         key = entity.key_of(record)
         old = table.get(key)
-        if name == "users":
+        for column in entity.uniques:
+            index = self.index[(name, column)]
             if old is not None:
-                self.user_by_email.pop(old.email, None)
-            self.user_by_email[record.email] = record.id
-        elif name in ("webinars", "meetings"):
-            if old is not None:
-                self.session_by_uuid.pop((record.kind, old.uuid), None)
-            self.session_by_uuid[(record.kind, record.uuid)] = record.id
-        elif name == "webhook_deliveries":
+                index.pop(getattr(old, column), None)
+            index[getattr(record, column)] = key
+        if name == "webhook_deliveries":
             self.next_delivery_id = max(self.next_delivery_id, record.id + 1)
             if record.status != "pending":
                 table.pop(key, None)
@@ -113,24 +103,25 @@ class State:
         old = self.rows[entity.name].pop(key, None)
         if old is None:
             return
-        if entity.name == "users":
-            self.user_by_email.pop(old.email, None)
-        elif entity.name in ("webinars", "meetings"):
-            self.session_by_uuid.pop((old.kind, old.uuid), None)
+        for column in entity.uniques:
+            self.index[(entity.name, column)].pop(getattr(old, column), None)
+
+    def clear_table(self, name: str) -> None:
+        self.rows[name].clear()
+        for column in ENTITIES[name].uniques:
+            self.index[(name, column)].clear()
 
     def clear(self) -> None:
-        for table in self.rows.values():
-            table.clear()
-        self.user_by_email.clear()
-        self.session_by_uuid.clear()
+        for name in self.rows:
+            self.clear_table(name)
 
     def replace(self, other: State) -> None:
         """Become ``other`` (a full reload), keeping this object and its dicts."""
         self.clear()
         for name, table in other.rows.items():
             self.rows[name].update(table)
-        self.user_by_email.update(other.user_by_email)
-        self.session_by_uuid.update(other.session_by_uuid)
+        for key, index in other.index.items():
+            self.index[key].update(index)
         self.next_delivery_id = other.next_delivery_id
 
 

@@ -11,15 +11,13 @@ rules, orderings or column lists.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from zoomlive.api.sessions import SESSION_KINDS, SessionKind
+from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.store.base import ConcurrentUpdate, IntegrityError
 from zoomlive.emulator.store.records import (
-    PLANS,
-    STREAM_STATES,
-    WEBINAR_STATUSES,
     Account,
     App,
     DailyCount,
@@ -48,31 +46,20 @@ None)``."""
 _PURGE_EVERY = timedelta(minutes=1)
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 E = ENTITIES
-_clone_account = CLONE[Account]
-_clone_user = CLONE[User]
-_clone_app = CLONE[App]
-_clone_token = CLONE[Token]
-_clone_session = CLONE[Session]
-_clone_stream = CLONE[LiveStream]
-_clone_sub = CLONE[WebhookSubscription]
-_clone_delivery = CLONE[WebhookDelivery]
-
-
-def _unique(ok: bool, what: str) -> None:
-    if not ok:
-        raise IntegrityError(f"UNIQUE constraint failed: {what}")
-
-
-def _check(ok: bool, constraint: str) -> None:
-    """The database's CHECK constraints, enforced before a change is applied: the journal must
-    never meet a row the database refuses (that would stop the store)."""
-    if not ok:
-        raise IntegrityError(f"CHECK constraint failed: {constraint}")
-
-
-def _foreign(ok: bool) -> None:
-    if not ok:
-        raise IntegrityError("FOREIGN KEY constraint failed")
+_CHILDREN: dict[str, list[tuple[str, str]]] = {}
+"""table -> (child table, column) of the foreign keys that cascade a delete in memory."""
+for _child in ENTITIES.values():
+    for _fk in _child.table.foreign_keys:
+        if _fk.ondelete == "CASCADE" and _fk.column.table.name in ENTITIES:
+            _CHILDREN.setdefault(_fk.column.table.name, []).append((_child.name, _fk.parent.name))
+_clone_account = CLONE["accounts"]
+_clone_user = CLONE["users"]
+_clone_app = CLONE["apps"]
+_clone_token = CLONE["tokens"]
+_clone_session = CLONE["webinars"]
+_clone_stream = CLONE["livestreams"]
+_clone_sub = CLONE["webhook_subscriptions"]
+_clone_delivery = CLONE["webhook_deliveries"]
 
 
 class Tx:
@@ -86,6 +73,72 @@ class Tx:
         self.ops: list[Op] = []
         self.lsn = 0
         self._undo: list[Callable[[], None]] = []
+
+    # any entity: what a new stored object needs, and nothing more --------------------------
+    def get(self, table: str, key: Any) -> Any | None:
+        """A copy of the record with this key, or None."""
+        found = self.s.rows[table].get(key)
+        return None if found is None else CLONE[table](found)
+
+    def select(
+        self,
+        table: str,
+        where: Callable[[Any], bool] | None = None,
+        order: Callable[[Any], Any] | None = None,
+    ) -> list[Any]:
+        """Copies of the records ``where`` accepts, by ``order`` (default: by key)."""
+        rows = [r for r in self.s.rows[table].values() if where is None or where(r)]
+        entity = E[table]
+        rows.sort(key=order or entity.key_of)
+        clone = CLONE[table]
+        return [clone(r) for r in rows]
+
+    def insert(self, table: str, record: Any) -> None:
+        """Store a new record (its key must be free), after the table's constraints."""
+        entity = E[table]
+        self._verify(entity, record, new=True)
+        self._put(entity, CLONE[table](record))
+
+    def update(self, table: str, record: Any) -> bool:
+        """Replace the record with this key, after the table's constraints (False: none)."""
+        entity = E[table]
+        if entity.key_of(record) not in self.s.rows[table]:
+            return False
+        self._verify(entity, record, new=False)
+        self._put(entity, CLONE[table](record))
+        return True
+
+    def delete(self, table: str, key: Any) -> bool:
+        """Delete the record with this key and, as the database's ON DELETE CASCADE does, the
+        records that name it (False: none)."""
+        entity = E[table]
+        if key not in self.s.rows[table]:
+            return False
+        for child, column in _CHILDREN.get(table, ()):
+            for child_key, row in list(self.s.rows[child].items()):
+                if getattr(row, column) == key:
+                    self.delete(child, child_key)
+        self._remove(entity, key)
+        return True
+
+    def _verify(self, entity: Entity, record: Any, *, new: bool) -> None:
+        """The table's constraints (primary key, unique columns, CHECKs, foreign keys), checked
+        before anything is applied: the journal must never meet a row the database refuses."""
+        s = self.s
+        key = entity.key_of(record)
+        if new and key in s.rows[entity.name]:
+            raise IntegrityError(f"UNIQUE constraint failed: {entity.name}.{', '.join(entity.key)}")
+        for name, column, allowed in entity.checks:
+            if getattr(record, column) not in allowed:
+                raise IntegrityError(f"CHECK constraint failed: {name}")
+        for column in entity.uniques:
+            owner = s.index[(entity.name, column)].get(getattr(record, column), key)
+            if owner != key:
+                raise IntegrityError(f"UNIQUE constraint failed: {entity.name}.{column}")
+        for column, parent in entity.parents:
+            value = getattr(record, column)
+            if value is not None and value not in s.rows[parent]:
+                raise IntegrityError("FOREIGN KEY constraint failed")
 
     # change bookkeeping ----------------------------------------------------------------------
     def _put(self, entity: Entity, record: Any) -> None:
@@ -118,17 +171,12 @@ class Tx:
 
     # accounts --------------------------------------------------------------------------------
     def insert_account(self, a: Account) -> None:
-        _unique(a.id not in self.s.accounts, "accounts.id")
-        _check(a.plan in PLANS, "ck_accounts_plan")
-        self._put(E["accounts"], _clone_account(a))
+        self.insert("accounts", a)
 
     def update_account(self, a: Account) -> None:
-        if a.id not in self.s.accounts:
-            return
-        _check(a.plan in PLANS, "ck_accounts_plan")
-        stored = _clone_account(a)
-        stored.created_at = self.s.accounts[a.id].created_at
-        self._put(E["accounts"], stored)
+        current = self.s.accounts.get(a.id)
+        if current is not None:
+            self.update("accounts", replace(a, created_at=current.created_at))
 
     def get_account(self, account_id: str) -> Account | None:
         found = self.s.accounts.get(account_id)
@@ -140,17 +188,14 @@ class Tx:
 
     # users -----------------------------------------------------------------------------------
     def insert_user(self, u: User) -> None:
-        _unique(u.id not in self.s.users, "users.id")
-        _unique(u.email not in self.s.user_by_email, "users.email")
-        _foreign(u.account_id in self.s.accounts)
-        self._put(E["users"], _clone_user(u))
+        self.insert("users", u)
 
     def get_user(self, user_id: str) -> User | None:
         found = self.s.users.get(user_id)
         return None if found is None else _clone_user(found)
 
     def get_user_by_email(self, email: str) -> User | None:
-        user_id = self.s.user_by_email.get(email.lower())
+        user_id = self.s.index[("users", "email")].get(email.lower())
         return None if user_id is None else self.get_user(user_id)
 
     def get_user_and_account(self, user_id: str) -> tuple[User, Account] | None:
@@ -167,19 +212,15 @@ class Tx:
 
     # apps ------------------------------------------------------------------------------------
     def insert_app(self, a: App) -> None:
-        _unique(a.client_id not in self.s.apps, "apps.client_id")
-        _foreign(a.account_id in self.s.accounts)
-        self._put(E["apps"], _clone_app(a))
+        self.insert("apps", a)
 
     def update_app(self, a: App) -> None:
         """Name, scopes and whether it is enabled (never its secret)."""
         current = self.s.apps.get(a.client_id)
         if current is None:
             return
-        stored = _clone_app(a)
-        stored.secret_hash = current.secret_hash
-        stored.account_id, stored.created_at = current.account_id, current.created_at
-        self._put(E["apps"], stored)
+        kept = {"secret_hash", "account_id", "created_at"}
+        self.update("apps", replace(a, **{k: getattr(current, k) for k in kept}))
 
     def get_app(self, client_id: str) -> App | None:
         found = self.s.apps.get(client_id)
@@ -192,9 +233,7 @@ class Tx:
 
     # tokens ----------------------------------------------------------------------------------
     def insert_token(self, t: Token) -> None:
-        _unique(t.token_hash not in self.s.tokens, "tokens.token_hash")
-        _foreign(t.client_id in self.s.apps)
-        self._put(E["tokens"], _clone_token(t))
+        self.insert("tokens", t)
 
     def get_token(self, token_hash: str) -> Token | None:
         found = self.s.tokens.get(token_hash)
@@ -224,22 +263,10 @@ class Tx:
 
     # webinars and meetings -------------------------------------------------------------------
     def insert_session(self, w: Session) -> None:
-        name = SESSION_TABLES[w.kind]
-        _unique(w.id not in self.s.sessions[w.kind], f"{name}.id")
-        _unique((w.kind, w.uuid) not in self.s.session_by_uuid, f"{name}.uuid")
-        _foreign(w.account_id in self.s.accounts and w.host_id in self.s.users)
-        _check(w.status in WEBINAR_STATUSES, f"ck_{name}_status")
-        self._put(E[name], _clone_session(w))
+        self.insert(SESSION_TABLES[w.kind], w)
 
     def update_session(self, w: Session) -> None:
-        name = SESSION_TABLES[w.kind]
-        old = self.s.sessions[w.kind].get(w.id)
-        if old is None:
-            return
-        _check(w.status in WEBINAR_STATUSES, f"ck_{name}_status")
-        if old.uuid != w.uuid:
-            _unique((w.kind, w.uuid) not in self.s.session_by_uuid, f"{name}.uuid")
-        self._put(E[name], _clone_session(w))
+        self.update(SESSION_TABLES[w.kind], w)
 
     def delete_session(self, kind: SessionKind, session_id: int) -> None:
         """Delete a webinar or meeting and its live stream."""
@@ -254,7 +281,7 @@ class Tx:
         return None if found is None else _clone_session(found)
 
     def get_session_by_uuid(self, kind: SessionKind, uuid: str) -> Session | None:
-        session_id = self.s.session_by_uuid.get((kind, uuid))
+        session_id = self.s.index[(SESSION_TABLES[kind], "uuid")].get(uuid)
         return None if session_id is None else self.get_session(kind, session_id)
 
     def list_sessions(
@@ -301,15 +328,10 @@ class Tx:
     def save_livestream(self, stream: LiveStream) -> None:
         """Insert or update, with an optimistic version check, and log its state changes. The
         effects it carries leave with a snapshot of what was committed."""
-        key = (stream.kind, stream.owner_id)
-        current = self.s.streams.get(key)
-        _check(stream.kind in SESSION_KINDS, "ck_livestreams_kind")
-        _check(stream.state in STREAM_STATES, "ck_livestreams_state")
-        if stream.version == 0:
-            _unique(current is None, "livestreams.(kind, owner_id)")
-            _foreign(stream.account_id in self.s.accounts)
-        elif current is None or current.version != stream.version:
+        current = self.s.streams.get((stream.kind, stream.owner_id))
+        if stream.version and (current is None or current.version != stream.version):
             raise ConcurrentUpdate(f"{stream.kind} {stream.owner_id} changed meanwhile")
+        self._verify(E["livestreams"], stream, new=stream.version == 0)
         stream.version += 1
         stored = _clone_stream(stream)
         self._put(E["livestreams"], stored)
@@ -367,7 +389,7 @@ class Tx:
     # webhooks --------------------------------------------------------------------------------
     def put_subscription(self, sub: WebhookSubscription) -> None:
         """Set (or replace) the app's subscription; it starts unvalidated."""
-        _foreign(sub.client_id in self.s.apps)
+        self._verify(E["webhook_subscriptions"], sub, new=False)
         self._put(E["webhook_subscriptions"], _clone_sub(sub))
 
     def get_subscription(self, client_id: str) -> WebhookSubscription | None:
