@@ -188,9 +188,10 @@ class Gateway:
         optimistic = write and store.shared
         handler = HANDLERS[request.op.operation_id]
         ticket = None
-        entering = store.enter(write=write and not optimistic)
-        if entering is not None:
-            ticket = await entering
+        if store.shared:  # SQLite has nothing to wait for
+            entering = store.enter(write=write and not optimistic)
+            if entering is not None:
+                ticket = await entering
         tx = None
         limits: dict[str, str] = {}
         try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -73,9 +74,9 @@ class History:
     """Nothing older than this is kept in either log."""
     every: int = 500
     """Prune after this many log rows were added (and at least every minute)."""
-    changes_age: timedelta = timedelta(minutes=10)
-    """PostgreSQL: how long the change log keeps a commit for hosts that lag behind (one that
-    lags more reloads everything)."""
+    changes_age: timedelta = timedelta(seconds=30)
+    """PostgreSQL: how long the change log keeps a commit for hosts that lag behind (a host
+    that saw none of the others' commits for longer reloads its state at its next round)."""
 
 
 @dataclass
@@ -453,8 +454,7 @@ class Journal:
 
     def _read_round(self, waiting: list[_Waiter]) -> None:
         self._catch_up(self._conn)
-        for waiter in waiting:
-            waiter.wake()
+        _wake_all(waiting)
 
     def _write_round(self, waiting: list[_Waiter], writers: list[_Waiter]) -> None:
         """One database transaction, two round trips: BEGIN, the lock and the catch-up in one
@@ -472,8 +472,7 @@ class Journal:
                     if not waiter.cancelled:
                         waiter.ticket = Ticket(self)
                         self._tickets += 1
-            for waiter in waiting:
-                waiter.wake()
+            _wake_all(waiting)
             with self._cond:
                 self._cond.wait_for(lambda: self._tickets <= 0)
                 self._open = False
@@ -515,7 +514,7 @@ class Journal:
         error = StoreFailed(f"the store's database failed: {exc}")
         for waiter in waiting:
             waiter.error = error
-            waiter.wake()
+        _wake_all(waiting)
         self._fail(exc, lsn, permanent=False)
         time.sleep(0.2)  # no busy loop while the database is away
 
@@ -592,11 +591,18 @@ class Journal:
 
 class _Checkpointer:
     """Copies the WAL into the database file, passively (it never blocks the writer), at most
-    every ``EVERY_S`` seconds and only after commits: an idle emulator writes nothing."""
+    every ``EVERY_S`` seconds and only after commits: an idle emulator writes nothing.
+
+    Under a write load that never pauses, a passive checkpoint never catches up with the
+    writer, and SQLite starts the WAL over only once one has: the file would grow without end.
+    So past ``WAL_LIMIT`` bytes a checkpoint waits for the writer (TRUNCATE: a pause of a few
+    milliseconds for the commits behind it, once in a while) and empties the WAL."""
 
     EVERY_S = 1.0
+    WAL_LIMIT = 32 << 20
 
     def __init__(self, path: str) -> None:
+        self._wal = path + "-wal"
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -614,6 +620,8 @@ class _Checkpointer:
             self._wake.clear()
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if _size(self._wal) > self.WAL_LIMIT:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:  # the next one will try again; commits are unaffected
                 log.warning("WAL checkpoint failed: %s", exc)
             if self._stop.wait(self.EVERY_S):  # at most this often; a close ends the pause
@@ -626,6 +634,32 @@ class _Checkpointer:
         with contextlib.suppress(sqlite3.Error):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # leave a tidy file
         self._conn.close()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _wake_all(waiters: list[_Waiter]) -> None:
+    """Wake waiters: threads each, event loops once per loop for all of theirs (one wake-up of
+    a loop, not one per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}
+    for waiter in waiters:
+        if waiter.loop is None:
+            waiter.wake()
+        else:
+            by_loop.setdefault(waiter.loop, []).append(waiter)
+    for loop, batch in by_loop.items():
+        _call_soon(loop, _settle_waiters, batch)
+
+
+def _settle_waiters(batch: list[_Waiter]) -> None:
+    for waiter in batch:
+        if waiter.future is not None:
+            _settle_future(waiter.future, waiter.error)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, *args: Any) -> None:
