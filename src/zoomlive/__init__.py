@@ -61,7 +61,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     # The catalog and the error models are pydantic models: they load when first asked for, so
-    # that `import zoomlive` costs little more than importing httpx (bench/import_bench.py).
+    # that `import zoomlive` costs little more than importing httpx (a test pins what it imports).
     if name in _LAZY:
         import importlib
 
