@@ -43,6 +43,7 @@ from zoomlive.emulator.guard import RequestGuard
 from zoomlive.emulator.rules import HANDLERS, UUID_OPERATIONS
 from zoomlive.emulator.rules.auth import ANONYMOUS, authenticate, require_scopes
 from zoomlive.emulator.rules.common import Call, Result, parse_session_id
+from zoomlive.emulator.settings import BODY_TIMED_OUT
 from zoomlive.emulator.store import StoreClosed, StoreFailed
 
 log = logging.getLogger("zoomlive.server")
@@ -214,6 +215,8 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                if BODY_TIMED_OUT in scope:  # closed by serve's body deadline, which said so
+                    raise _Disconnected
                 client = scope.get("client")
                 where = f"{client[0]}:{client[1]}" if client else "a client"
                 log.info(
