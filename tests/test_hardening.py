@@ -27,7 +27,7 @@ from sqlalchemy import Engine, event
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_BASIC, DEMO_WEBINAR, Api, Server, get_token
-from tests.helpers import free_port
+from tests.helpers import assert_error, basic, free_port
 from zoomlive import Settings, create_app
 from zoomlive.emulator.store import schema
 from zoomlive.emulator.store.sql import SqlStore
@@ -694,3 +694,39 @@ def test_a_slow_body_that_ends_in_time_is_served(tmp_path: Path, serve: list[Ser
     stream = httpx.get(f"{srv.url}/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
     assert stream["state"] == "stopped"
     assert stream["settings"]["display_name"] == "Slow but sure"
+
+
+# 19. more than one Authorization header --------------------------------------------------------
+
+
+def test_more_than_one_authorization_header_is_refused(server: Server) -> None:
+    """Which credentials count is ambiguous: refused as a strict gateway would, whatever the
+    order, even when both are the same."""
+    with httpx.Client(base_url=server.url) as http:
+        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+        good = f"Bearer {get_token(http)}"
+        start_it = {"action": "start"}
+        for pair in ((good, "Bearer bad"), ("Bearer bad", good), (good, good)):
+            answer = http.patch(STATUS, json=start_it, headers=[("Authorization", v) for v in pair])
+            assert_error(answer, 401, 124, "Invalid access token.")
+            assert "x-ratelimit-category" not in answer.headers
+        runtime = http.get(f"/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+        assert runtime["state"] == "stopped"
+        other = basic("demo-client-id", "wrong-secret")
+        for pair in ((DEMO_BASIC, other), (other, DEMO_BASIC), (DEMO_BASIC, DEMO_BASIC)):
+            refused = http.post(OAUTH, headers=[("Authorization", v) for v in pair])
+            assert_error(refused, 401, 4702, "Invalid client.")
+            assert refused.json()["error"] == "invalid_client"
+        # One header of each is still fine.
+        assert http.patch(STATUS, json=start_it, headers={"Authorization": good}).status_code == 204
+        assert http.post(OAUTH, headers={"Authorization": DEMO_BASIC}).status_code == 200
+        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+
+
+def test_more_than_one_admin_key_is_refused(tmp_path: Path, serve: list[Server]) -> None:
+    srv = start(serve, tmp_path / "a.db", "--admin-key", "right")
+    with httpx.Client(base_url=srv.url) as http:
+        for pair in (("right", "wrong"), ("wrong", "right"), ("right", "right")):
+            answer = http.get("/_emulator/state", headers=[("X-Admin-Key", v) for v in pair])
+            assert answer.status_code == 401, pair
+        assert http.get("/_emulator/state", headers={"X-Admin-Key": "right"}).status_code == 200

@@ -307,9 +307,20 @@ def _run_in_thread(env: Env, request: _Request) -> Result | ZoomError:
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by lower-case name, the first of each. More than one
+    ``Authorization`` leaves none (answered as a missing token: 401 code 124), as which one
+    counts would be a guess. Repeated names are found by size, so the usual request pays
+    nothing for the check."""
+    raw = scope["headers"]
     out: dict[bytes, bytes] = {}
-    for key, value in scope["headers"]:
+    for key, value in raw:
         out.setdefault(key.lower(), value)
+    if (
+        len(out) != len(raw)
+        and b"authorization" in out
+        and sum(key.lower() == b"authorization" for key, _ in raw) > 1
+    ):
+        out[b"authorization"] = b""
     return out
 
 
