@@ -730,3 +730,68 @@ def test_more_than_one_admin_key_is_refused(tmp_path: Path, serve: list[Server])
             answer = http.get("/_emulator/state", headers=[("X-Admin-Key", v) for v in pair])
             assert answer.status_code == 401, pair
         assert http.get("/_emulator/state", headers={"X-Admin-Key": "right"}).status_code == 200
+
+
+# 20. HTTP/1.1 without Host ----------------------------------------------------------------------
+
+
+def exchange(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """Send one raw request, read the answer to its end: (status line and headers, body)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        sock.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            assert chunk
+            body += chunk
+    return head, body
+
+
+def test_an_http11_request_without_one_host_is_a_400(tmp_path: Path, serve: list[Server]) -> None:
+    """RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request lacking Host, or with
+    more than one (and an empty one is no host name). HTTP/1.0 may go without."""
+    srv = start(serve, tmp_path / "h.db")
+    with httpx.Client(base_url=srv.url) as http:
+        auth = f"Authorization: Bearer {get_token(http)}\r\n"
+    paths = (
+        ("GET", f"/v2/webinars/{DEMO_WEBINAR}", auth),
+        ("PATCH", STATUS, auth + "Content-Type: application/json\r\n"),
+        ("POST", OAUTH, DEMO_AUTH + "\r\n"),
+        ("GET", "/_emulator/health", ""),
+        ("GET", "/", ""),
+    )
+    hosts = (
+        ("", "A Host header is required."),
+        ("Host: \r\n", "Invalid Host header."),
+        ("Host: 127.0.0.1\r\nHost: evil.example\r\n", "Invalid Host header."),
+        ("Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n", "Invalid Host header."),
+    )
+    for method, path, extra in paths:
+        for host, message in hosts:
+            body = '{"action":"start"}' if method == "PATCH" else ""
+            request = f"{method} {path} HTTP/1.1\r\n{host}{extra}Content-Length: {len(body)}\r\n"
+            head, answer = exchange(srv.port, f"{request}\r\n{body}".encode())
+            assert head.startswith(b"HTTP/1.1 400 "), (path, host, head)
+            assert json.loads(answer) == {"code": 400, "message": message}, (path, host)
+            assert b"x-zm-trackingid" in head.lower()
+    # HTTP/1.0 without Host: the loopback is assumed.
+    head, answer = exchange(srv.port, b"GET /_emulator/health HTTP/1.0\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    head, answer = exchange(
+        srv.port, f"GET /v2/webinars/{DEMO_WEBINAR} HTTP/1.0\r\n{auth}\r\n".encode()
+    )
+    assert head.startswith(b"HTTP/1.1 200 ") and json.loads(answer)["id"] == DEMO_WEBINAR
+    # Nothing was started by the refused PATCHes.
+    stream = httpx.get(f"{srv.url}/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+    assert stream["state"] == "stopped"

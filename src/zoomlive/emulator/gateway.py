@@ -2,7 +2,7 @@
 
 Every ``/v2`` request goes one straight line, in plain ASGI, on the event loop:
 
-    Host check (403) → route (404/405) → body (413) → bearer token (401 code 124) → scopes
+    Host check (400, 403) → route (404/405) → body (413) → bearer token (401 code 124) → scopes
     (400 code 4711) → rate limit (429) → ids, query and body (400 code 300) → the rule, in
     one store transaction → wait until the change (or what it read) is on disk → answer
 
@@ -130,9 +130,10 @@ class Gateway:
     # the /v2 path ----------------------------------------------------------------------------
     async def _zoom(self, scope: Scope, receive: Receive, send: Send) -> None:
         head = scope["method"] == "HEAD"
-        problem = self.guard.problem(scope)
+        headers = _headers(scope)
+        problem = self.guard.problem(scope, headers)
         if problem is not None:
-            await _send(send, ZoomError(403, 403, problem), head)
+            await _send(send, problem, head)
             return
         found = self.routes.match(scope["path"])
         if found is None:
@@ -145,7 +146,6 @@ class Gateway:
             refused = ZoomError(405, 405, "Method not allowed.", headers={"Allow": allowed})
             await _send(send, refused, head)
             return
-        headers = _headers(scope)
         raw = b""
         if op.request_model is not None:
             try:
