@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -25,8 +26,8 @@ import pytest
 from sqlalchemy import create_engine
 from starlette.testclient import TestClient
 
-from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
-from tests.helpers import free_port
+from tests.conftest import DEMO_BASIC, DEMO_WEBINAR, Api, Server, get_token
+from tests.helpers import assert_error, basic, free_port
 from zoomlive import Settings, create_app
 from zoomlive.emulator.store import open_store, schema
 
@@ -399,16 +400,19 @@ def closed_by_server(sock: socket.socket, within: float = 15.0) -> bool:
 
 
 def read_response(sock: socket.socket) -> bytes:
-    """One whole HTTP response (headers, then Content-Length bytes of body)."""
+    """One whole HTTP response (headers, then Content-Length bytes of body, if any)."""
     sock.settimeout(10)
     data = b""
     while b"\r\n\r\n" not in data:
         data += sock.recv(65536)
     head, _, body = data.partition(b"\r\n\r\n")
     length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
     )
     while len(body) < length:
         body += sock.recv(65536)
@@ -578,3 +582,208 @@ def test_bootstrap_installs_once_until_pyproject_changes(tmp_path: Path) -> None
     with (tmp_path / "pyproject.toml").open("a") as extra:
         extra.write("\n# a changed dependency\n")
     assert installs() == 1
+
+
+# 18. a body that never ends -------------------------------------------------------------------
+
+OAUTH = "/oauth/token?grant_type=account_credentials&account_id=demo-account"
+DEMO_AUTH = f"Authorization: {DEMO_BASIC}"
+
+
+def stalled(port: int, method: str, path: str, *headers: str, body: bytes = b'{"action":') -> Any:
+    """A connection whose request's headers are complete but whose body stops short: it says
+    Content-Length: 100 and sends ``body`` (10 bytes by default), then nothing."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "Content-Length: 100"]
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+    return sock
+
+
+def test_a_body_that_never_ends_is_closed_at_the_body_deadline(
+    tmp_path: Path, serve: list[Server]
+) -> None:
+    """Headers complete, body short of its Content-Length, then silence (or a trickle): on
+    every path, the connection is closed without an answer within --body-timeout of the
+    headers (the header deadline is far off), other clients are served meanwhile, nothing
+    changes, and each closing is one log line."""
+    srv = start(
+        serve, tmp_path / "t.db", "--body-timeout", "1", "--header-timeout", "30",
+        "--log-level", "info",
+    )  # fmt: skip
+    with httpx.Client(base_url=srv.url) as http:
+        token = get_token(http)
+    json_type = "Content-Type: application/json"
+    form_type = "Content-Type: application/x-www-form-urlencoded"
+    started = time.monotonic()
+    socks = [
+        stalled(srv.port, "PATCH", STATUS, f"Authorization: Bearer {token}", json_type),
+        stalled(srv.port, "POST", OAUTH, DEMO_AUTH, form_type, body=b"grant_type"),
+        stalled(srv.port, "POST", "/_emulator/accounts", json_type, body=b'{"id": "x"'),
+    ]
+    try:
+        # Meanwhile, everyone else is served, at once.
+        with httpx.Client(base_url=srv.url, timeout=5) as http:
+            for _ in range(3):
+                assert http.get("/_emulator/health").status_code == 200
+                got = http.get(f"/v2/webinars/{DEMO_WEBINAR}", headers=token_headers(http))
+                assert got.status_code == 200
+        assert time.monotonic() - started < 0.9
+        for sock in socks:
+            assert closed_by_server(sock, within=5)
+            assert 0.9 <= time.monotonic() - started < 3
+        # A body that keeps coming, a byte every 0.1 s, but would end only after 3 s: the
+        # deadline is for the whole body, not for each read.
+        trickle = stalled(srv.port, "PATCH", STATUS, f"Authorization: Bearer {token}", body=b"")
+        socks.append(trickle)
+        started = time.monotonic()
+        for byte in b'{"action":"start","settings":{}}':
+            if select.select([trickle], [], [], 0.1)[0]:
+                break  # closed
+            trickle.sendall(bytes([byte]))
+        assert closed_by_server(trickle, within=5)
+        assert 0.9 <= time.monotonic() - started < 3
+    finally:
+        for sock in socks:
+            sock.close()
+    with httpx.Client(base_url=srv.url) as http:
+        stream = http.get(f"/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+        assert stream["state"] == "stopped"
+        ids = [a["id"] for a in http.get("/_emulator/accounts").json()]
+        assert ids == ["demo-account"]
+    srv.stop()
+    assert "Traceback" not in srv.output and "unhandled" not in srv.output
+    assert "Exception" not in srv.output and "Internal" not in srv.output
+    lines = [line for line in srv.output.splitlines() if "no complete body within 1 s" in line]
+    assert len(lines) == 4, srv.output
+    assert sum(STATUS in line for line in lines) == 2
+    assert any("/oauth/token" in line for line in lines)
+    assert any("/_emulator/accounts" in line for line in lines)
+    assert "disconnected before its body ended" not in srv.output  # one line, not two
+
+
+def test_a_slow_body_that_ends_in_time_is_served(tmp_path: Path, serve: list[Server]) -> None:
+    srv = start(serve, tmp_path / "s.db", "--body-timeout", "2")
+    with httpx.Client(base_url=srv.url) as http:
+        token = get_token(http)
+    body = b'{"action":"start","settings":{"display_name":"Slow but sure"}}'
+    with socket.create_connection(("127.0.0.1", srv.port)) as sock:
+        sock.sendall(
+            f"PATCH {STATUS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
+        for at in range(0, len(body), 13):  # five pieces over a second
+            time.sleep(0.2)
+            sock.sendall(body[at : at + 13])
+        assert read_response(sock).startswith(b"HTTP/1.1 204")
+        # The deadline is per request: the same connection's next body gets its own.
+        sock.sendall(
+            f"PATCH {STATUS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n".encode()
+        )
+        time.sleep(1.5)
+        sock.sendall(b'{"action":"stop"}')
+        assert read_response(sock).startswith(b"HTTP/1.1 204")
+    stream = httpx.get(f"{srv.url}/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+    assert stream["state"] == "stopped"
+    assert stream["settings"]["display_name"] == "Slow but sure"
+
+
+# 19. more than one Authorization header --------------------------------------------------------
+
+
+def test_more_than_one_authorization_header_is_refused(server: Server) -> None:
+    """Which credentials count is ambiguous: refused as a strict gateway would, whatever the
+    order, even when both are the same."""
+    with httpx.Client(base_url=server.url) as http:
+        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+        good = f"Bearer {get_token(http)}"
+        start_it = {"action": "start"}
+        for pair in ((good, "Bearer bad"), ("Bearer bad", good), (good, good)):
+            answer = http.patch(STATUS, json=start_it, headers=[("Authorization", v) for v in pair])
+            assert_error(answer, 401, 124, "Invalid access token.")
+            assert "x-ratelimit-category" not in answer.headers
+        runtime = http.get(f"/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+        assert runtime["state"] == "stopped"
+        other = basic("demo-client-id", "wrong-secret")
+        for pair in ((DEMO_BASIC, other), (other, DEMO_BASIC), (DEMO_BASIC, DEMO_BASIC)):
+            refused = http.post(OAUTH, headers=[("Authorization", v) for v in pair])
+            assert_error(refused, 401, 4702, "Invalid client.")
+            assert refused.json()["error"] == "invalid_client"
+        # One header of each is still fine.
+        assert http.patch(STATUS, json=start_it, headers={"Authorization": good}).status_code == 204
+        assert http.post(OAUTH, headers={"Authorization": DEMO_BASIC}).status_code == 200
+        assert http.post("/_emulator/reset", json={"demo": True}).status_code == 200
+
+
+def test_more_than_one_admin_key_is_refused(tmp_path: Path, serve: list[Server]) -> None:
+    srv = start(serve, tmp_path / "a.db", "--admin-key", "right")
+    with httpx.Client(base_url=srv.url) as http:
+        for pair in (("right", "wrong"), ("wrong", "right"), ("right", "right")):
+            answer = http.get("/_emulator/state", headers=[("X-Admin-Key", v) for v in pair])
+            assert answer.status_code == 401, pair
+        assert http.get("/_emulator/state", headers={"X-Admin-Key": "right"}).status_code == 200
+
+
+# 20. HTTP/1.1 without Host ----------------------------------------------------------------------
+
+
+def exchange(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """Send one raw request, read the answer to its end: (status line and headers, body)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(request)
+        sock.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            assert chunk
+            body += chunk
+    return head, body
+
+
+def test_an_http11_request_without_one_host_is_a_400(tmp_path: Path, serve: list[Server]) -> None:
+    """RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request lacking Host, or with
+    more than one (and an empty one is no host name). HTTP/1.0 may go without."""
+    srv = start(serve, tmp_path / "h.db")
+    with httpx.Client(base_url=srv.url) as http:
+        auth = f"Authorization: Bearer {get_token(http)}\r\n"
+    paths = (
+        ("GET", f"/v2/webinars/{DEMO_WEBINAR}", auth),
+        ("PATCH", STATUS, auth + "Content-Type: application/json\r\n"),
+        ("POST", OAUTH, DEMO_AUTH + "\r\n"),
+        ("GET", "/_emulator/health", ""),
+        ("GET", "/", ""),
+    )
+    hosts = (
+        ("", "A Host header is required."),
+        ("Host: \r\n", "Invalid Host header."),
+        ("Host: 127.0.0.1\r\nHost: evil.example\r\n", "Invalid Host header."),
+        ("Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n", "Invalid Host header."),
+    )
+    for method, path, extra in paths:
+        for host, message in hosts:
+            body = '{"action":"start"}' if method == "PATCH" else ""
+            request = f"{method} {path} HTTP/1.1\r\n{host}{extra}Content-Length: {len(body)}\r\n"
+            head, answer = exchange(srv.port, f"{request}\r\n{body}".encode())
+            assert head.startswith(b"HTTP/1.1 400 "), (path, host, head)
+            assert json.loads(answer) == {"code": 400, "message": message}, (path, host)
+            assert b"x-zm-trackingid" in head.lower()
+    # HTTP/1.0 without Host: the loopback is assumed.
+    head, answer = exchange(srv.port, b"GET /_emulator/health HTTP/1.0\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    head, answer = exchange(
+        srv.port, f"GET /v2/webinars/{DEMO_WEBINAR} HTTP/1.0\r\n{auth}\r\n".encode()
+    )
+    assert head.startswith(b"HTTP/1.1 200 ") and json.loads(answer)["id"] == DEMO_WEBINAR
+    # Nothing was started by the refused PATCHes.
+    stream = httpx.get(f"{srv.url}/_emulator/webinars/{DEMO_WEBINAR}/livestream").json()
+    assert stream["state"] == "stopped"

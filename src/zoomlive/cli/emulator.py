@@ -15,6 +15,7 @@ import typer
 from zoomlive.cli.errors import EXIT_USAGE, fail
 from zoomlive.emulator.media.command import PROFILES
 from zoomlive.emulator.settings import (
+    DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_HEADER_TIMEOUT_S,
     DEFAULT_KEEPALIVE_S,
     DEFAULT_MAX_CONNECTIONS,
@@ -179,6 +180,14 @@ def serve(
             envvar="ZOOMLIVE_HEADER_TIMEOUT",
         ),
     ] = DEFAULT_HEADER_TIMEOUT_S,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Close a connection whose request's body has not arrived in full within this "
+            "many seconds of its headers.",
+            envvar="ZOOMLIVE_BODY_TIMEOUT",
+        ),
+    ] = DEFAULT_BODY_TIMEOUT_S,
     keepalive_timeout: Annotated[
         float,
         typer.Option(
@@ -235,8 +244,12 @@ def serve(
         raise fail(f"--rate-limits: no such file {rate_limits}", 2)
     if media_profile is not None and media_profile not in PROFILES:
         raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
-    if header_timeout <= 0 or keepalive_timeout <= 0 or max_connections < 1:
-        raise fail("--header-timeout, --keepalive-timeout and --max-connections must be > 0", 2)
+    if min(header_timeout, body_timeout, keepalive_timeout) <= 0 or max_connections < 1:
+        raise fail(
+            "--header-timeout, --body-timeout, --keepalive-timeout and --max-connections "
+            "must be > 0",
+            2,
+        )
     if history_events < 1 or history_days <= 0:
         raise fail("--history-events must be at least 1 and --history-days above 0", 2)
     if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
@@ -280,6 +293,7 @@ def serve(
     sys.stdout.flush()
     options = ServeOptions(
         header_timeout=header_timeout,
+        body_timeout=body_timeout,
         keepalive_timeout=keepalive_timeout,
         max_connections=max_connections,
         log_level=log_level.lower(),

@@ -2,7 +2,7 @@
 
 Every ``/v2`` request goes one straight line, in plain ASGI, on the event loop:
 
-    Host check (403) → route (404/405) → body (413) → bearer token (401 code 124) → scopes
+    Host check (400, 403) → route (404/405) → body (413) → bearer token (401 code 124) → scopes
     (400 code 4711) → rate limit (429) → ids, query and body (400 code 300) → the rule, in
     one store transaction → wait until the change (or what it read) is on disk → answer
 
@@ -42,6 +42,7 @@ from zoomlive.emulator.guard import RequestGuard
 from zoomlive.emulator.rules import HANDLERS, UUID_OPERATIONS
 from zoomlive.emulator.rules.auth import ANONYMOUS, authenticate, require_scopes
 from zoomlive.emulator.rules.common import Call, Result, parse_session_id
+from zoomlive.emulator.settings import BODY_TIMED_OUT
 from zoomlive.emulator.store import StoreClosed, StoreFailed
 from zoomlive.emulator.store.core import NeedsWrite
 
@@ -129,9 +130,10 @@ class Gateway:
     # the /v2 path ----------------------------------------------------------------------------
     async def _zoom(self, scope: Scope, receive: Receive, send: Send) -> None:
         head = scope["method"] == "HEAD"
-        problem = self.guard.problem(scope)
+        headers = _headers(scope)
+        problem = self.guard.problem(scope, headers)
         if problem is not None:
-            await _send(send, ZoomError(403, 403, problem), head)
+            await _send(send, problem, head)
             return
         found = self.routes.match(scope["path"])
         if found is None:
@@ -144,7 +146,6 @@ class Gateway:
             refused = ZoomError(405, 405, "Method not allowed.", headers={"Allow": allowed})
             await _send(send, refused, head)
             return
-        headers = _headers(scope)
         raw = b""
         if op.request_model is not None:
             try:
@@ -233,6 +234,8 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                if BODY_TIMED_OUT in scope:  # closed by serve's body deadline, which said so
+                    raise _Disconnected
                 client = scope.get("client")
                 where = f"{client[0]}:{client[1]}" if client else "a client"
                 log.info(
@@ -312,9 +315,20 @@ def _check(env: Env, request: _Request, parsed: Call | ZoomError) -> tuple[Call,
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by lower-case name, the first of each. More than one
+    ``Authorization`` leaves none (answered as a missing token: 401 code 124), as which one
+    counts would be a guess. Repeated names are found by size, so the usual request pays
+    nothing for the check."""
+    raw = scope["headers"]
     out: dict[bytes, bytes] = {}
-    for key, value in scope["headers"]:
+    for key, value in raw:
         out.setdefault(key.lower(), value)
+    if (
+        len(out) != len(raw)
+        and b"authorization" in out
+        and sum(key.lower() == b"authorization" for key, _ in raw) > 1
+    ):
+        out[b"authorization"] = b""
     return out
 
 

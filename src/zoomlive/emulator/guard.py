@@ -14,7 +14,10 @@ host name. So, before any route runs:
   YAML: types that a cross-site page can only send after a CORS preflight, which the emulator
   never grants.
 
-Refusals are 403 with the emulator's ``{"code", "message"}`` body.
+Refusals are 403 with the emulator's ``{"code", "message"}`` body. Before all that, HTTP's own
+rule (RFC 9112 §3.2): an HTTP/1.1 request without ``Host``, with more than one, or with an
+empty one is answered 400, in the same body shape; HTTP/1.0 may go without (the loopback is
+assumed).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ BODY_TYPES = frozenset(
 )
 """Accepted bodies of state-changing control requests (none is CORS-safelisted)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MISSING_HOST = ZoomError(400, 400, "A Host header is required.")
+BAD_HOST = ZoomError(400, 400, "Invalid Host header.")
 
 
 def host_name(value: str) -> str:
@@ -63,7 +68,7 @@ def allowed_hosts(
 
 
 class RequestGuard:
-    """ASGI middleware applying the checks above; the first to fail answers 403."""
+    """ASGI middleware applying the checks above; the first to fail answers."""
 
     def __init__(self, app: ASGIApp, hosts: frozenset[str] | None, public_url: str | None) -> None:
         self.app = app
@@ -75,16 +80,15 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        problem = self.problem(scope)
-        if problem is None:
+        err = self.problem(scope)
+        if err is None:
             await self.app(scope, receive, send)
             return
-        err = ZoomError(403, 403, problem)
         body = err.to_json()
         await send(
             {
                 "type": "http.response.start",
-                "status": 403,
+                "status": err.status,
                 "headers": [
                     (b"content-type", b"application/json;charset=UTF-8"),
                     (b"content-length", str(len(body)).encode()),
@@ -93,21 +97,38 @@ class RequestGuard:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def problem(self, scope: Scope) -> str | None:
-        headers: dict[bytes, bytes] = {}
-        for key, value in scope["headers"]:
-            headers.setdefault(key.lower(), value)
-        host = headers.get(b"host", b"").decode("latin-1")
-        if host and self.hosts is not None and host_name(host) not in self.hosts:
-            return f"Host {host_name(host)!r} is not served here (see --allowed-host)."
+    def problem(self, scope: Scope, headers: dict[bytes, bytes] | None = None) -> ZoomError | None:
+        """The refusal to answer, if any. ``headers``: the request's, by lower-case name, the
+        first of each, when the caller has them already."""
+        raw = scope["headers"]
+        if headers is None:
+            headers = {}
+            for key, value in raw:
+                headers.setdefault(key.lower(), value)
+        given = headers.get(b"host")
+        if given is None:
+            if scope.get("http_version") != "1.0":
+                return MISSING_HOST
+            host = ""
+        else:
+            host = given.decode("latin-1")
+            if not host.strip():
+                return BAD_HOST
+            # Repeated names are found by size: the usual request pays nothing for the check.
+            if len(headers) != len(raw) and sum(k.lower() == b"host" for k, _ in raw) > 1:
+                return BAD_HOST
+            if self.hosts is not None and host_name(host) not in self.hosts:
+                return ZoomError(
+                    403, 403, f"Host {host_name(host)!r} is not served here (see --allowed-host)."
+                )
         if not scope["path"].startswith(CONTROL_PREFIX):
             return None
         origin = headers.get(b"origin")
         if origin is not None:
-            given = origin.decode("latin-1").strip().lower()
+            given_origin = origin.decode("latin-1").strip().lower()
             own = f"{scope.get('scheme', 'http')}://{host}".lower()
-            if given not in (own, self.public_origin):
-                return "Cross-origin requests to the control API are refused."
+            if given_origin not in (own, self.public_origin):
+                return ZoomError(403, 403, "Cross-origin requests to the control API are refused.")
         if scope["method"] in SAFE_METHODS:
             return None
         media = headers.get(b"content-type", b"").decode("latin-1")
@@ -115,5 +136,7 @@ class RequestGuard:
         length = headers.get(b"content-length", b"0").strip()
         has_body = b"transfer-encoding" in headers or (length not in (b"", b"0"))
         if (has_body or media) and media not in BODY_TYPES:
-            return "Control requests with a body must be application/json (or YAML)."
+            return ZoomError(
+                403, 403, "Control requests with a body must be application/json (or YAML)."
+            )
         return None

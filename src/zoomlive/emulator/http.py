@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from zoomlive.api.errors import INVALID_JSON, ZoomError, validation_failed
 from zoomlive.emulator.bodies import _checked, _field_errors
 from zoomlive.emulator.env import Env
+from zoomlive.emulator.settings import BODY_TIMED_OUT
 
 log = logging.getLogger("zoomlive.server")
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -55,7 +56,10 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
             chunks.append(chunk)
     except ClientDisconnect:
-        # A normal event on the internet, not an error of ours: one line, and nothing changes.
+        # A normal event on the internet, not an error of ours: one line, and nothing changes
+        # (none here when serve's body deadline closed the connection: it said so).
+        if BODY_TIMED_OUT in request.scope:
+            raise ZoomError(400, 300, INVALID_JSON) from None
         client = request.client
         where = f"{client.host}:{client.port}" if client else "a client"
         log.info(

@@ -43,7 +43,11 @@ async def oauth_token(request: Request) -> Response:
     if raw and media in ("application/x-www-form-urlencoded", ""):
         with suppress(ZoomError):  # an unreadable body just adds no parameters
             params.update(parse_urlencoded(raw))
-    authorization = request.headers.get("authorization")
+    authorizations = request.headers.getlist("authorization")
+    if len(authorizations) > 1:
+        # Two sets of credentials: which client asks would be a guess (RFC 6749 §2.3).
+        return error_response(oauth.oauth_error(401, 4702, "Invalid client.", "invalid_client"))
+    authorization = authorizations[0] if authorizations else None
     api_url = base_url(request, env)
 
     def run() -> Response:

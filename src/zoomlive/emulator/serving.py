@@ -5,10 +5,13 @@ migration, seeding or reconciliation, so a second ``zoomlive serve`` on the same
 same SQLite file stops with one line and has changed nothing.
 
 Connections are guarded (uvicorn closes idle keep-alive connections, but never one that has not
-finished its headers): a connection must finish a request's headers within ``header_timeout``
-of opening, or of its previous answer, and at most ``max_connections`` are open at once (beyond
-that, new ones are closed at once). Logs, at every level, show no secret: uvicorn's trace log
-prints each request's query string, where the event feed's ``admin_key`` travels.
+finished its headers, nor one whose body stops short): a connection must finish a request's
+headers within ``header_timeout`` of opening, or of its previous answer, then the request's
+body within ``body_timeout`` of its headers, or it is closed without an answer (whichever app,
+``/v2`` or Starlette's, was waiting for the body sees a disconnect); and at most
+``max_connections`` are open at once (beyond that, new ones are closed at once). Logs, at
+every level, show no secret: uvicorn's trace log prints each request's query string, where the
+event feed's ``admin_key`` travels.
 """
 
 from __future__ import annotations
@@ -26,12 +29,16 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from zoomlive.emulator.settings import (
+    BODY_TIMED_OUT,
+    DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_HEADER_TIMEOUT_S,
     DEFAULT_KEEPALIVE_S,
     DEFAULT_MAX_CONNECTIONS,
 )
 
 GRACEFUL_S = 2  # open event feeds must not hold up a stop
+
+log = logging.getLogger("zoomlive.server")
 
 
 class BindError(OSError):
@@ -63,12 +70,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _ConnectionGuard:
-    """Mixed into uvicorn's HTTP protocol classes (h11 and httptools): a deadline for request
-    headers, and a cap on open connections. Reads the limits from the uvicorn ``Config``.
+    """Mixed into uvicorn's HTTP protocol classes (h11 and httptools): deadlines for a request's
+    headers and for its body, and a cap on open connections. Reads the limits from the uvicorn
+    ``Config``.
 
     A connection notes since when it has been waiting for a request's headers (from its start,
-    or from its previous answer); one sweep per server, a few times within the deadline, closes
-    those that waited too long. Per request that costs two assignments, not a timer."""
+    or from its previous answer), and then since when for the rest of its body (from the end of
+    its headers); one sweep per server, a few times within the deadlines, closes those that
+    waited too long. Per request that costs a few assignments, not a timer."""
 
     # Provided by the uvicorn protocol class this is mixed into.
     connections: set[Any]
@@ -79,8 +88,10 @@ class _ConnectionGuard:
     def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)  # type: ignore[call-arg]
         self._header_timeout = float(getattr(config, "header_timeout", DEFAULT_HEADER_TIMEOUT_S))
+        self._body_timeout = float(getattr(config, "body_timeout", DEFAULT_BODY_TIMEOUT_S))
         self._max_connections = int(getattr(config, "max_connections", DEFAULT_MAX_CONNECTIONS))
         self._waiting_since: float | None = None
+        self._body_since: float | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
@@ -88,21 +99,53 @@ class _ConnectionGuard:
             transport.close()
             return
         self._waiting_since = self.loop.time()
-        _start_sweep(self.loop, self.connections, min(1.0, self._header_timeout / 4))
+        every = min(1.0, self._header_timeout / 4, self._body_timeout / 4)
+        _start_sweep(self.loop, self.connections, every)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]
-        if self.cycle is not None and not self.cycle.response_complete:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
             self._waiting_since = None  # the headers are in
+            if not cycle.more_body:
+                self._body_since = None  # and the body too
+            elif self._body_since is None:
+                self._body_since = self.loop.time()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
-        if self.cycle is None or self.cycle.response_complete:
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
             self._waiting_since = self.loop.time()
+            self._body_since = None  # a body the app did not wait for is the next read's
+        elif cycle.more_body:  # a pipelined request starts now: its body's deadline too
+            self._body_since = self.loop.time()
 
-    def _overdue(self, now: float) -> bool:
+    def _overdue(self, now: float) -> str | None:
+        """Why this connection is to be closed now, if it is."""
         since = self._waiting_since
-        return since is not None and now - since > self._header_timeout
+        if since is not None and now - since > self._header_timeout:
+            return "headers"
+        since = self._body_since
+        if since is not None and now - since > self._body_timeout:
+            return "body"
+        return None
+
+    def _close_overdue(self, why: str) -> None:
+        if why == "body":
+            cycle = self.cycle
+            # One line for the whole story: the app that waited for the body sees it end
+            # (a disconnect) and, seeing this mark, says nothing more.
+            cycle.scope[BODY_TIMED_OUT] = True
+            client = cycle.scope.get("client")
+            log.info(
+                "%s %s: %s sent no complete body within %g s; connection closed",
+                cycle.scope.get("method"),
+                cycle.scope.get("path"),
+                f"{client[0]}:{client[1]}" if client else "a client",
+                self._body_timeout,
+            )
+        self.transport.close()
 
 
 _sweeps: dict[int, asyncio.TimerHandle] = {}
@@ -115,12 +158,16 @@ def _start_sweep(loop: asyncio.AbstractEventLoop, connections: set[Any], every: 
 
 
 def _sweep(loop: asyncio.AbstractEventLoop, connections: set[Any], key: int, every: float) -> None:
-    """Close the connections that have waited past their deadline for a request's headers."""
+    """Close the connections that have waited past their deadline for a request's headers or
+    body."""
     now = loop.time()
     for protocol in list(connections):
         overdue = getattr(protocol, "_overdue", None)
-        if overdue is not None and overdue(now) and not protocol.transport.is_closing():
-            protocol.transport.close()
+        if overdue is None or protocol.transport.is_closing():
+            continue
+        why = overdue(now)
+        if why is not None:
+            protocol._close_overdue(why)
     if connections:
         _sweeps[key] = loop.call_later(every, _sweep, loop, connections, key, every)
     else:
@@ -195,6 +242,7 @@ class ServeOptions:
     """How the process serves, beyond what the app itself needs (:class:`Settings`)."""
 
     header_timeout: float = DEFAULT_HEADER_TIMEOUT_S
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S
     keepalive_timeout: float = DEFAULT_KEEPALIVE_S
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     log_level: str = "warning"
@@ -220,6 +268,7 @@ def uvicorn_config(app: Any, options: ServeOptions, **extra: Any) -> Any:
     )
     # Read by the connection guard in each protocol instance.
     config.header_timeout = options.header_timeout  # type: ignore[attr-defined]
+    config.body_timeout = options.body_timeout  # type: ignore[attr-defined]
     config.max_connections = options.max_connections  # type: ignore[attr-defined]
     return config
 

@@ -9,10 +9,16 @@ from typing import Literal
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 """``zoomlive serve`` closes a connection that has not sent a request's headers by then."""
+DEFAULT_BODY_TIMEOUT_S = 10.0
+"""... and one whose request's body has not arrived in full this long after its headers."""
 DEFAULT_KEEPALIVE_S = 5.0
 """... and an idle keep-alive connection after this long."""
 DEFAULT_MAX_CONNECTIONS = 1000
 """... and accepts at most this many connections at once."""
+
+BODY_TIMED_OUT = "zoomlive.body_timed_out"
+"""Set in a request's ASGI scope when ``zoomlive serve`` closed its connection because the body
+did not arrive in time (already logged): whoever was reading the body says nothing more."""
 
 
 def _env_int(name: str, default: int) -> int:

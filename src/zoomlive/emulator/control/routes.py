@@ -62,8 +62,10 @@ def check_admin(env: Env, request: Request) -> None:
         return
     # Header values arrive as bytes (Starlette shows them as latin-1); a client sends a
     # non-ASCII key as UTF-8, so compare the bytes with the key's UTF-8 bytes.
-    given = request.headers.get(ADMIN_HEADER, "").encode("latin-1")
-    if not hmac.compare_digest(given, key.encode("utf-8")):
+    # More than one key is refused, whichever is right: no guessing which counts.
+    keys = request.headers.getlist(ADMIN_HEADER)
+    given = keys[0].encode("latin-1") if keys else b""
+    if not hmac.compare_digest(given, key.encode("utf-8")) or len(keys) > 1:
         raise ZoomError(401, 401, "A valid X-Admin-Key header is required for the control API.")
 
 
