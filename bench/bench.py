@@ -34,8 +34,8 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
-from tests.engines import PrivatePostgres  # noqa: E402
-from tests.helpers import free_port, popen  # noqa: E402
+from tests.support.engines import PrivatePostgres  # noqa: E402
+from tests.support.helpers import free_port, popen  # noqa: E402
 
 HOST = "127.0.0.1"
 WEBINAR = 68423085

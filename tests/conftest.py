@@ -17,8 +17,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.engines import PrivatePostgres, PrivateRedis
-from tests.helpers import free_port, popen
+from tests.support.engines import REQUIRED, EngineMissing, PrivatePostgres, PrivateRedis, tool
+from tests.support.helpers import free_port, popen
+from tests.support.rtmp_nginx import NginxRtmpUnavailable
 from zoomlive.emulator import Settings, create_app
 
 # Client secrets are hashed with a trivial work factor in tests (in process and in every
@@ -226,3 +227,31 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
     yield engine.url
     engine.stop()
+
+
+# What a test needs that a machine may lack ------------------------------------------------------
+# A plain `pytest` skips a test whose server or tool is missing and names it; scripts/test, which
+# installs them all, sets ZOOMLIVE_REQUIRE_ENGINES=1 and such a test fails.
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("tools"):
+        for name in mark.args:
+            tool(name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    excinfo = call.excinfo
+    if (
+        not REQUIRED
+        and excinfo is not None
+        and excinfo.errisinstance((EngineMissing, NginxRtmpUnavailable))
+    ):
+        report.outcome = "skipped"
+        path, line, _ = item.location
+        report.longrepr = (path, (line or 0) + 1, f"Skipped: needs {excinfo.value}")
+    return report

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import free_port, popen  # processes that die with the test run
+from tests.support.helpers import free_port, popen  # processes that die with the test run
 from zoomlive.testing import Control
 
 HERE = Path(__file__).parent
