@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+from zoomlive.emulator.store.base import Op
 from zoomlive.emulator.store.records import StreamEvent, WebhookAttempt, WebhookDelivery
 from zoomlive.emulator.store.schema import ENTITIES, Entity, metadata
 from zoomlive.emulator.store.state import State
-from zoomlive.emulator.store.tx import Op
 
 HEAD_REVISION = "0007"
 """The Alembic head that a new database is created at (a test keeps them together)."""

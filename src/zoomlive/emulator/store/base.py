@@ -1,7 +1,15 @@
-"""The store's errors (the store itself is :class:`~zoomlive.emulator.store.core.Store`, its
-one transaction :class:`~zoomlive.emulator.store.tx.Tx`)."""
+"""The store's errors and its change type (the store itself is
+:class:`~zoomlive.emulator.store.core.Store`, its one transaction
+:class:`~zoomlive.emulator.store.tx.Tx`)."""
 
 from __future__ import annotations
+
+from typing import Any
+
+Op = tuple[str, str, Any]
+"""A change for the database: ``("put", table, record)`` (insert or replace by key),
+``("del", table, key)``, ``("add", table, {column: value})`` (a log row), ``("clear", table,
+None)``."""
 
 
 class StoreClosed(RuntimeError):

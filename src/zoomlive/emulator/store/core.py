@@ -24,7 +24,6 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, TypeVar
 
 from zoomlive.emulator.store.backend import (
@@ -65,7 +64,6 @@ class Store:
         self.shared = not self.is_sqlite
         """Several processes share the database (PostgreSQL)."""
         self.on_commit: list[Callable[[list[Any]], None]] = []
-        self.last_purge: datetime | None = None
         self._lock = threading.RLock()
         self._owner: int | None = None  # the thread in a transaction (they do not nest)
         self._closed = False
@@ -82,7 +80,9 @@ class Store:
                 conn = open_sqlite(self.path)
                 self.state = load_state(SQLITE, lambda sql: conn.execute(sql).fetchall())
                 path = self.path
-                self.journal = Journal(self, lambda: conn, SQLITE, path=path, history=history)
+                self.journal = Journal(
+                    self.state, self._lock, lambda: conn, SQLITE, path=path, history=history
+                )
             except BaseException:
                 if self._file_lock is not None:
                     self._file_lock.release()
@@ -98,7 +98,9 @@ class Store:
                 return psycopg.connect(url, autocommit=True)
 
             self.link = Link(url)
-            self.journal = Journal(self, connect, POSTGRES, history=history)
+            self.journal = Journal(
+                self.state, self._lock, connect, POSTGRES, link=self.link, history=history
+            )
             self.journal._reload_state()
 
     # reads without a transaction ---------------------------------------------------------------
@@ -240,7 +242,7 @@ class _Transaction:
                 self.ticket.done()
             raise RuntimeError("store transactions do not nest")
         store._owner = me
-        self.tx = Tx(store)
+        self.tx = Tx(store.state, store.journal)
         return self.tx
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:

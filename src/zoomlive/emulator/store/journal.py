@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from zoomlive.emulator.store.backend import (
     POSTGRES,
@@ -49,12 +49,10 @@ from zoomlive.emulator.store.backend import (
     stream_event,
     stream_events_query,
 )
-from zoomlive.emulator.store.base import StoreClosed, StoreFailed
+from zoomlive.emulator.store.base import Op, StoreClosed, StoreFailed
+from zoomlive.emulator.store.link import Link
 from zoomlive.emulator.store.records import StreamEvent, WebhookAttempt, WebhookDelivery
-from zoomlive.emulator.store.tx import Op
-
-if TYPE_CHECKING:
-    from zoomlive.emulator.store.core import Store
+from zoomlive.emulator.store.state import State
 
 log = logging.getLogger("zoomlive.store")
 CATCH_UP = "SELECT seq, origin, body FROM zoomlive_changes WHERE seq > %s ORDER BY seq"
@@ -131,15 +129,21 @@ class Journal:
 
     def __init__(
         self,
-        store: Store,
+        state: State,
+        lock: threading.RLock,
         connect: Callable[[], Any],
         dialect: Dialect,
         *,
         path: str | None = None,
+        link: Link | None = None,
         history: History | None = None,
         seq: int = 0,
     ) -> None:
-        self.store = store
+        """``state`` and ``lock``: the store's (rounds apply other hosts' changes to it under
+        the lock); ``link``: PostgreSQL, the store's second connection (reads of the logs)."""
+        self._state = state
+        self._lock = lock
+        self._link = link
         self.dialect = dialect
         self.shared = dialect is POSTGRES
         self.history = history or History()
@@ -420,8 +424,8 @@ class Journal:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM zoomlive_changes").fetchone()[0]
             fresh = load_state(POSTGRES, lambda sql: conn.execute(sql).fetchall())
-        with self.store._lock:
-            self.store.state.replace(fresh)
+        with self._lock:
+            self._state.replace(fresh)
         self.seq = int(seq)
         self._reload = False
         log.info("the store's state was reloaded from PostgreSQL")
@@ -438,18 +442,18 @@ class Journal:
                 return
         if not rows:
             return
-        with self.store._lock:
+        with self._lock:
             for seq, origin, body in rows:
                 if origin != self.origin:
-                    apply_replicated(self.store.state, body)
+                    apply_replicated(self._state, body)
                 self.seq = int(seq)
 
     def _load_all(self, conn: Any) -> None:
         """Read the whole state (inside a write round's transaction: nobody else writes)."""
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM zoomlive_changes").fetchone()[0]
         fresh = load_state(POSTGRES, lambda sql: conn.execute(sql).fetchall())
-        with self.store._lock:
-            self.store.state.replace(fresh)
+        with self._lock:
+            self._state.replace(fresh)
         self.seq = int(seq)
 
     def _read_round(self, waiting: list[_Waiter]) -> None:
@@ -543,9 +547,9 @@ class Journal:
         waiting for the very transaction that reads)."""
         if not self.shared:
             return self.run(lambda conn: conn.execute(sql, params).fetchall())
-        assert self.store.link is not None
+        assert self._link is not None
         try:
-            return self.store.link.run(
+            return self._link.run(
                 lambda conn: list(conn.execute(POSTGRES.sql(sql), params).fetchall()),
                 idempotent=True,
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import fields
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -63,6 +64,8 @@ class State:
         }
         """(table, unique column) -> {value: key}."""
         self.next_delivery_id = 1
+        self.last_purge: datetime | None = None
+        """When expired tokens were last purged (bookkeeping, not stored)."""
         # shortcuts to the tables the hot path reads
         self.accounts: dict[str, Account] = self.rows["accounts"]
         self.users: dict[str, User] = self.rows["users"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from zoomlive.api.sessions import SessionKind
-from zoomlive.emulator.store.base import ConcurrentUpdate, IntegrityError
+from zoomlive.emulator.store.base import ConcurrentUpdate, IntegrityError, Op
 from zoomlive.emulator.store.records import (
     Account,
     App,
@@ -35,13 +35,18 @@ from zoomlive.emulator.store.records import (
 from zoomlive.emulator.store.schema import ENTITIES, SESSION_TABLES, Entity
 from zoomlive.emulator.store.state import CLONE, MISSING, State, token_facts
 
-if TYPE_CHECKING:
-    from zoomlive.emulator.store.core import Store
 
-Op = tuple[str, str, Any]
-"""A change for the database: ``("put", table, record)`` (insert or replace by key),
-``("del", table, key)``, ``("add", table, {column: value})`` (a log row), ``("clear", table,
-None)``."""
+class Logs(Protocol):
+    """Where the logs that only the database keeps are read (the journal)."""
+
+    def stream_events(
+        self, kind: str | None, owner_id: int | None, after: int, limit: int | None
+    ) -> list[StreamEvent]: ...
+
+    def deliveries(
+        self, limit: int, before: int | None
+    ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]: ...
+
 
 _PURGE_EVERY = timedelta(minutes=1)
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
@@ -65,9 +70,9 @@ _clone_delivery = CLONE["webhook_deliveries"]
 class Tx:
     """One transaction: changes apply at once and are undone on failure."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.s: State = store.state
+    def __init__(self, state: State, logs: Logs) -> None:
+        self.s = state
+        self.logs = logs
         self.effects: list[Any] = []
         """What must happen outside the store once this transaction commits."""
         self.ops: list[Op] = []
@@ -249,10 +254,10 @@ class Tx:
     def purge_tokens(self, expired_before: datetime) -> int:
         """Forget tokens expired before then (at most once a minute: the scan is not free, and
         an expired token is refused anyway)."""
-        last = self.store.last_purge
+        last = self.s.last_purge
         if last is not None and abs(expired_before - last) < _PURGE_EVERY:
             return 0
-        self.store.last_purge = expired_before
+        self.s.last_purge = expired_before
         old = [h for h, t in self.s.tokens.items() if t.expires_at < expired_before]
         for token_hash in old:
             self._remove(E["tokens"], token_hash)
@@ -364,7 +369,7 @@ class Tx:
         """The log of state changes, oldest first, from the database (after every change
         submitted before this): those after event number ``after``, at most ``limit``."""
         self._before_query()
-        return self.store.journal.stream_events(kind, owner_id, after, limit)
+        return self.logs.stream_events(kind, owner_id, after, limit)
 
     def _before_query(self) -> None:
         # The query runs after every submitted change; this transaction's are not submitted.
@@ -506,7 +511,7 @@ class Tx:
         """The latest deliveries (newest first, ids below ``before`` if given) with their
         attempts, from the database."""
         self._before_query()
-        return self.store.journal.deliveries(limit, before)
+        return self.logs.deliveries(limit, before)
 
     # the whole store -------------------------------------------------------------------------
     def reset(self) -> None:
