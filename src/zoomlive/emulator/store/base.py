@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 Op = tuple[str, str, Any]
 """A change for the database: ``("put", table, record)`` (insert or replace by key),
@@ -41,3 +41,10 @@ class ConcurrentUpdate(Exception):
 class IntegrityError(Exception):
     """A change the database's constraints refuse (a unique key taken, a missing parent, a
     value outside a CHECK): refused before it is applied, so the journal never meets it."""
+
+
+class Ticket(Protocol):
+    """A write transaction's place in a PostgreSQL write round: ``done()`` once the transaction
+    has ended (the round commits when every ticket it gave is done)."""
+
+    def done(self) -> None: ...

@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from zoomlive.emulator.store.backend import (
-    POSTGRES,
     SQLITE,
     load_state,
     migrate,
@@ -35,11 +34,12 @@ from zoomlive.emulator.store.backend import (
     revision_of,
     sqlite_path,
 )
-from zoomlive.emulator.store.base import StoreClosed
-from zoomlive.emulator.store.journal import History, Journal, Ticket
+from zoomlive.emulator.store.base import StoreClosed, Ticket
+from zoomlive.emulator.store.journal import History, Journal, SqliteJournal
 from zoomlive.emulator.store.link import Link, postgres_url
 from zoomlive.emulator.store.lock import FileLock
 from zoomlive.emulator.store.records import Token
+from zoomlive.emulator.store.rounds import PostgresJournal
 from zoomlive.emulator.store.state import State, token_facts
 from zoomlive.emulator.store.tx import Tx
 
@@ -80,9 +80,7 @@ class Store:
                 conn = open_sqlite(self.path)
                 self.state = load_state(SQLITE, lambda sql: conn.execute(sql).fetchall())
                 path = self.path
-                self.journal = Journal(
-                    self.state, self._lock, lambda: conn, SQLITE, path=path, history=history
-                )
+                self.journal: Journal = SqliteJournal(lambda: conn, path=path, history=history)
             except BaseException:
                 if self._file_lock is not None:
                     self._file_lock.release()
@@ -98,10 +96,11 @@ class Store:
                 return psycopg.connect(url, autocommit=True)
 
             self.link = Link(url)
-            self.journal = Journal(
-                self.state, self._lock, connect, POSTGRES, link=self.link, history=history
+            journal = PostgresJournal(
+                self.state, self._lock, connect, link=self.link, history=history
             )
-            self.journal._reload_state()
+            journal._reload_state()
+            self.journal = journal
 
     # reads without a transaction ---------------------------------------------------------------
     def schema_revision(self) -> str | None:

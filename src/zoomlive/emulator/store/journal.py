@@ -1,24 +1,15 @@
-"""The journal: one thread per store writes committed changes to the database, many at a time.
+"""The journal: one thread per store makes committed changes durable, many at a time.
 
 Transactions hand in their ops with :meth:`Journal.submit` and get a sequence number (LSN). The
 writer thread takes everything submitted since its last commit and writes it in one database
 transaction; the waiters of those LSNs are released only once the commit returns (group commit:
 one fsync covers every change that arrived while the previous one ran).
 
-Two ways to run, one per backend:
-
-* **SQLite** (one process): transactions run whenever they like; the writer commits behind them.
-  A failed commit (disk full, I/O error) fails the journal for good: nothing is acknowledged
-  that is not on disk. Reads of the logs are jobs on the writer's connection, after every
-  change submitted before them.
-* **PostgreSQL** (several workers and hosts on one database): the writer runs *rounds*. A write
-  round takes the database-wide write lock (an advisory lock held by its transaction), applies
-  the changes other hosts committed since this host's last round (``zoomlive_changes``), then
-  admits every write transaction waiting on this host; when all of them are done it writes
-  their ops and one change-log row and commits, which releases the lock. A read waits for the
-  next round (a write round, or a read round that only applies the others' changes), so it
-  reflects every write acknowledged anywhere before it arrived. A failed round answers its
-  waiters :class:`StoreFailed` (503) and the next one reconnects and reloads the state.
+:class:`SqliteJournal` (one process): transactions run whenever they like, the writer commits
+behind them. A failed commit (disk full, I/O error) fails the journal for good: nothing is
+acknowledged that is not on disk. Reads of the logs are jobs on the writer's connection, after
+every change submitted before them. The PostgreSQL journal, whose rounds keep several hosts in
+step, is :class:`~zoomlive.emulator.store.rounds.PostgresJournal`.
 """
 
 from __future__ import annotations
@@ -30,32 +21,23 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from zoomlive.emulator.store.backend import (
-    POSTGRES,
     SQLITE,
-    WRITE_LOCK,
     Dialect,
-    apply_replicated,
-    load_state,
     read_deliveries,
-    replicated,
     statements,
     stream_event,
     stream_events_query,
 )
-from zoomlive.emulator.store.base import Op, StoreClosed, StoreFailed
-from zoomlive.emulator.store.link import Link
+from zoomlive.emulator.store.base import Op, StoreClosed, StoreFailed, Ticket
 from zoomlive.emulator.store.records import StreamEvent, WebhookAttempt, WebhookDelivery
-from zoomlive.emulator.store.state import State
 
 log = logging.getLogger("zoomlive.store")
-CATCH_UP = "SELECT seq, origin, body FROM zoomlive_changes WHERE seq > %s ORDER BY seq"
 
 T = TypeVar("T")
 
@@ -87,65 +69,17 @@ class _Job:
     error: BaseException | None = None
 
 
-class Ticket:
-    """A write transaction's place in a PostgreSQL write round: the round commits once every
-    ticket it admitted is done (the transaction submitted, failed, or never began)."""
-
-    __slots__ = ("_done", "journal")
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        self._done = False
-
-    def done(self) -> None:
-        if not self._done:
-            self._done = True
-            self.journal._ticket_done()
-
-
-class _Waiter:
-    """One transaction waiting for a round: a future (event loop) or an event (thread)."""
-
-    __slots__ = ("cancelled", "error", "event", "future", "loop", "ticket", "write")
-
-    def __init__(self, write: bool, loop: asyncio.AbstractEventLoop | None) -> None:
-        self.write = write
-        self.loop = loop
-        self.future: asyncio.Future[None] | None = loop.create_future() if loop else None
-        self.event: threading.Event | None = None if loop else threading.Event()
-        self.ticket: Ticket | None = None
-        self.error: BaseException | None = None
-        self.cancelled = False
-
-    def wake(self) -> None:
-        if self.future is not None and self.loop is not None:
-            _call_soon(self.loop, _settle_future, self.future, self.error)
-        elif self.event is not None:
-            self.event.set()
-
-
 class Journal:
-    """The writer thread of one store; see the module's notes."""
+    """What every journal does: take ops, give LSNs, tell who waits when they are durable, run
+    jobs after the writes before them, keep the logs bounded, close. A subclass writes."""
+
+    shared = False
+    """Several processes share the database (PostgreSQL)."""
 
     def __init__(
-        self,
-        state: State,
-        lock: threading.RLock,
-        connect: Callable[[], Any],
-        dialect: Dialect,
-        *,
-        path: str | None = None,
-        link: Link | None = None,
-        history: History | None = None,
-        seq: int = 0,
+        self, connect: Callable[[], Any], dialect: Dialect, history: History | None = None
     ) -> None:
-        """``state`` and ``lock``: the store's (rounds apply other hosts' changes to it under
-        the lock); ``link``: PostgreSQL, the store's second connection (reads of the logs)."""
-        self._state = state
-        self._lock = lock
-        self._link = link
         self.dialect = dialect
-        self.shared = dialect is POSTGRES
         self.history = history or History()
         self._connect = connect
         self._conn: Any = connect()
@@ -157,29 +91,14 @@ class Journal:
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._failure: BaseException | None = None
         self._lost: list[tuple[int, int]] = []
-        """LSN ranges of failed PostgreSQL rounds: never durable, their waiters fail."""
+        """LSN ranges of failed rounds (PostgreSQL): never durable, their waiters fail."""
         self._closing = False
         self.commits = 0
         """How many database transactions the writer has committed (for tests and benches)."""
         self._added = 0
         self._last_prune = time.monotonic()
-        # PostgreSQL rounds
-        self.origin = uuid.uuid4().hex
-        self.seq = seq
-        """The last change-log entry this host's state includes."""
-        self._queue: list[_Waiter] = []
-        self._open = False
-        self._tickets = 0
-        self._reload = False
+        self.seq = 0
         self._thread = threading.Thread(target=self._run, name="zoomlive-journal", daemon=True)
-        self._checkpointer: _Checkpointer | None = None
-        if path is not None:
-            # SQLite would checkpoint the WAL inside whichever commit crosses 1000 pages: that
-            # commit, and every answer waiting on it, would wait for the database file's fsync
-            # too (a 40 ms tail under load). A thread of its own does it instead, off the path.
-            self._conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer = _Checkpointer(path)
-        self._thread.start()
 
     # submitting ----------------------------------------------------------------------------
     @property
@@ -248,91 +167,31 @@ class Journal:
         if self._closing:
             raise StoreClosed("the store is closed")
 
-    # PostgreSQL rounds ---------------------------------------------------------------------
     async def enter(self, write: bool) -> Ticket | None:
-        """Wait (event loop) until this host's state is fresh: for a write, admitted to a
-        write round (its ticket); for a read, after the next round. SQLite: at once."""
-        if not self.shared:
-            return None
-        if not write and self._open:
-            return None  # a write round holds the lock: nothing can change elsewhere
-        waiter = _Waiter(write, asyncio.get_running_loop())
-        self._enqueue(waiter)
-        assert waiter.future is not None
-        try:
-            await waiter.future
-        except asyncio.CancelledError:
-            with self._cond:
-                waiter.cancelled = True
-                ticket = waiter.ticket
-            if ticket is not None:
-                ticket.done()
-            raise
-        return waiter.ticket
+        """Wait (event loop) until this host's state is fresh; a write's ticket. SQLite: at
+        once, nothing to wait for."""
+        return None
 
     def enter_blocking(self, write: bool, timeout: float = 60.0) -> Ticket | None:
         """:meth:`enter` for worker threads."""
-        if not self.shared:
-            return None
-        if not write and self._open:
-            return None
-        waiter = _Waiter(write, None)
-        self._enqueue(waiter)
-        assert waiter.event is not None
-        if not waiter.event.wait(timeout):
-            with self._cond:
-                waiter.cancelled = True
-                ticket = waiter.ticket
-            if ticket is not None:
-                ticket.done()
-            raise StoreFailed("the store's database did not answer in time")
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.ticket
-
-    def _enqueue(self, waiter: _Waiter) -> None:
-        with self._cond:
-            self._check()
-            self._queue.append(waiter)
-            self._cond.notify()
-
-    def _ticket_done(self) -> None:
-        with self._cond:
-            self._tickets -= 1
-            if self._tickets <= 0:
-                self._cond.notify_all()
+        return None
 
     # the writer ----------------------------------------------------------------------------
     def _run(self) -> None:
         while True:
             with self._cond:
-                while (
-                    not self._pending and not self._jobs and not self._queue and not self._closing
-                ):
+                while not self._pending and not self._jobs and not self._waiting():
+                    if self._closing:
+                        return
                     self._cond.wait()
-                if not self._pending and not self._jobs and not self._queue and self._closing:
-                    return
-            if self.shared:
-                self._round()
-            else:
-                self._sqlite_round()
+            self._round()
 
-    def _sqlite_round(self) -> None:
-        with self._cond:
-            ops, self._pending = self._pending, []
-            jobs, self._jobs = self._jobs, []
-            lsn = self._submitted
-        if ops and self._failure is None:
-            try:
-                self._write_sqlite(ops)
-            except BaseException as exc:  # the disk said no: nothing more is acknowledged
-                log.critical("the store could not write to disk; restart it: %s", exc)
-                self._fail(exc, lsn, permanent=True)
-            else:
-                self._release(lsn)
-        elif not ops:
-            self._release(lsn)
-        self._run_jobs(jobs)
+    def _waiting(self) -> bool:
+        """Transactions wait for a round (PostgreSQL)."""
+        return False
+
+    def _round(self) -> None:
+        raise NotImplementedError
 
     def _run_jobs(self, jobs: list[_Job]) -> None:
         for job in jobs:
@@ -341,25 +200,6 @@ class Journal:
             except BaseException as exc:
                 job.error = exc
             job.done.set()
-
-    def _write_sqlite(self, ops: list[Op]) -> None:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, rows in statements(SQLITE, ops):
-                if len(rows) == 1:
-                    conn.execute(sql, rows[0])
-                else:
-                    conn.executemany(sql, rows)
-            self._prune(ops, lambda sql, p: conn.execute(sql, p))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        self.commits += 1
-        if self._checkpointer is not None:
-            self._checkpointer.poke()
 
     def _prune(self, ops: list[Op], execute: Callable[[str, tuple[Any, ...]], Any]) -> None:
         """Keep the logs bounded: every few hundred log rows, or every minute, drop what the
@@ -394,134 +234,6 @@ class Journal:
                 (self.dialect.time_in(datetime.now(UTC) - h.changes_age), self.seq),
             )
 
-    # PostgreSQL ----------------------------------------------------------------------------
-    def _round(self) -> None:
-        with self._cond:
-            waiting, self._queue = self._queue, []
-            jobs, self._jobs = self._jobs, []
-        writers = [w for w in waiting if w.write]
-        try:
-            self._ensure_connected()
-            if writers or self._pending:
-                self._write_round(waiting, writers)
-            else:
-                self._read_round(waiting)
-        except BaseException as exc:
-            log.error("the store's PostgreSQL round failed: %s", exc)
-            self._broken(exc, waiting)
-        self._run_jobs(jobs)
-
-    def _ensure_connected(self) -> None:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._connect()
-            self._reload = True
-        if self._reload:
-            self._reload_state()
-
-    def _reload_state(self) -> None:
-        conn = self._conn
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM zoomlive_changes").fetchone()[0]
-            fresh = load_state(POSTGRES, lambda sql: conn.execute(sql).fetchall())
-        with self._lock:
-            self._state.replace(fresh)
-        self.seq = int(seq)
-        self._reload = False
-        log.info("the store's state was reloaded from PostgreSQL")
-
-    def _catch_up(self, conn: Any, rows: list[Any] | None = None) -> None:
-        """Apply the change-log entries this host has not seen (``rows``: already read)."""
-        if rows is None:
-            rows = conn.execute(CATCH_UP, (self.seq,)).fetchall()
-        if rows and rows[0][0] != self.seq + 1:
-            # Entries this host never saw were pruned (it lagged): read everything again.
-            first = conn.execute("SELECT MIN(seq) FROM zoomlive_changes").fetchone()[0]
-            if first is not None and first > self.seq + 1:
-                self._load_all(conn)
-                return
-        if not rows:
-            return
-        with self._lock:
-            for seq, origin, body in rows:
-                if origin != self.origin:
-                    apply_replicated(self._state, body)
-                self.seq = int(seq)
-
-    def _load_all(self, conn: Any) -> None:
-        """Read the whole state (inside a write round's transaction: nobody else writes)."""
-        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM zoomlive_changes").fetchone()[0]
-        fresh = load_state(POSTGRES, lambda sql: conn.execute(sql).fetchall())
-        with self._lock:
-            self._state.replace(fresh)
-        self.seq = int(seq)
-
-    def _read_round(self, waiting: list[_Waiter]) -> None:
-        self._catch_up(self._conn)
-        _wake_all(waiting)
-
-    def _write_round(self, waiting: list[_Waiter], writers: list[_Waiter]) -> None:
-        """One database transaction, two round trips: BEGIN, the lock and the catch-up in one
-        pipeline; the writes, the change-log row and COMMIT in another."""
-        conn = self._conn
-        try:
-            with conn.pipeline():
-                conn.execute("BEGIN")
-                conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-                rows = conn.execute(CATCH_UP, (self.seq,)).fetchall()
-            self._catch_up(conn, rows)
-            with self._cond:
-                self._open = True
-                for waiter in writers:
-                    if not waiter.cancelled:
-                        waiter.ticket = Ticket(self)
-                        self._tickets += 1
-            _wake_all(waiting)
-            with self._cond:
-                self._cond.wait_for(lambda: self._tickets <= 0)
-                self._open = False
-                ops, self._pending = self._pending, []
-                lsn = self._submitted
-            if not ops:
-                conn.execute("COMMIT")
-            else:
-                with conn.pipeline(), conn.cursor() as cur:
-                    for sql, params in statements(POSTGRES, ops):
-                        cur.executemany(sql, params)
-                    self._prune(ops, lambda sql, p: conn.execute(sql, p))
-                    added = conn.execute(
-                        "INSERT INTO zoomlive_changes (origin, body, at) VALUES (%s, %s, %s) "
-                        "RETURNING seq",
-                        (self.origin, replicated(ops), datetime.now(UTC).replace(tzinfo=None)),
-                    )
-                    conn.execute("COMMIT")
-                    seq = added.fetchone()[0]
-                self.seq = int(seq)
-                self.commits += 1
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.execute("ROLLBACK")
-            raise
-        self._release(lsn)
-
-    def _broken(self, exc: BaseException, waiting: list[_Waiter]) -> None:
-        """A round failed (PostgreSQL went away, ...): what it held is not durable. Its
-        waiters and transactions fail (503); the next round reconnects and reloads."""
-        with self._cond:
-            self._open = False
-            self._tickets = 0
-            self._pending = []
-            lsn = self._submitted
-        self._reload = True
-        with contextlib.suppress(Exception):
-            self._conn.close()
-        error = StoreFailed(f"the store's database failed: {exc}")
-        for waiter in waiting:
-            waiter.error = error
-        _wake_all(waiting)
-        self._fail(exc, lsn, permanent=False)
-        time.sleep(0.2)  # no busy loop while the database is away
-
     # the logs, read by query ---------------------------------------------------------------
     def stream_events(
         self, kind: str | None, owner_id: int | None, after: int, limit: int | None
@@ -533,28 +245,11 @@ class Journal:
     def deliveries(
         self, limit: int, before: int | None
     ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
-        if self.shared:
-            return read_deliveries(self.dialect, self.query, limit, before)
-        return self.run(
-            lambda conn: read_deliveries(
-                SQLITE, lambda sql, p: conn.execute(sql, p).fetchall(), limit, before
-            )
-        )
+        return read_deliveries(self.dialect, self.query, limit, before)
 
     def query(self, sql: str, params: list[Any]) -> list[Any]:
-        """A read of committed rows. SQLite: on the writer, after every submitted change.
-        PostgreSQL: on a connection of its own (never behind a write round, which may be
-        waiting for the very transaction that reads)."""
-        if not self.shared:
-            return self.run(lambda conn: conn.execute(sql, params).fetchall())
-        assert self._link is not None
-        try:
-            return self._link.run(
-                lambda conn: list(conn.execute(POSTGRES.sql(sql), params).fetchall()),
-                idempotent=True,
-            )
-        except Exception as exc:
-            raise StoreFailed(f"the store's database failed: {exc}") from exc
+        """A read of committed rows (written with ``?`` marks)."""
+        raise NotImplementedError
 
     # outcomes ------------------------------------------------------------------------------
     def _release(self, lsn: int) -> None:
@@ -580,17 +275,86 @@ class Journal:
             self._cond.notify_all()
         _resolve_all(failed, StoreFailed(str(exc)))
 
-    # closing -------------------------------------------------------------------------------
     def close(self, timeout: float = 30.0) -> None:
-        """Write what is pending, stop the thread, close the connections."""
+        """Write what is pending, stop the thread, close the connection."""
         with self._cond:
             self._closing = True
             self._cond.notify()
         self._thread.join(timeout)
-        if self._checkpointer is not None:
-            self._checkpointer.close()
         with contextlib.suppress(Exception):
             self._conn.close()
+
+
+class SqliteJournal(Journal):
+    """SQLite: group commit behind transactions that run whenever they like."""
+
+    def __init__(
+        self, connect: Callable[[], Any], *, path: str | None, history: History | None = None
+    ) -> None:
+        """``path``: the database file (None for ``:memory:``)."""
+        super().__init__(connect, SQLITE, history)
+        self._checkpointer: _Checkpointer | None = None
+        if path is not None:
+            # SQLite would checkpoint the WAL inside whichever commit crosses 1000 pages: that
+            # commit, and every answer waiting on it, would wait for the database file's fsync
+            # too (a 40 ms tail under load). A thread of its own does it instead, off the path.
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = _Checkpointer(path)
+        self._thread.start()
+
+    def _round(self) -> None:
+        with self._cond:
+            ops, self._pending = self._pending, []
+            jobs, self._jobs = self._jobs, []
+            lsn = self._submitted
+        if ops and self._failure is None:
+            try:
+                self._write_sqlite(ops)
+            except BaseException as exc:  # the disk said no: nothing more is acknowledged
+                log.critical("the store could not write to disk; restart it: %s", exc)
+                self._fail(exc, lsn, permanent=True)
+            else:
+                self._release(lsn)
+        elif not ops:
+            self._release(lsn)
+        self._run_jobs(jobs)
+
+    def _write_sqlite(self, ops: list[Op]) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in statements(SQLITE, ops):
+                if len(rows) == 1:
+                    conn.execute(sql, rows[0])
+                else:
+                    conn.executemany(sql, rows)
+            self._prune(ops, lambda sql, p: conn.execute(sql, p))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
+
+    def query(self, sql: str, params: list[Any]) -> list[Any]:
+        """On the writer's connection, after every submitted change."""
+        return self.run(lambda conn: conn.execute(sql, params).fetchall())
+
+    def deliveries(
+        self, limit: int, before: int | None
+    ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+        return self.run(
+            lambda conn: read_deliveries(
+                SQLITE, lambda sql, p: conn.execute(sql, p).fetchall(), limit, before
+            )
+        )
+
+    def close(self, timeout: float = 30.0) -> None:
+        super().close(timeout)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
 
 
 class _Checkpointer:
@@ -645,25 +409,6 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-def _wake_all(waiters: list[_Waiter]) -> None:
-    """Wake waiters: threads each, event loops once per loop for all of theirs (one wake-up of
-    a loop, not one per request)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}
-    for waiter in waiters:
-        if waiter.loop is None:
-            waiter.wake()
-        else:
-            by_loop.setdefault(waiter.loop, []).append(waiter)
-    for loop, batch in by_loop.items():
-        _call_soon(loop, _settle_waiters, batch)
-
-
-def _settle_waiters(batch: list[_Waiter]) -> None:
-    for waiter in batch:
-        if waiter.future is not None:
-            _settle_future(waiter.future, waiter.error)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, *args: Any) -> None:
