@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import DEMO_WEBINAR, Server, get_token
 from tests.support.engines import PrivatePostgres
-from tests.support.helpers import SECRET, FeedListener, WebhookReceiver, popen
+from tests.support.helpers import SECRET, FeedListener, FeedWatcher, WebhookReceiver, popen
 
 
 @pytest.fixture
@@ -262,3 +262,58 @@ def test_workers_die_with_a_killed_parent(pg_url: str) -> None:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         srv.stop()
+
+
+def test_both_hosts_give_an_event_one_id(pair: tuple[Server, Server]) -> None:
+    """Events published at once through both hosts carry the same ids on both hosts' feeds, in
+    the same order, without gaps (the publisher counts them in the statement that sends them);
+    a watcher that moves to the other host resumes there with its Last-Event-ID."""
+    a, b = pair
+    ids: list[int] = []
+    for srv in pair:
+        made = httpx.post(
+            f"{srv.url}/_emulator/accounts/demo-account/webinars",
+            json={"host": "host@example.com", "topic": "Feed"},
+        )
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    on_a = FeedWatcher(a.url)
+    mover = FeedWatcher(a.url)
+
+    def toggle(rounds: int) -> None:
+        def run(i: int) -> None:  # each webinar started and ended through alternate hosts
+            for r in range(rounds):
+                url = pair[(i + r) % 2].url
+                action = "start" if r % 2 == 0 else "end"
+                done = httpx.post(f"{url}/_emulator/webinars/{ids[i]}/{action}")
+                assert done.status_code == 200, done.text
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(run, range(2)))
+
+    try:
+        toggle(2)
+        had = mover.wait_for(4)
+        mover.close()
+        on_b = FeedWatcher(b.url)  # joins later
+        try:
+            toggle(4)  # 8 events, the mover away
+            seen_b = on_b.wait_for(8)
+            moved = FeedWatcher(b.url, last_event_id=had[-1][0])
+            try:
+                toggle(2)  # live
+                resumed = moved.wait_for(10)
+                seen_b = on_b.wait_for(10)
+            finally:
+                moved.close()
+        finally:
+            on_b.close()
+        seen_a = on_a.wait_for(14)
+    finally:
+        on_a.close()
+    first = int(seen_a[0][0] or 0)
+    assert [e[0] for e in seen_a] == [str(n) for n in range(first, first + 14)]
+    assert [e[1] for e in seen_a] == ["host"] * 14
+    assert seen_b == seen_a[4:]  # ids, kinds and data, in the same order
+    assert had == seen_a[:4]
+    assert resumed == seen_a[4:]

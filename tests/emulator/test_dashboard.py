@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.conftest import Server
+from tests.conftest import DEMO_WEBINAR, Server
 from tests.support.engines import EngineMissing
 from tests.support.helpers import SECRET, WebhookReceiver, free_port
 from zoomlive.receiver import RtmpReceiver
@@ -155,3 +155,33 @@ def test_with_an_admin_key_the_page_asks_for_it(tmp_path: Path, page: Page) -> N
         expect(page.locator("#feed-status")).to_have_text("feed: live", timeout=10_000)
     finally:
         srv.stop()
+
+
+def test_the_feed_resumes_by_itself_when_the_emulator_restarts(tmp_path: Path, page: Page) -> None:
+    """EventSource reconnects by itself, with the id of the last event it had: after a restart
+    that id is an earlier run's, so the page is told it missed some, then gets the new run's
+    events (one published before it is back included), each once."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    srv = Server(tmp_path / "restart.db").start()
+    try:
+        page.goto(srv.url + "/")
+        expect(page.locator("#feed-status")).to_have_text("feed: live", timeout=10_000)
+        events = page.locator("#events-list li")
+        ended = httpx.post(f"{srv.url}/_emulator/webinars/{DEMO_WEBINAR}/end")
+        assert ended.status_code == 200
+        expect(events).to_have_count(1)
+        srv.stop()
+        srv.start()  # the same port and file
+        started = httpx.post(f"{srv.url}/_emulator/webinars/{DEMO_WEBINAR}/start")
+        assert started.status_code == 200
+        expect(events).to_have_count(3, timeout=15_000)  # newest first
+        expect(events.nth(0)).to_contain_text(f"host: kind=webinar id={DEMO_WEBINAR}")
+        expect(events.nth(1)).to_contain_text("missed: some events not received")
+        expect(events.nth(2)).to_contain_text(f"host: kind=webinar id={DEMO_WEBINAR}")
+        expect(page.locator("#feed-status")).to_have_text("feed: live")
+        page.wait_for_timeout(500)
+        expect(events).to_have_count(3)  # nothing twice
+    finally:
+        srv.stop()
+    assert not errors, errors

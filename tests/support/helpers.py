@@ -5,6 +5,7 @@ endpoint. Test modules import these from here, never from each other."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import hashlib
 import hmac
@@ -246,3 +247,71 @@ class FeedListener:
                         self.seen.append((kind, json.loads(line[6:])))
             except httpx.HTTPError:
                 pass  # the server stopped: the feed ends
+
+
+FeedEvent = tuple[str | None, str, dict[str, Any]]
+"""One server-sent event of the feed: its ``id:`` (None when the frame has none), its
+``event:`` and its data."""
+
+
+class FeedWatcher:
+    """A watcher of the event feed with ids, in a thread, as a browser's EventSource reads it:
+    ``events`` holds every event in order; ``last_event_id`` is sent as ``Last-Event-ID`` (or,
+    with ``query=True``, as ``?last_event_id=``); :meth:`close` hangs up."""
+
+    def __init__(self, url: str, last_event_id: str | None = None, *, query: bool = False) -> None:
+        self.events: list[FeedEvent] = []
+        self.ready = threading.Event()
+        self._sock: socket.socket | None = None
+        self._given = last_event_id
+        self._query = query
+        self._http = httpx.Client(base_url=url, timeout=httpx.Timeout(5, read=None))
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10), "the feed did not answer"
+
+    def _listen(self) -> None:
+        headers, params = {}, {}
+        if self._given is not None:
+            if self._query:
+                params["last_event_id"] = self._given
+            else:
+                headers["Last-Event-ID"] = self._given
+        frame: dict[str, str] = {}
+        try:
+            with self._http.stream(
+                "GET", "/_emulator/events", headers=headers, params=params
+            ) as response:
+                self._sock = response.extensions["network_stream"].get_extra_info("socket")
+                for line in response.iter_lines():
+                    self.ready.set()  # the first line comes once the feed has placed us
+                    if line:
+                        name, _, value = line.partition(": ")
+                        frame[name] = value
+                    elif "event" in frame:
+                        self.events.append(
+                            (frame.get("id"), frame["event"], json.loads(frame["data"]))
+                        )
+                        frame = {}
+                    else:
+                        frame = {}  # a comment (the greeting, a keepalive)
+        except (httpx.HTTPError, OSError):
+            pass  # hung up, or the server stopped: the feed ends
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[FeedEvent]:
+        """The first ``count`` events, once they have arrived."""
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count:
+            assert time.monotonic() < deadline, f"{count} events expected: {self.events}"
+            time.sleep(0.02)
+        return self.events[:count]
+
+    def ids(self) -> list[str | None]:
+        return [event_id for event_id, _, _ in self.events]
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+        self.thread.join(10)
+        self._http.close()

@@ -32,6 +32,16 @@ RESYNC = "resync"
 """The topic a process hears (from itself) when its listener has reconnected: notices sent
 while it was away are lost, so whoever keeps a copy of shared rows reads them again."""
 
+NUMBERED = (
+    "WITH counted AS ("
+    " INSERT INTO control_state (key, value) VALUES (%s, '1')"
+    " ON CONFLICT (key) DO UPDATE SET value = (control_state.value::bigint + 1)::text"
+    " RETURNING value)"
+    " SELECT pg_notify(%s, '{\"seq\":' || counted.value || ',' || substr(%s, 2)) FROM counted"
+)
+"""Count up a counter row and send the message with the count, in one statement (so in one
+transaction, which holds the row's lock until after its notice is queued)."""
+
 T = TypeVar("T")
 
 
@@ -44,7 +54,7 @@ class Bus:
         self.origin = uuid.uuid4().hex
         """This process: messages carry it, so a subscriber can skip its own."""
         self._subscribers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
-        self._outbox: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._outbox: queue.Queue[tuple[str, str, str | None] | None] = queue.Queue()
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._threads = [
@@ -61,12 +71,17 @@ class Bus:
     def subscribe(self, topic: str, callback: Callable[[dict[str, Any]], None]) -> None:
         self._subscribers.setdefault(topic, []).append(callback)
 
-    def publish(self, topic: str, message: dict[str, Any]) -> None:
+    def publish(self, topic: str, message: dict[str, Any], *, numbered: str | None = None) -> None:
+        """``numbered``: a key of ``control_state`` holding a counter, counted up in the statement
+        that sends the message; the message carries the new count as ``seq``. The counter's row
+        lock is held until that statement commits, after its notice is queued, so every
+        listener hears numbered messages in ``seq`` order, and a ``seq`` is taken only by a
+        message that was sent: the numbers have no gaps."""
         payload = json.dumps({**message, "topic": topic, "origin": self.origin}, default=str)
-        if len(payload) > 7900:  # NOTIFY's limit is 8000 bytes
+        if len(payload) > 7870:  # NOTIFY's limit is 8000 bytes (and ``"seq":N,`` may be added)
             log.warning("bus message on %s too large (%d bytes), dropped", topic, len(payload))
             return
-        self._outbox.put((CHANNEL, payload))
+        self._outbox.put((CHANNEL, payload, numbered))
 
     def close(self) -> None:
         self._stop.set()
@@ -114,12 +129,15 @@ class Bus:
             item = self._outbox.get()
             if item is None:
                 break
-            channel, payload = item
+            channel, payload, counter = item
             for attempt in range(3):
                 try:
                     if conn is None:
                         conn = self._connect()
-                    conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+                    if counter is None:
+                        conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+                    else:
+                        conn.execute(NUMBERED, (counter, channel, payload))
                     break
                 except Exception as exc:
                     log.warning("bus publish (attempt %d): %s", attempt + 1, exc)

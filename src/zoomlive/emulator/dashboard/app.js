@@ -556,6 +556,10 @@ function pushEvent(kind, raw) {
       if (data[k] !== undefined && data[k] !== null && data[k] !== "") bits.push(`${k}=${data[k]}`);
     }
     summary = bits.length ? bits.join(" ") : raw;
+    if (kind === "missed") {
+      // the feed could not replay everything since our last event (Last-Event-ID)
+      summary = `${data.missed ?? "some"} events not received`;
+    }
   } catch (_) {
     /* keep the raw text */
   }
@@ -578,7 +582,8 @@ function openFeed() {
     $("feed-status").textContent = "feed: reconnecting (polling)";
   };
   feed.onmessage = (ev) => pushEvent("message", ev.data);
-  for (const name of ["stream", "host", "webhook"]) {
+  // On a reconnect EventSource sends Last-Event-ID: the feed replays what we missed.
+  for (const name of ["stream", "host", "webhook", "missed"]) {
     feed.addEventListener(name, (ev) => pushEvent(name, ev.data));
   }
 }

@@ -267,7 +267,8 @@ control_state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
-"""Small shared documents: ``clock`` (the emulator clock's setting)."""
+"""Small shared documents: ``clock`` (the emulator clock's setting), ``feed_seq`` (the id of the
+event feed's newest event: feed.py)."""
 
 fault_rules = Table(
     "fault_rules",
