@@ -2,7 +2,10 @@
 
     ZoomliveError
     ├── APIConnectionError        the request never got an answer (refused, reset, DNS...)
-    │   └── APITimeoutError       ...because it timed out
+    │   ├── APITimeoutError       ...because it timed out
+    │   └── AmbiguousResultError  ...after it was sent, and it is a call the SDK does not send
+    │                             twice (a create): it may have taken effect; ``hint`` says how
+    │                             to check
     └── ZoomAPIError              Zoom answered with an error: status_code, code, message, errors
         ├── BadRequestError       400 (validation, "does not exist" on live-stream calls, ...)
         ├── AuthenticationError   401 (code 124: invalid or expired token)
@@ -14,6 +17,11 @@
 
 "The request never arrived" and "Zoom said no" are different branches. One function,
 :func:`make_status_error`, picks the class from the HTTP status.
+
+An ``AmbiguousResultError`` is raised instead of sending a create again: Zoom offers no
+idempotency key, so a create whose answer was lost (reset, read timeout) may have made the
+webinar, and a second one would make another. An ``InternalServerError`` on a create is not
+retried either, for the same reason, and its ``hint`` says so.
 
 Messages name what went wrong where a developer can act on it: a connection error names the
 method and URL tried (and, for Zoom's own hosts, how to point at the emulator instead); a
@@ -46,6 +54,18 @@ class APIConnectionError(ZoomliveError):
 
 class APITimeoutError(APIConnectionError):
     """No answer in time."""
+
+
+class AmbiguousResultError(APIConnectionError):
+    """The request was sent but its answer was lost, and the call is not one the SDK sends
+    twice: it may have taken effect. Check before sending it again (``hint`` says how)."""
+
+    def __init__(self, message: str, *, hint: str, request: httpx.Request | None = None) -> None:
+        super().__init__(f"{message} ({hint})", request=request)
+        self.message = message
+        """What happened: the method and URL, and why there was no answer."""
+        self.hint = hint
+        """How to check whether it took effect, e.g. list the user's webinars."""
 
 
 class ZoomAPIError(ZoomliveError):
