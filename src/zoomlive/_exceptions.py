@@ -1,7 +1,7 @@
 """The SDK's exceptions, one tree.
 
     ZoomliveError
-    ├── APIConnectionError        the request never got an answer (refused, reset, DNS...)
+    ├── APIConnectionError        the request got no answer (refused, reset, DNS...)
     │   ├── APITimeoutError       ...because it timed out
     │   └── AmbiguousResultError  ...after it was sent, and it is a call the SDK does not send
     │                             twice (a create): it may have taken effect; ``hint`` says how
@@ -26,8 +26,9 @@ retried either, for the same reason, and its ``hint`` says so.
 Messages name what went wrong where a developer can act on it: a connection error names the
 method and URL tried (and, for Zoom's own hosts, how to point at the emulator instead); a
 ``ZoomAPIError``'s message may end with the SDK's ``hint`` in parentheses (a 404 from a base URL
-without ``/v2``; OAuth's 4735, an account id that is not the app's). ``code``, ``message`` and
-the other attributes stay Zoom's answer as it came.
+without ``/v2``; OAuth's 4735, an account id that is not the app's; a 5xx to a create, which may
+have made it all the same). ``code``, ``message`` and the other attributes stay Zoom's answer as
+it came.
 """
 
 from __future__ import annotations
