@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoomlive._client import AsyncZoomClient, ZoomClient
 from zoomlive._exceptions import (
+    AmbiguousResultError,
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIConnectionError",
     "APITimeoutError",
+    "AmbiguousResultError",
     "AsyncZoomClient",
     "AuthenticationError",
     "BadRequestError",

@@ -1,5 +1,14 @@
 """What ZoomClient and AsyncZoomClient share: configuration, request building, token state,
 retry decisions, rate-limit pacing, error mapping. The two clients only send and sleep.
+
+Retries never duplicate (Zoom offers no idempotency key). A failed try is sent again when it
+cannot have taken effect: the connection was never made (:data:`NOT_SENT`), or Zoom answered
+429. When it may have taken effect (the answer was lost after the request went out: a reset, a
+read timeout; or a 5xx, 503 included), it is sent again only if the catalog marks the operation
+``idempotent``; a create is not, and raises :class:`AmbiguousResultError` (or its 5xx) with a
+hint on how to check. Once a try may have taken effect, an answer the catalog lists in the
+operation's ``already_done`` (a delete that finds the session gone, a meeting's live-stream start
+that finds the start throttled) counts as success.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from zoomlive._exceptions import (
+    AmbiguousResultError,
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
@@ -45,6 +55,18 @@ PLAN_RATES: dict[str, dict[str, float]] = {
 }
 PACE = 0.97  # just under the limit: Zoom counts in fixed one-second windows
 
+NOT_SENT: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+"""Transport failures before the request left: no connection (refused, DNS, TLS handshake),
+none free in the pool, no proxy tunnel, no such scheme. Such a try cannot have taken effect.
+Every other failure (a reset or a read timeout after sending, an answer cut short, a write that
+failed part-way) may have."""
+
 
 @dataclass(frozen=True)
 class PreparedCall:
@@ -60,6 +82,8 @@ class PreparedCall:
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
     params: dict[str, Any] | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    """The values filled into ``path`` (``userId``, ``webinarId``...), for hints."""
 
     @classmethod
     def of(
@@ -73,7 +97,8 @@ class PreparedCall:
     ) -> PreparedCall:
         """The call to ``operation_id`` with the catalog's path, ``path_params`` filled in."""
         path = _operation(operation_id).format_path(**path_params)
-        return cls(operation_id, path, json=json, form=form, params=params)
+        filled = {name: str(value) for name, value in path_params.items()}
+        return cls(operation_id, path, json=json, form=form, params=params, path_params=filled)
 
     @property
     def operation(self) -> Operation:
@@ -113,6 +138,15 @@ def as_form(data: dict[str, Any]) -> dict[str, str]:
         key: json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else str(value)
         for key, value in data.items()
     }
+
+
+@dataclass
+class Tries:
+    """One call's tries so far."""
+
+    count: int = 0
+    uncertain: bool = False
+    """Was a try sent whose answer was lost, or a 5xx: may an earlier try have taken effect?"""
 
 
 @dataclass
@@ -232,13 +266,44 @@ class BaseZoomClient:
         return f"zoomlive/{__version__}"
 
     # deciding ---------------------------------------------------------------------------------
+    def _after_failure(
+        self, call: PreparedCall, tries: Tries, exc: httpx.TransportError, request: httpx.Request
+    ) -> float:
+        """Seconds before sending ``call`` again after ``exc``; raises the SDK's error instead
+        when it is not to be sent again."""
+        tries.count += 1
+        if not isinstance(exc, NOT_SENT):  # sent: it may have taken effect
+            if not call.operation.idempotent:
+                raise self._ambiguous_error(call, exc, request) from exc
+            tries.uncertain = True
+        delay = self._retry_delay(tries.count, None)
+        if delay is None:
+            raise self._connection_error(exc, request) from exc
+        return delay
+
+    def _after_answer(
+        self, call: PreparedCall, tries: Tries, response: httpx.Response
+    ) -> float | None:
+        """Seconds before sending ``call`` again, or None when ``response`` is the one to return
+        (:meth:`_result`). A 429 is sent again (Zoom did nothing); a 5xx only when the operation
+        is idempotent (Zoom may have done it: a 503 too, as Zoom documents no 503 and a gateway
+        answers 503 when its backend's answer was lost)."""
+        status = response.status_code
+        if status != 429 and status < 500:
+            return None
+        if tries.uncertain and self._already_done(call, response):
+            return None
+        if status >= 500 and not call.operation.idempotent:
+            return None
+        tries.count += 1
+        delay = self._retry_delay(tries.count, response)
+        if delay is not None and status >= 500:
+            tries.uncertain = True
+        return delay
+
     def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float | None:
         """Seconds before retry ``attempt`` (1-based), or None to give up."""
         if attempt > self.max_retries:
-            return None
-        if response is not None and not (
-            response.status_code == 429 or response.status_code >= 500
-        ):
             return None
         delay = min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
         if response is not None:
@@ -249,11 +314,22 @@ class BaseZoomClient:
                 delay = hinted
         return float(delay * self.retry_wait_scale)
 
-    def _result(self, call: PreparedCall, response: httpx.Response) -> Any:
+    @staticmethod
+    def _already_done(call: PreparedCall, response: httpx.Response) -> bool:
+        """Is this error answer, to a call sent again, the catalog's "already as asked"?"""
+        done = call.operation.already_done
+        if not done or response.status_code < 400:
+            return False
+        error = make_status_error(response)
+        return any(d.matches(error.status_code, error.code, error.message) for d in done)
+
+    def _result(self, call: PreparedCall, response: httpx.Response, tries: Tries) -> Any:
         if self.pacer is not None:
             self.pacer.learn(response.headers)
         if response.status_code >= 400:
-            raise make_status_error(response, hint=self._api_error_hint(response))
+            if tries.uncertain and self._already_done(call, response):
+                return None  # an earlier try did it
+            raise make_status_error(response, hint=self._api_error_hint(call, response))
         model = call.response_model
         if model is None or response.status_code == 204:
             return None
@@ -276,14 +352,29 @@ class BaseZoomClient:
             return APITimeoutError(message, request=request)
         return APIConnectionError(message, request=request)
 
+    @staticmethod
+    def _ambiguous_error(
+        call: PreparedCall, exc: httpx.TransportError, request: httpx.Request
+    ) -> AmbiguousResultError:
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        reason = str(exc) or type(exc).__name__
+        message = (
+            f"no answer{' in time' if timed_out else ''} to {request.method} {request.url} "
+            f"({reason}): it was sent, so it may have taken effect, and it is not sent twice"
+        )
+        return AmbiguousResultError(message, hint=check_hint(call), request=request)
+
     # hinting ----------------------------------------------------------------------------------
-    def _api_error_hint(self, response: httpx.Response) -> str | None:
-        """A 404 from a base URL without ``/v2`` is almost always the base URL's fault."""
+    def _api_error_hint(self, call: PreparedCall, response: httpx.Response) -> str | None:
+        """A 404 from a base URL without ``/v2`` is almost always the base URL's fault; a 5xx
+        to a call that is not sent twice may have taken effect all the same."""
         if response.status_code == 404 and not httpx.URL(self.base_url).path.endswith("/v2"):
             return (
                 f"the API base URL {self.base_url} does not end in /v2, where Zoom's API is: "
                 f"did you mean {self.base_url}/v2?"
             )
+        if response.status_code >= 500 and not call.operation.idempotent:
+            return f"not sent again; {check_hint(call)}"
         return None
 
     def _token_error_hint(self, error: ZoomAPIError) -> str | None:
@@ -301,6 +392,20 @@ class BaseZoomClient:
                 )
             return f"no token endpoint at {url}: check ZOOM_OAUTH_BASE_URL or oauth_base_url="
         return None
+
+
+def check_hint(call: PreparedCall) -> str:
+    """How to see whether ``call``, which may have taken effect, did: for a create, the list."""
+    from zoomlive.api.sessions import KINDS
+
+    for spec in KINDS.values():
+        if call.operation_id == spec.operation("create"):
+            user = call.path_params.get("userId", "me")
+            return (
+                f"the {spec.kind} may have been created all the same: look for it in "
+                f"client.{spec.plural}.list({user!r}) before creating it again"
+            )
+    return "it may have taken effect all the same: check before sending it again"
 
 
 def is_zoom_host(host: str) -> bool:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from zoomlive._base_client import BaseZoomClient, PreparedCall
+from zoomlive._base_client import BaseZoomClient, PreparedCall, Tries
 
 if TYPE_CHECKING:
     import asyncio
@@ -87,7 +87,7 @@ class ZoomClient(BaseZoomClient):
 
     def _run(self, call: PreparedCall) -> Any:
         renewed = False
-        attempt = 0
+        tries = Tries()
         while True:
             self._ensure_token()
             if self.pacer is not None:
@@ -98,20 +98,15 @@ class ZoomClient(BaseZoomClient):
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
-                attempt += 1
-                delay = self._retry_delay(attempt, None)
-                if delay is None:
-                    raise self._connection_error(exc, request) from exc
-                time.sleep(delay)
+                time.sleep(self._after_failure(call, tries, exc, request))  # or raises
                 continue
             if self._is_expired_token(response) and not renewed and not self._token.static:
                 renewed = True
                 self._ensure_token(force=True)
                 continue
-            attempt += 1
-            delay = self._retry_delay(attempt, response)
+            delay = self._after_answer(call, tries, response)
             if delay is None:
-                return self._result(call, response)
+                return self._result(call, response, tries)
             time.sleep(delay)
 
 
@@ -185,7 +180,7 @@ class AsyncZoomClient(BaseZoomClient):
 
     async def _run(self, call: PreparedCall) -> Any:
         renewed = False
-        attempt = 0
+        tries = Tries()
         while True:
             await self._ensure_token()
             if self.pacer is not None:
@@ -196,20 +191,15 @@ class AsyncZoomClient(BaseZoomClient):
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
-                attempt += 1
-                delay = self._retry_delay(attempt, None)
-                if delay is None:
-                    raise self._connection_error(exc, request) from exc
-                await _asyncio().sleep(delay)
+                await _asyncio().sleep(self._after_failure(call, tries, exc, request))  # or raises
                 continue
             if self._is_expired_token(response) and not renewed and not self._token.static:
                 renewed = True
                 await self._ensure_token(force=True)
                 continue
-            attempt += 1
-            delay = self._retry_delay(attempt, response)
+            delay = self._after_answer(call, tries, response)
             if delay is None:
-                return self._result(call, response)
+                return self._result(call, response, tries)
             await _asyncio().sleep(delay)
 
 

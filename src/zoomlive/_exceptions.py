@@ -1,8 +1,11 @@
 """The SDK's exceptions, one tree.
 
     ZoomliveError
-    ├── APIConnectionError        the request never got an answer (refused, reset, DNS...)
-    │   └── APITimeoutError       ...because it timed out
+    ├── APIConnectionError        the request got no answer (refused, reset, DNS...)
+    │   ├── APITimeoutError       ...because it timed out
+    │   └── AmbiguousResultError  ...after it was sent, and it is a call the SDK does not send
+    │                             twice (a create): it may have taken effect; ``hint`` says how
+    │                             to check
     └── ZoomAPIError              Zoom answered with an error: status_code, code, message, errors
         ├── BadRequestError       400 (validation, "does not exist" on live-stream calls, ...)
         ├── AuthenticationError   401 (code 124: invalid or expired token)
@@ -15,11 +18,17 @@
 "The request never arrived" and "Zoom said no" are different branches. One function,
 :func:`make_status_error`, picks the class from the HTTP status.
 
+An ``AmbiguousResultError`` is raised instead of sending a create again: Zoom offers no
+idempotency key, so a create whose answer was lost (reset, read timeout) may have made the
+webinar, and a second one would make another. An ``InternalServerError`` on a create is not
+retried either, for the same reason, and its ``hint`` says so.
+
 Messages name what went wrong where a developer can act on it: a connection error names the
 method and URL tried (and, for Zoom's own hosts, how to point at the emulator instead); a
 ``ZoomAPIError``'s message may end with the SDK's ``hint`` in parentheses (a 404 from a base URL
-without ``/v2``; OAuth's 4735, an account id that is not the app's). ``code``, ``message`` and
-the other attributes stay Zoom's answer as it came.
+without ``/v2``; OAuth's 4735, an account id that is not the app's; a 5xx to a create, which may
+have made it all the same). ``code``, ``message`` and the other attributes stay Zoom's answer as
+it came.
 """
 
 from __future__ import annotations
@@ -46,6 +55,18 @@ class APIConnectionError(ZoomliveError):
 
 class APITimeoutError(APIConnectionError):
     """No answer in time."""
+
+
+class AmbiguousResultError(APIConnectionError):
+    """The request was sent but its answer was lost, and the call is not one the SDK sends
+    twice: it may have taken effect. Check before sending it again (``hint`` says how)."""
+
+    def __init__(self, message: str, *, hint: str, request: httpx.Request | None = None) -> None:
+        super().__init__(f"{message} ({hint})", request=request)
+        self.message = message
+        """What happened: the method and URL, and why there was no answer."""
+        self.hint = hint
+        """How to check whether it took effect, e.g. list the user's webinars."""
 
 
 class ZoomAPIError(ZoomliveError):

@@ -192,6 +192,7 @@ def test_rules_are_created_listed_and_deleted(inproc: Api) -> None:
         ({"kind": "latency", "latency_ms": 60_001}, "latency_ms"),
         ({"kind": "latency", "latency_ms": -1}, "latency_ms"),
         ({"kind": "drop", "status": 503}, "status"),
+        ({"kind": "drop_after", "latency_ms": 5}, "latency_ms"),
         ({"kind": "drop", "operation": "noSuchOperation"}, "operation"),
         ({"kind": "drop", "probability": 1.5}, "probability"),
         ({"kind": "drop", "count": 0}, "count"),
@@ -329,6 +330,34 @@ def test_drop_closes_the_connection_without_a_byte(
     assert problems == [], [r.getMessage() for r in problems]
 
 
+def test_drop_after_makes_the_change_then_closes_without_the_answer(
+    real: Api, served: ThreadServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A network that loses the answer to a request that succeeded: the change is committed,
+    the client gets no byte of the answer (a retry would duplicate)."""
+    add(real, kind="drop_after", operation="webinarCreate", count=1)
+    with pytest.raises(httpx.TransportError) as caught:
+        real.post("/v2/users/me/webinars", json={"topic": "made, answer lost"})
+    assert not isinstance(caught.value, httpx.TimeoutException)
+    topics = [w["topic"] for w in real.state()["webinars"]]
+    assert topics.count("made, answer lost") == 1
+    add(real, kind="drop_after", operation="webinarLiveStreamUpdate", count=1)
+    body = b'{"stream_url": "rtmp://127.0.0.1/live", "stream_key": "lost", "page_url": "https://x"}'
+    raw = (
+        f"PATCH {WEBINAR}/livestream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        f"Authorization: Bearer {real.token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    assert raw_exchange(served.url, raw + body) == b""
+    assert real.get(f"{WEBINAR}/livestream").json()["stream_key"] == "lost"
+    assert [(e["kind"], e["operation"]) for e in faults(real)["log"]] == [
+        ("drop_after", "webinarCreate"),
+        ("drop_after", "webinarLiveStreamUpdate"),
+    ]
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert problems == [], [r.getMessage() for r in problems]
+
+
 def test_a_rule_targets_one_operation_only(real: Api) -> None:
     made = real.post("/v2/users/me/webinars", json={"topic": "t"})
     assert made.status_code == 201
@@ -449,6 +478,11 @@ def test_every_kind_in_process(inproc: Api, delays: Delays) -> None:
         inproc.get("/v2/users/me")
     assert isinstance(caught.value, ConnectionDropped)
     assert inproc.get("/v2/users/me").status_code == 200
+    add(inproc, kind="drop_after", operation="webinarCreate", count=1)
+    with pytest.raises(httpx.RemoteProtocolError) as caught:
+        inproc.post("/v2/users/me/webinars", json={"topic": "made in process"})
+    assert isinstance(caught.value, ConnectionDropped)
+    assert [w["topic"] for w in inproc.state()["webinars"]].count("made in process") == 1
 
 
 # the injector --------------------------------------------------------------------------------

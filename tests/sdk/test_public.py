@@ -26,6 +26,7 @@ def test_exported_members() -> None:
     assert zoomlive.__all__ == [
         "APIConnectionError",
         "APITimeoutError",
+        "AmbiguousResultError",
         "AsyncZoomClient",
         "AuthenticationError",
         "BadRequestError",

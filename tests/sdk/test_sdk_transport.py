@@ -1,6 +1,7 @@
 """The SDK's own logic against ``httpx.MockTransport``, every test for ``ZoomClient`` and
 ``AsyncZoomClient``: the method and path of each call (the catalog's), retries of 429, 5xx and
-connection errors, token renewal, and pacing under the plan's rate limits.
+connection errors (never of a create that may have taken effect), token renewal, and pacing
+under the plan's rate limits.
 
 Nothing here waits: the ``clock`` fixture fakes ``time.monotonic``, ``time.sleep`` and
 ``asyncio.sleep``, so a test reads the waits the client asked for instead of timing it."""
@@ -8,6 +9,7 @@ Nothing here waits: the ``clock`` fixture fakes ``time.monotonic``, ``time.sleep
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -78,20 +80,29 @@ class FakeZoom:
 
 
 class Clock:
-    """A fake monotonic clock: sleeping records the wait and moves the clock on."""
+    """A fake monotonic clock: sleeping records the wait and moves the clock on. Only the
+    test's own thread sleeps on it: another thread still running (an emulator an earlier test
+    module serves in a thread) sleeps for real and is not counted."""
 
     def __init__(self) -> None:
         self.now = 1000.0
         self.waits: list[float] = []
+        self.thread = threading.get_ident()
 
     def monotonic(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
+        if threading.get_ident() != self.thread:
+            REAL_SLEEP(seconds)
+            return
         self.waits.append(seconds)
         self.now += seconds
 
     async def async_sleep(self, seconds: float) -> None:
+        if threading.get_ident() != self.thread:
+            await REAL_ASYNC_SLEEP(seconds)
+            return
         self.sleep(seconds)
         await REAL_ASYNC_SLEEP(0)  # still a point where other tasks run
 
@@ -325,6 +336,161 @@ def test_connection_errors_give_up_after_max_retries(
     assert type(caught.value) is raised  # "never arrived": not a ZoomAPIError
     assert str(caught.value).endswith("/v2/users/me: refused")
     assert len(zoom.requests) == 3 and len(clock.waits) == 2
+
+
+# What is sent again: never a create that may have taken effect -----------------------------
+
+SENT_THEN_LOST = [
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+]
+NEVER_SENT = [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout]
+
+
+def created() -> httpx.Response:
+    return httpx.Response(201, json={"id": 9, "uuid": "u9", "host_id": "h", "topic": "T"})
+
+
+@pytest.mark.parametrize("failure", SENT_THEN_LOST)
+@pytest.mark.parametrize("plural", ["webinars", "meetings"])
+def test_a_create_whose_answer_is_lost_is_raised_not_sent_again(
+    make: Maker, clock: Clock, failure: type[httpx.TransportError], plural: str
+) -> None:
+    zoom = FakeZoom(failure, default=created)
+    sdk = make(zoom)
+    with pytest.raises(zoomlive.AmbiguousResultError) as caught:
+        sdk.run(getattr(sdk.client, plural).create("u@x.test", topic="T"))
+    assert len(zoom.requests) == 1 and clock.waits == []
+    err = caught.value
+    timed_out = " in time" if issubclass(failure, httpx.TimeoutException) else ""
+    assert err.message == (
+        f"no answer{timed_out} to POST http://zoom.test/v2/users/u@x.test/{plural} (refused): "
+        "it was sent, so it may have taken effect, and it is not sent twice"
+    )
+    assert err.hint == (
+        f"the {plural[:-1]} may have been created all the same: look for it in "
+        f"client.{plural}.list('u@x.test') before creating it again"
+    )
+    assert isinstance(err.__cause__, failure) and err.request is zoom.requests[0]
+
+
+@pytest.mark.parametrize("failure", NEVER_SENT)
+def test_a_create_that_never_left_is_sent_again(
+    make: Maker, clock: Clock, failure: type[httpx.TransportError]
+) -> None:
+    zoom = FakeZoom(failure, failure, default=created)
+    sdk = make(zoom)
+    assert sdk.run(sdk.client.webinars.create(topic="T")).id == 9
+    assert len(zoom.requests) == 3 and len(clock.waits) == 2
+
+
+def test_a_create_is_sent_again_after_a_429(make: Maker, clock: Clock) -> None:
+    zoom = FakeZoom(error(429, headers={"Retry-After": "1"}), default=created)
+    sdk = make(zoom)
+    assert sdk.run(sdk.client.webinars.create(topic="T")).id == 9
+    assert len(zoom.requests) == 2 and clock.waits == [1.0]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_error_on_a_create_is_raised_not_sent_again(
+    make: Maker, clock: Clock, status: int
+) -> None:
+    zoom = FakeZoom(error(status, headers={"Retry-After": "1"}), default=created)
+    sdk = make(zoom)
+    with pytest.raises(zoomlive.InternalServerError) as caught:
+        sdk.run(sdk.client.meetings.create(topic="T"))
+    assert len(zoom.requests) == 1 and clock.waits == []
+    assert caught.value.hint == (
+        "not sent again; the meeting may have been created all the same: look for it in "
+        "client.meetings.list('me') before creating it again"
+    )
+
+
+def idempotent_calls(sdk: Both) -> list[Callable[[], Any]]:
+    """Every call but the creates: each is sent again after a lost answer."""
+    w, m = sdk.client.webinars, sdk.client.meetings
+    stream = {"stream_url": "rtmp://x/live", "stream_key": "k", "page_url": "https://x/p"}
+    return [
+        lambda: sdk.client.users.get(),
+        lambda: w.page(),
+        lambda: w.get(7),
+        lambda: w.update(7, agenda="A"),
+        lambda: w.delete(7),
+        lambda: w.end(7),
+        lambda: w.livestream.get(7),
+        lambda: w.livestream.update(7, **stream),
+        lambda: w.livestream.start(7, display_name="D"),
+        lambda: w.livestream.stop(7, form=True),
+        lambda: m.livestream.mode(7, layout="gallery_view"),
+        lambda: m.end(7),
+    ]
+
+
+@pytest.mark.parametrize("failure", [httpx.RemoteProtocolError, httpx.ReadTimeout])
+def test_every_other_call_is_sent_again_after_a_lost_answer(
+    make: Maker, clock: Clock, failure: type[httpx.TransportError]
+) -> None:
+    for index in range(len(idempotent_calls(make(FakeZoom())))):
+        zoom = FakeZoom(failure, error(503), default=lambda: httpx.Response(204))
+        sdk = make(zoom)
+        assert sdk.run(idempotent_calls(sdk)[index]()) is None
+        assert len(zoom.requests) == 3
+        assert len({r.url for r in zoom.requests}) == 1
+
+
+def test_the_catalog_marks_exactly_the_creates_as_not_idempotent() -> None:
+    from zoomlive.api.catalog import OPERATIONS
+
+    assert {op.operation_id for op in OPERATIONS if not op.idempotent} == {
+        "webinarCreate",
+        "meetingCreate",
+    }
+    assert all(op.idempotent for op in OPERATIONS if op.method != "POST")
+
+
+@pytest.mark.parametrize("plural", ["webinars", "meetings"])
+def test_a_delete_sent_again_that_finds_it_gone_succeeded(
+    make: Maker, clock: Clock, plural: str
+) -> None:
+    gone = error(404, 3001)
+    zoom = FakeZoom(httpx.RemoteProtocolError, gone, gone)
+    sdk = make(zoom)
+    assert sdk.run(getattr(sdk.client, plural).delete(7)) is None
+    assert len(zoom.requests) == 2
+    # A 3001 to a first try is Zoom's word: no such webinar.
+    with pytest.raises(zoomlive.NotFoundError):
+        sdk.run(getattr(sdk.client, plural).delete(7))
+    # After a 5xx, too, the resend's 3001 means the first try deleted it.
+    zoom.script = [error(500), gone]
+    assert sdk.run(getattr(sdk.client, plural).delete(7)) is None
+
+
+def throttled() -> httpx.Response:
+    """Zoom's answer to a meeting's live-stream start within 30 s of the last one."""
+    message = (
+        "Too many requests submitted to start the livestream of this meeting: 7. "
+        "If the livestream has not already started, retry making a new request after 30 seconds."
+    )
+    return httpx.Response(429, json={"code": 429, "message": message})
+
+
+def test_a_meeting_start_sent_again_that_is_throttled_succeeded(make: Maker, clock: Clock) -> None:
+    """Zoom throttles a start within 30 s of one it accepted: after a lost answer, ours."""
+    zoom = FakeZoom(httpx.ReadTimeout, throttled())
+    sdk = make(zoom)
+    assert sdk.run(sdk.client.meetings.livestream.start(7)) is None
+    assert len(zoom.requests) == 2 and len(clock.waits) == 1
+    # Without a lost answer, the throttle is a 429 like any other: waited on, then raised.
+    zoom.script = [throttled() for _ in range(4)]
+    with pytest.raises(zoomlive.RateLimitError):
+        sdk.run(sdk.client.meetings.livestream.start(7))
+    # After a lost answer, a per-second 429 is still only waited on.
+    zoom.script = [httpx.ReadTimeout, error(429, headers={"Retry-After": "1"})]
+    assert sdk.run(sdk.client.meetings.livestream.start(7)) is None
+    assert len(zoom.requests) == 2 + 4 + 3
 
 
 # Tokens ------------------------------------------------------------------------------------

@@ -18,6 +18,29 @@ Label = Literal["Light", "Medium", "Heavy", "Resource-intensive"]
 
 
 @dataclass(frozen=True)
+class AlreadyDone:
+    """An error answer that means "already as asked" when it answers a call sent again: a
+    delete finds the session gone, a meeting's live-stream start finds the start throttled."""
+
+    status: int
+    code: int
+    message_prefix: str = ""
+
+    def matches(self, status: int, code: int | None, message: str) -> bool:
+        return (status, code) == (self.status, self.code) and message.startswith(
+            self.message_prefix
+        )
+
+
+GONE = AlreadyDone(404, 3001)
+"""Zoom's 3001 "does not exist" to a delete: what was to be deleted is gone."""
+START_THROTTLED = AlreadyDone(429, 429, "Too many requests submitted to start the livestream")
+"""Zoom's 30-second throttle of a meeting's live-stream start: it refuses a start this soon
+after one it accepted ("If the livestream has not already started, retry ... after 30
+seconds."), so right after a start whose answer was lost, that accepted start was this one."""
+
+
+@dataclass(frozen=True)
 class Operation:
     """One Zoom API operation."""
 
@@ -32,10 +55,20 @@ class Operation:
     granular_scopes: tuple[str, ...]
     summary: str
     success_status: int
+    idempotent: bool
+    """Does sending it twice leave Zoom as sending it once? Reads (GET), PUT, DELETE and the
+    PATCHes that set a state (an update sets the given fields; a live stream's configuration is
+    replaced whole; start, stop and ``mode`` set the stream's state) are; the creates (POST) are
+    not: each one makes another webinar or meeting. The SDK sends an idempotent call again after
+    its answer was lost, and never one that is not. Every operation says which it is.
+    """
     request_model: type[BaseModel] | None = None
     response_model: type[BaseModel] | None = None
     query_model: type[BaseModel] | None = None
     tags: tuple[str, ...] = field(default=())
+    already_done: tuple[AlreadyDone, ...] = field(default=())
+    """Error answers that, to this call sent again after an earlier try's answer was lost, say
+    that the earlier try took effect: the SDK counts the call as done."""
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -73,6 +106,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("user:read:user"),
         summary="Get a user (id, email or `me`).",
         success_status=200,
+        idempotent=True,
         response_model=w.UserInfo,
         tags=("Users",),
     ),
@@ -85,6 +119,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("webinar:write:webinar"),
         summary="Create a webinar for a user.",
         success_status=201,
+        idempotent=False,
         request_model=w.WebinarCreate,
         response_model=w.Webinar,
         tags=("Webinars",),
@@ -98,6 +133,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("webinar:read:list_webinars"),
         summary="List a user's webinars.",
         success_status=200,
+        idempotent=True,
         response_model=w.WebinarList,
         query_model=w.WebinarListQuery,
         tags=("Webinars",),
@@ -111,6 +147,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("webinar:read:webinar"),
         summary="Get a webinar (id or UUID).",
         success_status=200,
+        idempotent=True,
         response_model=w.Webinar,
         tags=("Webinars",),
     ),
@@ -123,11 +160,13 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("webinar:update:webinar"),
         summary="Update a webinar.",
         success_status=204,
+        idempotent=True,
         request_model=w.WebinarUpdate,
         tags=("Webinars",),
     ),
     Operation(
         operation_id="webinarDelete",
+        already_done=(GONE,),
         method="DELETE",
         path="/webinars/{webinarId}",
         label="Light",
@@ -135,6 +174,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("webinar:delete:webinar"),
         summary="Delete a webinar.",
         success_status=204,
+        idempotent=True,
         tags=("Webinars",),
     ),
     Operation(
@@ -146,6 +186,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("webinar:update:status"),
         summary="End a webinar (`action: end`).",
         success_status=204,
+        idempotent=True,
         request_model=w.WebinarStatusUpdate,
         tags=("Webinars",),
     ),
@@ -158,6 +199,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_master("webinar:read:livestream"),
         summary="Get a webinar's live stream configuration.",
         success_status=200,
+        idempotent=True,
         response_model=w.LiveStreamDetails,
         tags=("Live streams",),
     ),
@@ -170,6 +212,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_master("webinar:update:livestream"),
         summary="Configure a webinar's custom live stream (URL, key, page, resolution).",
         success_status=204,
+        idempotent=True,
         request_model=w.LiveStreamUpdate,
         tags=("Live streams",),
     ),
@@ -182,6 +225,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_master("webinar:update:livestream_status"),
         summary="Start or stop a webinar's live stream, or change its settings while stopped.",
         success_status=204,
+        idempotent=True,
         request_model=w.WebinarLiveStreamStatus,
         tags=("Live streams",),
     ),
@@ -194,6 +238,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("meeting:write:meeting"),
         summary="Create a meeting for a user.",
         success_status=201,
+        idempotent=False,
         request_model=w.MeetingCreate,
         response_model=w.Meeting,
         tags=("Meetings",),
@@ -207,6 +252,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("meeting:read:list_meetings"),
         summary="List a user's meetings.",
         success_status=200,
+        idempotent=True,
         response_model=w.MeetingList,
         query_model=w.MeetingListQuery,
         tags=("Meetings",),
@@ -220,6 +266,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("meeting:read:meeting"),
         summary="Get a meeting (id or UUID).",
         success_status=200,
+        idempotent=True,
         response_model=w.Meeting,
         tags=("Meetings",),
     ),
@@ -232,11 +279,13 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("meeting:update:meeting"),
         summary="Update a meeting.",
         success_status=204,
+        idempotent=True,
         request_model=w.MeetingUpdate,
         tags=("Meetings",),
     ),
     Operation(
         operation_id="meetingDelete",
+        already_done=(GONE,),
         method="DELETE",
         path="/meetings/{meetingId}",
         label="Light",
@@ -244,6 +293,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("meeting:delete:meeting"),
         summary="Delete a meeting.",
         success_status=204,
+        idempotent=True,
         tags=("Meetings",),
     ),
     Operation(
@@ -255,6 +305,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_admin("meeting:update:status"),
         summary="End a meeting (`action: end`; `recover`).",
         success_status=204,
+        idempotent=True,
         request_model=w.MeetingStatusUpdate,
         tags=("Meetings",),
     ),
@@ -267,6 +318,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_master("meeting:read:livestream"),
         summary="Get a meeting's live stream configuration.",
         success_status=200,
+        idempotent=True,
         response_model=w.LiveStreamDetails,
         tags=("Live streams",),
     ),
@@ -279,11 +331,13 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_master("meeting:update:livestream"),
         summary="Configure a meeting's custom live stream.",
         success_status=204,
+        idempotent=True,
         request_model=w.LiveStreamUpdate,
         tags=("Live streams",),
     ),
     Operation(
         operation_id="meetingLiveStreamStatusUpdate",
+        already_done=(START_THROTTLED,),
         method="PATCH",
         path="/meetings/{meetingId}/livestream/status",
         label="Light",
@@ -291,6 +345,7 @@ OPERATIONS: tuple[Operation, ...] = (
         granular_scopes=_master("meeting:update:livestream_status"),
         summary="Start, stop or change the view (`mode`) of a meeting's live stream.",
         success_status=204,
+        idempotent=True,
         request_model=w.MeetingLiveStreamStatus,
         tags=("Live streams",),
     ),

@@ -10,6 +10,9 @@ EXIT_USAGE = 2
 """Bad arguments, or a missing extra."""
 EXIT_UNREACHABLE = 3
 """The server could not be reached."""
+EXIT_AMBIGUOUS = 4
+"""The request was sent but its answer was lost, and it may have taken effect (a create): check
+before running the command again."""
 
 
 def fail(message: str, code: int = EXIT_ZOOM) -> typer.Exit:

@@ -1,9 +1,10 @@
 """``zoomlive webinar ...`` and ``zoomlive meeting ...``: a thin shell over the SDK.
 
 One error boundary: Zoom's refusals print ``Zoom error CODE: MESSAGE`` on stderr and exit 1,
-unreachable servers exit 3, usage errors exit 2. ``--json`` prints machine-readable output.
-Bulk (``--from-file FILE.csv``) runs rows concurrently under the rate limit, with a progress
-bar and a summary table, and exits 0 only when every row succeeded.
+unreachable servers exit 3, usage errors exit 2, a create whose answer was lost (it may have
+been made) exits 4 with the command that shows whether it was. ``--json`` prints
+machine-readable output. Bulk (``--from-file FILE.csv``) runs rows concurrently under the rate
+limit, with a progress bar and a summary table, and exits 0 only when every row succeeded.
 
 Credentials and URLs come from the SDK's environment variables (every command's ``--help``
 lists them, see :data:`ENVIRONMENT`), ``--base-url`` and ``--token``.
@@ -27,9 +28,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from zoomlive._client import AsyncZoomClient, ZoomClient
-from zoomlive._exceptions import APIConnectionError, ZoomAPIError
+from zoomlive._exceptions import AmbiguousResultError, APIConnectionError, ZoomAPIError
 from zoomlive.api.sessions import KINDS, SessionKind
-from zoomlive.cli.errors import EXIT_UNREACHABLE, EXIT_USAGE, EXIT_ZOOM
+from zoomlive.cli.errors import EXIT_AMBIGUOUS, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_ZOOM
 
 C = TypeVar("C", ZoomClient, AsyncZoomClient)
 
@@ -106,12 +107,16 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _guard(action: Callable[[], Any], as_json: bool) -> None:
-    """Run one call; print its result; map failures to one line and an exit code."""
+def _guard(action: Callable[[], Any], as_json: bool, check: str | None = None) -> None:
+    """Run one call; print its result; map failures to one line and an exit code. ``check``:
+    how to see whether the call took effect when its answer was lost (instead of the SDK's
+    hint, which names SDK calls)."""
     try:
         result = action()
     except ZoomAPIError as err:
         _fail(str(err), EXIT_ZOOM)
+    except AmbiguousResultError as err:
+        _fail(f"{err.message} ({check or err.hint})", EXIT_AMBIGUOUS)
     except APIConnectionError as err:
         _fail(str(err), EXIT_UNREACHABLE)
     except ValueError as err:
@@ -189,8 +194,12 @@ def session_app(kind: SessionKind) -> typer.Typer:
         """Create one."""
         fields = {"topic": topic, "start_time": start_time, "duration": duration, "agenda": agenda}
         fields = {k: v for k, v in fields.items() if v is not None}
+        check = (
+            f"the {kind} may have been created all the same: look for it in "
+            f"`zoomlive {kind} list --user {user}` before creating it again"
+        )
         with _client(base_url, token) as client:
-            _guard(lambda: sessions(client).create(user, **fields), as_json)
+            _guard(lambda: sessions(client).create(user, **fields), as_json, check)
 
     @command(app, "update")
     def update(

@@ -1,16 +1,19 @@
-"""Fault injection: added latency, Zoom-shaped 500/503/429 answers and dropped connections, per
-operation or for every Zoom request, on every request, a fraction of them, or the next N.
+"""Fault injection: added latency, Zoom-shaped 500/503/429 answers, dropped connections and
+dropped answers, per operation or for every Zoom request, on every request, a fraction of them,
+or the next N.
 
 Rules are added through the control API (``/_emulator/faults``, see ``docs/faults.md``) and held
 by a :class:`FaultInjector`; :class:`FaultMiddleware` applies them before the request reaches the
-app, so a faulted request (error or drop) changes no state. The control API itself, the OpenAPI
-document and anything else outside ``/v2`` and ``/oauth/token`` is never faulted.
+app, so a faulted request (error or drop) changes no state, except ``drop_after``: the request
+is handled and committed, then its answer is dropped, as when a network loses the answer to a
+request that succeeded. The control API itself, the OpenAPI document and anything else outside
+``/v2`` and ``/oauth/token`` is never faulted.
 
 A drop closes the client's TCP connection without a byte of answer. Under uvicorn the middleware
 reaches the connection's transport through uvicorn's ``receive`` callable and aborts it; in
-process (Starlette's ``TestClient``) there is no connection, so the middleware raises
-:class:`ConnectionDropped`, an ``httpx.RemoteProtocolError``, which the test client hands to the
-caller: the same exception class httpx raises over a real socket.
+process (Starlette's ``TestClient``, httpx's ``ASGITransport``) there is no connection, so the
+middleware raises :class:`ConnectionDropped`, an ``httpx.RemoteProtocolError``, which the test
+client hands to the caller: the same exception class httpx raises over a real socket.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from zoomlive.emulator.http import error_response, validate_model
 from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE, ZOOM_LIMITS
 from zoomlive.emulator.shared import RESYNC, Bus, SharedRows
 
-FaultKind = Literal["latency", "error", "drop"]
+FaultKind = Literal["latency", "error", "drop", "drop_after"]
 LOG_SIZE = 200
 MAX_RULES = 1000
 BUFFER_LIMIT = 8 << 20
@@ -162,7 +165,8 @@ class _Active:
 @dataclass(frozen=True)
 class Decision:
     """What to do with one request: wait ``latency_ms`` (sum of the latency rules that fired),
-    then answer with ``error`` or ``drop`` (the first such rule that fired), or call the app."""
+    then answer with ``error``, ``drop`` or ``drop_after`` (the first such rule that fired), or
+    call the app."""
 
     latency_ms: int
     terminal: FaultRule | None
@@ -427,6 +431,20 @@ async def drop_connection(scope: Scope, receive: Receive) -> None:
             pass
 
 
+async def handle_then_drop(app: ASGIApp, scope: Scope, receive: Receive, latency_ms: int) -> None:
+    """``drop_after``: handle the request in full (the app answers only once its change is
+    committed), throw the answer away, and close the connection without a byte of it."""
+    handled = await buffer_body(receive)
+    if latency_ms:
+        await anyio.sleep(latency_ms / 1000)
+
+    async def discard(message: Message) -> None:
+        pass
+
+    await app(scope, handled, discard)
+    await drop_connection(scope, receive)
+
+
 async def buffer_body(receive: Receive, limit: int = BUFFER_LIMIT) -> Receive:
     """Read the request body now (up to ``limit`` bytes) and return a ``receive`` that replays
     it, so that a request delayed past its client's timeout is still handled in full, as a slow
@@ -468,6 +486,9 @@ class FaultMiddleware:
             receive = await buffer_body(receive)
             await anyio.sleep(decision.latency_ms / 1000)
             await self.app(scope, receive, send)
+            return
+        if rule.kind == "drop_after":
+            await handle_then_drop(self.app, scope, receive, decision.latency_ms)
             return
         if decision.latency_ms:
             await anyio.sleep(decision.latency_ms / 1000)

@@ -316,7 +316,7 @@ class Control:
 
     def set_fault(
         self,
-        kind: Literal["error", "latency", "drop"] = "error",
+        kind: Literal["error", "latency", "drop", "drop_after"] = "error",
         *,
         operation: str | None = None,
         status: Literal[500, 503, 429] | None = None,
@@ -325,8 +325,10 @@ class Control:
         count: int | None = None,
     ) -> str:
         """Add a fault rule (docs/faults.md): ``error`` answers ``status`` (500 by default),
-        ``latency`` waits ``latency_ms``, ``drop`` closes the connection; for one operation
-        (a Zoom operationId, or ``oauthToken``) or all, the next ``count`` or always. Its id."""
+        ``latency`` waits ``latency_ms``, ``drop`` closes the connection before the request is
+        handled, ``drop_after`` handles it (its change is made) and then closes the connection
+        without the answer; for one operation (a Zoom operationId, or ``oauthToken``) or all, the
+        next ``count`` or always. Its id."""
         body: dict[str, Any] = {"kind": kind, "probability": probability}
         if kind == "error":
             body["status"] = status or 500
