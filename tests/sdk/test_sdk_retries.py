@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 
 import zoomlive
 from tests.conftest import DEMO_WEBINAR, Server
-from tests.sdk import Both
+from tests.support.sdk import Both
 from zoomlive.emulator import Settings, create_app
 from zoomlive.testing import Control
 
