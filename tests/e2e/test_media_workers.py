@@ -236,8 +236,13 @@ def test_serve_refuses_remote_media_without_postgresql(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )  # fmt: skip
-    assert done.returncode == 2
-    assert "--media remote needs PostgreSQL" in done.stderr
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            "zoomlive serve: --media (ZOOMLIVE_MEDIA) remote needs PostgreSQL: "
+            "--db (ZOOMLIVE_DB) postgresql://...; got 'remote'"
+        ],
+    )
     worker = subprocess.run(
         [sys.executable, "-m", "zoomlive", "media-worker", "--db", str(tmp_path / "x.db")],
         capture_output=True,

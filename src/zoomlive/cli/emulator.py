@@ -1,29 +1,32 @@
 """The emulator's commands: ``serve`` runs it, ``seed`` loads a seed file, ``receive`` listens
 for RTMP, ``demo`` shows it all. Each needs the ``emulator`` extra and says so when it is
-missing; this module itself imports nothing of the emulator beyond its light settings.
+missing; this module itself imports nothing of the emulator beyond the media profiles' names
+(the settings model, which needs the extra too, loads when ``serve`` or ``seed`` runs).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from zoomlive.cli.errors import EXIT_USAGE, fail
 from zoomlive.emulator.media.command import PROFILES
-from zoomlive.emulator.settings import (
-    DEFAULT_BODY_TIMEOUT_S,
-    DEFAULT_HEADER_TIMEOUT_S,
-    DEFAULT_KEEPALIVE_S,
-    DEFAULT_MAX_CONNECTIONS,
-    LOOPBACK_HOSTS,
-)
 
 DEFAULT_DB = "zoomlive.db"
-EMULATOR_MODULES = ("starlette", "uvicorn", "sqlalchemy", "alembic", "multipart", "yaml")
+EMULATOR_MODULES = (
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "multipart",
+    "yaml",
+    "pydantic_settings",
+)
 
 
 def require_emulator(command: str, *extra: str) -> None:
@@ -76,206 +79,223 @@ SERVE_EPILOG = (
 )
 
 
+def _setting(help: str, var: str, default: str | None = None, *decls: str, **kwargs: Any) -> Any:
+    """An option of ``serve``, None when not given. Its variable is read by the settings model,
+    not by typer, and its value is handed over as typed: a bad one, from either place, is
+    refused with the same line. ``default``: the model's, for the help (a test checks it). No
+    square brackets: rich help would read them as markup."""
+    where = var if default is None else f"{var}; default {default}"
+    return typer.Option(*decls, help=f"{help} ({where})", show_default=False, **kwargs)
+
+
+def _refuse(command: str, exc: Exception, flags: dict[str, str]) -> typer.Exit:
+    """One line, exit 2: which setting (its flag and variable), what it may be, what it got."""
+    from pydantic import ValidationError
+
+    from zoomlive.emulator.settings import env_var, explain
+
+    def say(field: str) -> str:
+        return f"{flags[field]} ({env_var(field)})" if field in flags else env_var(field)
+
+    line = explain(exc, say) if isinstance(exc, ValidationError) else str(exc)
+    typer.echo(f"zoomlive {command}: {line}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind.", envvar="ZOOMLIVE_HOST")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port to bind.", envvar="ZOOMLIVE_PORT")] = 8080,
+    host: Annotated[str | None, _setting("Address to bind.", "ZOOMLIVE_HOST", "127.0.0.1")] = None,
+    port: Annotated[
+        str | None, _setting("Port to bind.", "ZOOMLIVE_PORT", "8080", metavar="<int>")
+    ] = None,
     db: Annotated[
-        str,
-        typer.Option(help="SQLite file, ':memory:', or a database URL.", envvar="ZOOMLIVE_DB"),
-    ] = DEFAULT_DB,
+        str | None,
+        _setting("SQLite file, ':memory:', or a database URL.", "ZOOMLIVE_DB", DEFAULT_DB),
+    ] = None,
     demo: Annotated[
-        bool,
-        typer.Option("--demo/--no-demo", help="Seed the demo account.", envvar="ZOOMLIVE_DEMO"),
-    ] = True,
+        bool | None,
+        _setting("Seed the demo account.", "ZOOMLIVE_DEMO", "demo", "--demo/--no-demo"),
+    ] = None,
     admin_key: Annotated[
         str | None,
-        typer.Option(
-            help="Key for the control API; required off loopback.", envvar="ZOOMLIVE_ADMIN_KEY"
-        ),
+        _setting("Key for the control API; required off loopback.", "ZOOMLIVE_ADMIN_KEY"),
     ] = None,
     token_ttl: Annotated[
-        int, typer.Option(help="Access token lifetime, seconds.", envvar="ZOOMLIVE_TOKEN_TTL")
-    ] = 3599,
+        str | None,
+        _setting("Access token lifetime, seconds.", "ZOOMLIVE_TOKEN_TTL", "3599", metavar="<int>"),
+    ] = None,
     seed: Annotated[
-        int | None,
-        typer.Option(help="Seed ids and tokens (reproducible).", envvar="ZOOMLIVE_SEED"),
+        str | None,
+        _setting("Seed ids and tokens (reproducible).", "ZOOMLIVE_SEED", metavar="<int>"),
     ] = None,
     public_url: Annotated[
         str | None,
-        typer.Option(
-            help="Base URL to advertise (api_url, join links).", envvar="ZOOMLIVE_PUBLIC_URL"
-        ),
+        _setting("Base URL to advertise (api_url, join links).", "ZOOMLIVE_PUBLIC_URL"),
     ] = None,
     allowed_host: Annotated[
         list[str] | None,
-        typer.Option(
-            help="Another host name to answer to (repeatable; '*' for any). Requests naming "
+        _setting(
+            "Another host name to answer to (repeatable; '*' for any). Requests naming "
             "another host get 403 (DNS rebinding).",
-            envvar="ZOOMLIVE_ALLOWED_HOSTS",
+            "ZOOMLIVE_ALLOWED_HOSTS",
         ),
     ] = None,
     media: Annotated[
-        str,
-        typer.Option(
-            help="ffmpeg: push real RTMP; fake: stream states without media; off; remote: "
+        str | None,
+        _setting(
+            "ffmpeg: push real RTMP; fake: stream states without media; off; remote: "
             "media workers push (zoomlive media-worker; PostgreSQL).",
-            envvar="ZOOMLIVE_MEDIA",
+            "ZOOMLIVE_MEDIA",
+            "ffmpeg",
         ),
-    ] = "ffmpeg",
+    ] = None,
     media_profile: Annotated[
         str | None,
-        typer.Option(
-            help="Force a picture size for every stream: small (320x180@15), medium, 720p, 1080p.",
-            envvar="ZOOMLIVE_MEDIA_PROFILE",
+        _setting(
+            "Force a picture size for every stream: small (320x180@15), medium, 720p, 1080p.",
+            "ZOOMLIVE_MEDIA_PROFILE",
         ),
     ] = None,
     rate_limits: Annotated[
-        str,
-        typer.Option(
-            help="zoom: Zoom's limits by plan; off; or a JSON file of custom numbers.",
-            envvar="ZOOMLIVE_RATE_LIMITS",
-        ),
-    ] = "zoom",
-    redis_url: Annotated[
         str | None,
-        typer.Option(help="Share rate-limit counters in Redis.", envvar="ZOOMLIVE_REDIS_URL"),
+        _setting(
+            "zoom: Zoom's limits by plan; off; or a JSON file of custom numbers.",
+            "ZOOMLIVE_RATE_LIMITS",
+            "zoom",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None, _setting("Share rate-limit counters in Redis.", "ZOOMLIVE_REDIS_URL")
     ] = None,
     workers: Annotated[
-        int,
-        typer.Option(
-            help="Worker processes (more than 1: PostgreSQL, --media remote, fake or off, and "
+        str | None,
+        _setting(
+            "Worker processes (more than 1: PostgreSQL, --media remote, fake or off, and "
             "--redis-url unless --rate-limits off).",
-            envvar="ZOOMLIVE_WORKERS",
+            "ZOOMLIVE_WORKERS",
+            "1",
+            metavar="<int>",
         ),
-    ] = 1,
+    ] = None,
     webhook_time_scale: Annotated[
-        float,
-        typer.Option(
-            help="Scale Zoom's webhook delays (retries, revalidation); 0.001 for tests.",
-            envvar="ZOOMLIVE_WEBHOOK_TIME_SCALE",
+        str | None,
+        _setting(
+            "Scale Zoom's webhook delays (retries, revalidation); 0.001 for tests.",
+            "ZOOMLIVE_WEBHOOK_TIME_SCALE",
+            "1.0",
+            metavar="<float>",
         ),
-    ] = 1.0,
+    ] = None,
     history_events: Annotated[
-        int,
-        typer.Option(
-            help="Stream state changes (and sent webhook deliveries) the store keeps; older "
+        str | None,
+        _setting(
+            "Stream state changes (and sent webhook deliveries) the store keeps; older "
             "ones are pruned.",
-            envvar="ZOOMLIVE_HISTORY_EVENTS",
+            "ZOOMLIVE_HISTORY_EVENTS",
+            "10000",
+            metavar="<int>",
         ),
-    ] = 10_000,
+    ] = None,
     history_days: Annotated[
-        float,
-        typer.Option(
-            help="Days of stream state changes and webhook deliveries the store keeps.",
-            envvar="ZOOMLIVE_HISTORY_DAYS",
+        str | None,
+        _setting(
+            "Days of stream state changes and webhook deliveries the store keeps.",
+            "ZOOMLIVE_HISTORY_DAYS",
+            "7.0",
+            metavar="<float>",
         ),
-    ] = 7.0,
+    ] = None,
     header_timeout: Annotated[
-        float,
-        typer.Option(
-            help="Close a connection that has not sent a request's headers within this many "
-            "seconds.",
-            envvar="ZOOMLIVE_HEADER_TIMEOUT",
+        str | None,
+        _setting(
+            "Close a connection that has not sent a request's headers within this many seconds.",
+            "ZOOMLIVE_HEADER_TIMEOUT",
+            "10.0",
+            metavar="<float>",
         ),
-    ] = DEFAULT_HEADER_TIMEOUT_S,
+    ] = None,
     body_timeout: Annotated[
-        float,
-        typer.Option(
-            help="Close a connection whose request's body has not arrived in full within this "
+        str | None,
+        _setting(
+            "Close a connection whose request's body has not arrived in full within this "
             "many seconds of its headers.",
-            envvar="ZOOMLIVE_BODY_TIMEOUT",
+            "ZOOMLIVE_BODY_TIMEOUT",
+            "10.0",
+            metavar="<float>",
         ),
-    ] = DEFAULT_BODY_TIMEOUT_S,
+    ] = None,
     keepalive_timeout: Annotated[
-        float,
-        typer.Option(
-            help="Close an idle keep-alive connection after this many seconds.",
-            envvar="ZOOMLIVE_KEEPALIVE_TIMEOUT",
+        str | None,
+        _setting(
+            "Close an idle keep-alive connection after this many seconds.",
+            "ZOOMLIVE_KEEPALIVE_TIMEOUT",
+            "5.0",
+            metavar="<float>",
         ),
-    ] = DEFAULT_KEEPALIVE_S,
+    ] = None,
     max_connections: Annotated[
-        int,
-        typer.Option(
-            help="Open connections at most; more are closed at once.",
-            envvar="ZOOMLIVE_MAX_CONNECTIONS",
+        str | None,
+        _setting(
+            "Open connections at most; more are closed at once.",
+            "ZOOMLIVE_MAX_CONNECTIONS",
+            "1000",
+            metavar="<int>",
         ),
-    ] = DEFAULT_MAX_CONNECTIONS,
+    ] = None,
     log_level: Annotated[
-        str,
-        typer.Option(
-            help="critical, error, warning, info, debug or trace.", envvar="ZOOMLIVE_LOG_LEVEL"
+        str | None,
+        _setting(
+            "critical, error, warning, info, debug or trace.", "ZOOMLIVE_LOG_LEVEL", "warning"
         ),
-    ] = "warning",
+    ] = None,
 ) -> None:
     """Run the Zoom API emulator."""
     require_emulator("serve")
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
     from zoomlive.emulator.app import create_app, open_env
     from zoomlive.emulator.serving import BindError, ServeOptions, bind, run
     from zoomlive.emulator.settings import Settings
-    from zoomlive.emulator.store import StoreBusy, is_sqlite
+    from zoomlive.emulator.store import StoreBusy
 
-    if host not in LOOPBACK_HOSTS and not admin_key:
-        raise fail(
-            f"binding to {host} exposes the control API: give --admin-key or ZOOMLIVE_ADMIN_KEY",
-            2,
-        )
-    if token_ttl < 1:
-        raise fail("--token-ttl must be at least 1 second", 2)
-    if media not in ("ffmpeg", "fake", "off", "remote"):
-        raise fail("--media must be ffmpeg, fake, off or remote", 2)
-    if media == "remote" and is_sqlite(db):
-        raise fail("--media remote needs PostgreSQL: --db postgresql://...", 2)
-    if workers < 1:
-        raise fail("--workers must be at least 1", 2)
-    if workers > 1 and is_sqlite(db):
-        # The SQLite store is one process's truth (in memory, journaled): workers, and the
-        # clock, faults and feed they share, need PostgreSQL.
-        raise fail("--workers above 1 needs PostgreSQL: --db postgresql://...", 2)
-    if workers > 1 and media == "ffmpeg":
-        # Each worker would start its own ffmpeg for the streams it was asked about, and none
-        # would know of the others': media workers stream for several API workers.
-        raise fail("--workers above 1 streams through media workers: --media remote", 2)
-    if workers > 1 and rate_limits != "off" and not redis_url:
-        # Counters in each worker would let N times the limit through, silently.
-        raise fail("--workers above 1 counts rate limits in Redis: --redis-url, or off", 2)
-    if rate_limits not in ("zoom", "off") and not Path(rate_limits).is_file():
-        raise fail(f"--rate-limits: no such file {rate_limits}", 2)
-    if media_profile is not None and media_profile not in PROFILES:
-        raise fail(f"--media-profile must be one of {', '.join(PROFILES)}", 2)
-    if min(header_timeout, body_timeout, keepalive_timeout) <= 0 or max_connections < 1:
-        raise fail(
-            "--header-timeout, --body-timeout, --keepalive-timeout and --max-connections "
-            "must be > 0",
-            2,
-        )
-    if history_events < 1 or history_days <= 0:
-        raise fail("--history-events must be at least 1 and --history-days above 0", 2)
-    if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
-        raise fail("--log-level must be critical, error, warning, info, debug or trace", 2)
-    settings = Settings(
-        db=db,
-        demo=demo,
-        admin_key=admin_key,
-        token_ttl=token_ttl,
-        seed=seed,
-        public_url=public_url,
-        media=media,  # type: ignore[arg-type]
-        media_profile=media_profile,
-        rate_limits=rate_limits,
-        redis_url=redis_url,
-        webhook_time_scale=webhook_time_scale,
-        history_events=history_events,
-        history_days=history_days,
-        host=host,
-        port=port,
-        allowed_hosts=[h for item in allowed_host or [] for h in item.split(",") if h.strip()],
-    )
+    # The flags given, and only those: the model reads the rest from ZOOMLIVE_* and defaults.
+    given: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "db": db,
+        "demo": demo,
+        "admin_key": admin_key,
+        "token_ttl": token_ttl,
+        "seed": seed,
+        "public_url": public_url,
+        "allowed_hosts": allowed_host,
+        "media": media,
+        "media_profile": media_profile,
+        "rate_limits": rate_limits,
+        "redis_url": redis_url,
+        "workers": workers,
+        "webhook_time_scale": webhook_time_scale,
+        "history_events": history_events,
+        "history_days": history_days,
+        "header_timeout": header_timeout,
+        "body_timeout": body_timeout,
+        "keepalive_timeout": keepalive_timeout,
+        "max_connections": max_connections,
+        "log_level": log_level,
+    }
+    try:
+        settings = Settings.from_env(**given)
+    except (ValidationError, SettingsError) as exc:
+        raise _refuse("serve", exc, SERVE_FLAGS) from None
+    # zoomlive serve's own defaults (in process, there is no address).
+    if settings.host is None:
+        settings.host = "127.0.0.1"
+    if settings.port is None:
+        settings.port = 8080
     # Bind first, then lock and open the store: a second emulator on the same port or the same
     # SQLite file stops here, before it migrates, seeds or reconciles anything.
     try:
-        sock = bind(host, port)
+        sock = bind(settings.host, settings.port)
     except BindError as exc:
         raise fail(str(exc)) from None
     holder = f"zoomlive serve on {settings.advertised_url} (pid {os.getpid()})"
@@ -286,21 +306,21 @@ def serve(
         raise fail(str(exc)) from None
     except Exception as exc:
         sock.close()
-        raise fail(f"cannot open the store {db!r}: {exc}") from None
+        raise fail(f"cannot open the store {settings.db!r}: {exc}") from None
     with env.store.read() as tx:
         seeded = any(a.id == "demo-account" for a in tx.list_accounts())
     typer.echo(banner(settings.advertised_url, seeded))
     sys.stdout.flush()
     options = ServeOptions(
-        header_timeout=header_timeout,
-        body_timeout=body_timeout,
-        keepalive_timeout=keepalive_timeout,
-        max_connections=max_connections,
-        log_level=log_level.lower(),
-        workers=workers,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        keepalive_timeout=settings.keepalive_timeout,
+        max_connections=settings.max_connections,
+        log_level=settings.log_level,
+        workers=settings.workers,
     )
     try:
-        if workers > 1:
+        if settings.workers > 1:
             # Each worker builds its app from the same settings, passed through the
             # environment; this process keeps the store's lock for all of them.
             os.environ.update(settings.to_env())
@@ -311,6 +331,14 @@ def serve(
     finally:
         sock.close()
         env.close()
+
+
+SERVE_FLAGS = {
+    name: "--" + name.replace("_", "-")
+    for name in inspect.signature(serve).parameters
+    if name != "allowed_host"
+} | {"allowed_hosts": "--allowed-host"}
+"""The flag of each setting ``serve`` takes (the rest are read from their variable only)."""
 
 
 def seed_cmd(
@@ -347,13 +375,20 @@ def seed_cmd(
         typer.echo(json.dumps(response.json(), indent=2))
         return
 
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
     from zoomlive.api.errors import ZoomError
     from zoomlive.emulator.app import open_env
     from zoomlive.emulator.control import seed as seeding
     from zoomlive.emulator.http import parse_document, validate_model
     from zoomlive.emulator.settings import Settings
 
-    env = open_env(Settings(db=db, demo=False))
+    try:
+        settings = Settings.from_env(db=db, demo=False)
+    except (ValidationError, SettingsError) as exc:
+        raise _refuse("seed", exc, {"db": "--db"}) from None
+    env = open_env(settings)
     try:
         doc = validate_model(seeding.SeedDoc, parse_document(raw))
         with env.store.write() as tx:

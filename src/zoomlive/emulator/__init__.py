@@ -2,7 +2,8 @@
 ``zoomlive serve`` runs it. Needs the ``emulator`` extra: ``pip install 'zoomlive[emulator]'``.
 
 Importing this package is cheap: ``create_app`` and ``Settings`` load on first use, so that
-``zoomlive serve --help`` and the settings module need none of the server's dependencies.
+``zoomlive serve --help`` needs none of the server's dependencies (``Settings`` needs only
+pydantic-settings).
 """
 
 from __future__ import annotations

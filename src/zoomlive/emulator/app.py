@@ -32,7 +32,6 @@ from zoomlive.emulator.gateway import Gateway
 from zoomlive.emulator.guard import RequestGuard, allowed_hosts
 from zoomlive.emulator.http import TrackingIdMiddleware
 from zoomlive.emulator.ids import Source
-from zoomlive.emulator.media.command import PROFILES
 from zoomlive.emulator.media.remote import RemoteMedia
 from zoomlive.emulator.media.supervisor import MediaSupervisor, die_with_parent
 from zoomlive.emulator.ratelimit import MemoryCounters, RateLimiter, RedisCounters, load_limits
@@ -99,8 +98,6 @@ def create_app(
     ``env`` opened beforehand is given (``zoomlive serve`` opens it before it binds)."""
     settings = settings or Settings.from_env()
     faults = FaultInjector(seed=settings.seed)
-    if settings.media_profile is not None and settings.media_profile not in PROFILES:
-        raise ValueError(f"media_profile must be one of {', '.join(PROFILES)}")
     opened: Env | None = env
 
     @asynccontextmanager

@@ -111,12 +111,12 @@ class ZoomEmulator:
             if self.running:
                 return self
             uvicorn, app_module, serving, settings_module = _emulator_modules()
-            sock = serving.bind("127.0.0.1", 0)
-            port = sock.getsockname()[1]
-            settings = settings_module.Settings(
+            # Checked before anything starts (a bad value: a ValidationError naming it). Only
+            # these values: the ZOOMLIVE_* variables a shell may set for zoomlive serve (its
+            # admin key, public URL...) have no say over a test suite's own emulator.
+            settings = settings_module.Settings.without_env(
                 db=":memory:",
                 host="127.0.0.1",
-                port=port,
                 media=self.media,
                 media_profile=self.media_profile,
                 rate_limits=self.rate_limits,
@@ -125,6 +125,9 @@ class ZoomEmulator:
                 # A test suite's own emulator: secrets cost microseconds, not scrypt's tens of ms.
                 cheap_secrets=True,
             )
+            sock = serving.bind("127.0.0.1", 0)
+            port = sock.getsockname()[1]
+            settings.port = port
             config = uvicorn.Config(
                 app_module.create_app(settings),
                 http=serving.protocol_class(),
