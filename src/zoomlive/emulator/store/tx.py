@@ -184,20 +184,19 @@ class Tx:
             self.update("accounts", replace(a, created_at=current.created_at))
 
     def get_account(self, account_id: str) -> Account | None:
-        found = self.s.accounts.get(account_id)
-        return None if found is None else _clone_account(found)
+        found: Account | None = self.get("accounts", account_id)
+        return found
 
     def list_accounts(self) -> list[Account]:
-        rows = sorted(self.s.accounts.values(), key=lambda a: (a.created_at, a.id))
-        return [_clone_account(a) for a in rows]
+        return self.select("accounts", order=lambda a: (a.created_at, a.id))
 
     # users -----------------------------------------------------------------------------------
     def insert_user(self, u: User) -> None:
         self.insert("users", u)
 
     def get_user(self, user_id: str) -> User | None:
-        found = self.s.users.get(user_id)
-        return None if found is None else _clone_user(found)
+        found: User | None = self.get("users", user_id)
+        return found
 
     def get_user_by_email(self, email: str) -> User | None:
         user_id = self.s.index[("users", "email")].get(email.lower())
@@ -211,9 +210,11 @@ class Tx:
         return _clone_user(user), _clone_account(account)
 
     def list_users(self, account_id: str | None = None) -> list[User]:
-        rows = [u for u in self.s.users.values() if account_id in (None, u.account_id)]
-        rows.sort(key=lambda u: (u.created_at, u.id))
-        return [_clone_user(u) for u in rows]
+        return self.select(
+            "users",
+            lambda u: account_id in (None, u.account_id),
+            order=lambda u: (u.created_at, u.id),
+        )
 
     # apps ------------------------------------------------------------------------------------
     def insert_app(self, a: App) -> None:
@@ -228,21 +229,23 @@ class Tx:
         self.update("apps", replace(a, **{k: getattr(current, k) for k in kept}))
 
     def get_app(self, client_id: str) -> App | None:
-        found = self.s.apps.get(client_id)
-        return None if found is None else _clone_app(found)
+        found: App | None = self.get("apps", client_id)
+        return found
 
     def list_apps(self, account_id: str | None = None) -> list[App]:
-        rows = [a for a in self.s.apps.values() if account_id in (None, a.account_id)]
-        rows.sort(key=lambda a: (a.created_at, a.client_id))
-        return [_clone_app(a) for a in rows]
+        return self.select(
+            "apps",
+            lambda a: account_id in (None, a.account_id),
+            order=lambda a: (a.created_at, a.client_id),
+        )
 
     # tokens ----------------------------------------------------------------------------------
     def insert_token(self, t: Token) -> None:
         self.insert("tokens", t)
 
     def get_token(self, token_hash: str) -> Token | None:
-        found = self.s.tokens.get(token_hash)
-        return None if found is None else _clone_token(found)
+        found: Token | None = self.get("tokens", token_hash)
+        return found
 
     def get_token_and_app_enabled(self, token_hash: str) -> tuple[Token, bool, str] | None:
         found = token_facts(self.s, token_hash)
@@ -326,9 +329,7 @@ class Tx:
         return None if found is None else _clone_stream(found)
 
     def list_livestreams(self, account_id: str | None = None) -> list[LiveStream]:
-        rows = [s for s in self.s.streams.values() if account_id in (None, s.account_id)]
-        rows.sort(key=lambda s: (s.kind, s.owner_id))
-        return [_clone_stream(s) for s in rows]
+        return self.select("livestreams", lambda s: account_id in (None, s.account_id))
 
     def save_livestream(self, stream: LiveStream) -> None:
         """Insert or update, with an optimistic version check, and log its state changes. The
