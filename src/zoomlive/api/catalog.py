@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from zoomlive.api import wire as w
+from zoomlive.api import zoomdoc
 
 Label = Literal["Light", "Medium", "Heavy", "Resource-intensive"]
 
@@ -355,5 +356,11 @@ BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
 
 
 def all_scopes() -> list[str]:
-    """Every scope the emulator knows, sorted."""
-    return sorted({scope for op in OPERATIONS for scope in op.scopes})
+    """Every scope the emulator knows, sorted: the catalog's, and for each other operation of
+    Zoom's documents (the spec tier) its classic scopes, unless one known already grants it."""
+    known = {scope for op in OPERATIONS for scope in op.scopes}
+    for doc_op in zoomdoc.operations():
+        grants = [s.strip() for s in (*doc_op.classic_scopes, *doc_op.granular_scopes)]
+        if known.isdisjoint(grants):
+            known.update(s.strip() for s in doc_op.classic_scopes or doc_op.granular_scopes)
+    return sorted(known)

@@ -43,6 +43,10 @@ from zoomlive.emulator.rules import HANDLERS, UUID_OPERATIONS
 from zoomlive.emulator.rules.auth import ANONYMOUS, authenticate, require_scopes
 from zoomlive.emulator.rules.common import Call, Result, parse_session_id
 from zoomlive.emulator.settings import BODY_TIMED_OUT
+from zoomlive.emulator.spec import SpecOp, stateful_ids
+from zoomlive.emulator.spec import handle as spec_handle
+from zoomlive.emulator.spec import parse as spec_parse
+from zoomlive.emulator.spec import table as spec_table
 from zoomlive.emulator.store import StoreClosed, StoreFailed
 from zoomlive.emulator.store.core import NeedsWrite
 
@@ -106,6 +110,8 @@ class Gateway:
         self.app = app
         """The Starlette app: control API, dashboard, OAuth, OpenAPI, lifespan."""
         self.routes = Routes(catalog.OPERATIONS)
+        self.spec = spec_table(stateful_ids(HANDLERS))
+        """Every other operation of Zoom's documents (emulator/spec)."""
         self.faults = faults
         self.guard = guard
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -135,19 +141,30 @@ class Gateway:
         if problem is not None:
             await _send(send, problem, head)
             return
+        method = "GET" if head else scope["method"]
         found = self.routes.match(scope["path"])
-        if found is None:
-            await _send(send, NOT_FOUND, head)
-            return
-        ops, path_params = found
-        op = ops.get("GET" if head else scope["method"])
-        if op is None:
-            allowed = ", ".join(sorted({*ops, *(("HEAD",) if "GET" in ops else ())}))
-            refused = ZoomError(405, 405, "Method not allowed.", headers={"Allow": allowed})
-            await _send(send, refused, head)
-            return
+        ops, path_params = found if found is not None else ({}, {})
+        op = ops.get(method)
+        spec: SpecOp | None = None
+        if op is None or (path_params and not self.spec.shadows.isdisjoint(path_params.values())):
+            # not the catalog's: the spec tier (a literal of its paths beats a catalog param)
+            spec_found = self.spec.routes.match(scope["path"])
+            spec_ops, spec_values = spec_found if spec_found is not None else ({}, [])
+            spec = spec_ops.get(method)
+            if spec is not None:
+                op, path_params = spec.op, dict(zip(spec.path_names, spec_values, strict=False))
+            elif op is None:
+                every = {*ops, *spec_ops}
+                if not every:
+                    await _send(send, NOT_FOUND, head)
+                    return
+                allowed = ", ".join(sorted({*every, *(("HEAD",) if "GET" in every else ())}))
+                refused = ZoomError(405, 405, "Method not allowed.", headers={"Allow": allowed})
+                await _send(send, refused, head)
+                return
+        assert op is not None
         raw = b""
-        if op.request_model is not None:
+        if op.request_model is not None or (spec is not None and spec.body_schema is not None):
             try:
                 raw = await self._read_body(scope, receive, headers)
             except ZoomError as err:
@@ -166,6 +183,7 @@ class Gateway:
             (headers.get(b"content-type") or b"").decode("latin-1") or None,
             raw,
             base,
+            spec,
         )
         try:
             answer = await self._run(env, request)
@@ -184,10 +202,22 @@ class Gateway:
         nothing: the reference call repeated, a refusal) and joins a write round only if it
         would change something."""
         store = env.store
-        parsed = _parse(request)
+        parsed: Call | ZoomError
+        if request.spec is None:
+            parsed = _parse(request)
+            handler = HANDLERS[request.op.operation_id]
+        else:
+            parsed = spec_parse(
+                request.spec,
+                list(request.path.values()),
+                request.query_string,
+                request.content_type,
+                request.raw,
+                request.base,
+            )
+            handler = spec_handle
         write = request.op.method != "GET"
         optimistic = write and store.shared
-        handler = HANDLERS[request.op.operation_id]
         ticket = None
         if store.shared:  # SQLite has nothing to wait for
             entering = store.enter(write=write and not optimistic)
@@ -265,6 +295,8 @@ class _Request:
     content_type: str | None
     raw: bytes
     base: str
+    spec: SpecOp | None = None
+    """A spec-tier operation (``op`` is then its catalog-shaped view)."""
 
 
 def _parse(request: _Request) -> Call | ZoomError:
@@ -363,6 +395,6 @@ def _header_name(name: str) -> bytes:
 
 
 def _json(body: BaseModel | dict[str, Any]) -> bytes:
-    if isinstance(body, dict):  # a view, JSON-ready (rules/views.py)
+    if not isinstance(body, BaseModel):  # a view, JSON-ready (rules/views.py; spec answers)
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return body.model_dump_json(exclude_none=True).encode()

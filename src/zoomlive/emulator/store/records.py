@@ -275,3 +275,21 @@ class WebhookDelivery:
     delivered_at: datetime | None = None
     secret_token: str = ""
     """The subscription's secret, where the delivery was claimed for sending."""
+
+
+# The spec tier --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SpecResource:
+    """A resource of a spec-tier operation that a write named (emulator/spec/memory.py): what
+    was written to one path (merged into later reads of it), or that it was deleted."""
+
+    account_id: str
+    path: str
+    """The concrete path under ``/v2`` (its ids resolved: a user's id, not ``me``)."""
+    body: dict[str, Any]
+    deleted: bool
+    seq: int
+    """Creation order, for listing a collection's items as they were added."""
+    updated_at: datetime

@@ -37,6 +37,7 @@ from zoomlive.emulator.store.records import (
     DailyCount,
     LiveStream,
     Session,
+    SpecResource,
     Token,
     User,
     WebhookDelivery,
@@ -258,6 +259,20 @@ daily_counters = Table(
     Column("count", Integer, nullable=False),
 )
 
+spec_resources = Table(
+    "spec_resources",
+    metadata,
+    Column(
+        "account_id", String(64), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("path", String(1024), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+"""What spec-tier writes said about a path (0008): its body, or that it was deleted."""
+
 # What the workers and hosts of one PostgreSQL store share besides Zoom's state (0006). A
 # single-process emulator keeps these in memory and leaves the tables empty.
 
@@ -446,6 +461,7 @@ ENTITIES: dict[str, Entity] = {
         _entity(daily_counters, DailyCount),
         _entity(webhook_subscriptions, WebhookSubscription),
         _entity(webhook_deliveries, WebhookDelivery),
+        _entity(spec_resources, SpecResource),
     )
 }
 """Every table held in memory, by name (the others are logs, read by query)."""

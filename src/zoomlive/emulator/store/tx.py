@@ -530,6 +530,7 @@ class Tx:
 
 
 CLEARED = (
+    "spec_resources",
     "webhook_attempts",
     "webhook_deliveries",
     "webhook_subscriptions",
