@@ -67,6 +67,10 @@ class Operation:
     response_model: type[BaseModel] | None = None
     query_model: type[BaseModel] | None = None
     tags: tuple[str, ...] = field(default=())
+    test: str = ""
+    """The test that shows this operation's stateful behaviour end to end
+    (``tests/emulator/test_x.py::test_y``): docs/coverage.md names it, and a test checks that it
+    exists (tests/emulator/test_coverage.py)."""
     already_done: tuple[AlreadyDone, ...] = field(default=())
     """Error answers that, to this call sent again after an earlier try's answer was lost, say
     that the earlier try took effect: the SDK counts the call as done."""
@@ -100,6 +104,7 @@ def _master(scope: str) -> tuple[str, ...]:
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         operation_id="user",
+        test="tests/emulator/test_webinars.py::test_users_me_id_and_email",
         method="GET",
         path="/users/{userId}",
         label="Light",
@@ -113,6 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinarCreate",
+        test="tests/emulator/test_webinars.py::test_create_webinar_returns_zooms_creation_body",
         method="POST",
         path="/users/{userId}/webinars",
         label="Light",
@@ -127,6 +133,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinars",
+        test="tests/emulator/test_webinars.py::test_list_webinars_paginates",
         method="GET",
         path="/users/{userId}/webinars",
         label="Medium",
@@ -141,6 +148,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinar",
+        test="tests/emulator/test_webinars.py::test_get_unknown_and_invalid_ids",
         method="GET",
         path="/webinars/{webinarId}",
         label="Light",
@@ -154,6 +162,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinarUpdate",
+        test="tests/emulator/test_webinars.py::test_update_webinar",
         method="PATCH",
         path="/webinars/{webinarId}",
         label="Light",
@@ -167,6 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinarDelete",
+        test="tests/emulator/test_webinars.py::test_delete_by_status",
         already_done=(GONE,),
         method="DELETE",
         path="/webinars/{webinarId}",
@@ -180,6 +190,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinarStatus",
+        test="tests/emulator/test_webinars.py::test_end_webinar",
         method="PUT",
         path="/webinars/{webinarId}/status",
         label="Light",
@@ -193,6 +204,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="getWebinarLiveStreamDetails",
+        test="tests/emulator/test_livestream.py::test_configure_then_get",
         method="GET",
         path="/webinars/{webinarId}/livestream",
         label="Light",
@@ -206,6 +218,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinarLiveStreamUpdate",
+        test="tests/emulator/test_livestream.py::test_configure_then_get",
         method="PATCH",
         path="/webinars/{webinarId}/livestream",
         label="Light",
@@ -219,6 +232,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="webinarLiveStreamStatusUpdate",
+        test="tests/emulator/test_livestream.py::test_start_and_stop_a_webinar_stream",
         method="PATCH",
         path="/webinars/{webinarId}/livestream/status",
         label="Light",
@@ -232,6 +246,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetingCreate",
+        test="tests/emulator/test_meetings.py::test_create_get_update_delete",
         method="POST",
         path="/users/{userId}/meetings",
         label="Light",
@@ -246,6 +261,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetings",
+        test="tests/emulator/test_meetings.py::test_list_by_type",
         method="GET",
         path="/users/{userId}/meetings",
         label="Medium",
@@ -260,6 +276,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meeting",
+        test="tests/emulator/test_meetings.py::test_create_get_update_delete",
         method="GET",
         path="/meetings/{meetingId}",
         label="Light",
@@ -273,6 +290,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetingUpdate",
+        test="tests/emulator/test_meetings.py::test_create_get_update_delete",
         method="PATCH",
         path="/meetings/{meetingId}",
         label="Light",
@@ -286,6 +304,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetingDelete",
+        test="tests/emulator/test_meetings.py::test_create_get_update_delete",
         already_done=(GONE,),
         method="DELETE",
         path="/meetings/{meetingId}",
@@ -299,6 +318,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetingStatus",
+        test="tests/emulator/test_livestream.py::test_ending_a_meeting_stops_its_stream",
         method="PUT",
         path="/meetings/{meetingId}/status",
         label="Light",
@@ -312,6 +332,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="getMeetingLiveStreamDetails",
+        test="tests/emulator/test_livestream.py::test_configure_then_get",
         method="GET",
         path="/meetings/{meetingId}/livestream",
         label="Light",
@@ -325,6 +346,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetingLiveStreamUpdate",
+        test="tests/emulator/test_livestream.py::test_configure_then_get",
         method="PATCH",
         path="/meetings/{meetingId}/livestream",
         label="Light",
@@ -338,6 +360,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         operation_id="meetingLiveStreamStatusUpdate",
+        test="tests/emulator/test_livestream.py::test_meeting_start_mode_stop",
         already_done=(START_THROTTLED,),
         method="PATCH",
         path="/meetings/{meetingId}/livestream/status",

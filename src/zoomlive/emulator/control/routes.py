@@ -461,6 +461,13 @@ def rate_limits(env: Env, req: ControlRequest) -> Response:
     return JSONResponse({"enabled": True, "refused": dict(env.limiter.refused), "usage": usage})
 
 
+def coverage_report(env: Env, req: ControlRequest) -> Response:
+    """Zoom's documents, operation by operation, and the tier that answers each (coverage.md)."""
+    from zoomlive.emulator.spec.coverage import coverage  # the documents load on first use
+
+    return JSONResponse(coverage())
+
+
 def thumbnail(kind: SessionKind) -> ControlHandler:
     """The latest frame of a stream being pushed, as JPEG (for the dashboard)."""
 
@@ -548,6 +555,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{p}/media/leases", endpoint(media_leases), methods=["GET"]),
         Route(f"{p}/events", events, methods=["GET"]),
         Route(f"{p}/ratelimits", endpoint(rate_limits), methods=["GET"]),
+        Route(f"{p}/coverage", endpoint(coverage_report), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}/webhook", endpoint(set_webhook), methods=["PUT"]),
         Route(f"{p}/webhooks/deliveries", endpoint(webhook_deliveries), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),

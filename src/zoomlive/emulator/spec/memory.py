@@ -38,6 +38,9 @@ TABLE = "spec_resources"
 KEEPS_READ = frozenset({"userSSOTokenDelete"})
 """Deletes that leave their path's read as it was: revoking a user's SSO token does not stop
 ``GET /users/{userId}/token`` from minting a ZAK."""
+OWN_PATH = re.compile(r"/(users|meetings|webinars|past_meetings|past_webinars)/\{\}")
+"""A stored object's own path: deleting it is the stateful tier's (it owns the object); the
+spec tier answers such a delete without marking the object gone."""
 
 
 def handle(env: Env, tx: Tx, call: Call) -> Result:
@@ -175,8 +178,8 @@ def _write(env: Env, tx: Tx, spec: SpecOp, account: str, path: str, named: Named
 
 
 def _delete(env: Env, tx: Tx, spec: SpecOp, account: str, path: str) -> None:
-    if spec.operation_id in KEEPS_READ:
-        return
+    if spec.operation_id in KEEPS_READ or OWN_PATH.fullmatch(spec.template):
+        return  # a stored user, meeting or webinar is the stateful tier's to delete
     if spec.pairs.item is not None:  # a collection: its items go, it stays
         for child in _children(tx, account, path):
             if not child.deleted:

@@ -58,10 +58,11 @@ def _join(a: Any, b: Any) -> Any:
     return a
 
 
-def to_json_schema(schema: Any) -> Any:
-    """An OpenAPI 3.0 schema (folded or not) as a draft-4 JSON Schema."""
+def to_json_schema(schema: Any, *, strict: bool = False) -> Any:
+    """An OpenAPI 3.0 schema (folded or not) as a draft-4 JSON Schema (``strict``: ``oneOf``
+    kept as it is written)."""
     if isinstance(schema, list):
-        return [to_json_schema(item) for item in schema]
+        return [to_json_schema(item, strict=strict) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out: Schema = {}
@@ -69,11 +70,11 @@ def to_json_schema(schema: Any) -> Any:
         if key in _DROPPED or key in _ANNOTATIONS or key == "format":
             continue
         if key == "properties":
-            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
-        elif key == "oneOf":  # Zoom's variants overlap (plain objects): any one fits
+            out[key] = {name: to_json_schema(sub, strict=strict) for name, sub in value.items()}
+        elif key == "oneOf" and not strict:  # Zoom's variants overlap (plain objects)
             out["anyOf"] = to_json_schema(value)
         else:
-            out[key] = to_json_schema(value)
+            out[key] = to_json_schema(value, strict=strict)
     if schema.get("nullable"):
         kind = out.get("type")
         if isinstance(kind, str):
@@ -96,14 +97,14 @@ def _validator(text: str) -> Any:
     return jsonschema_rs.Draft4Validator(json.loads(text))
 
 
-def validator(schema: Schema) -> Any:
+def validator(schema: Schema, *, strict: bool = False) -> Any:
     """A compiled validator of an OpenAPI schema (cached by its text)."""
-    return _validator(json.dumps(to_json_schema(schema), sort_keys=True))
+    return _validator(json.dumps(to_json_schema(schema, strict=strict), sort_keys=True))
 
 
-def fits(value: Any, schema: Schema) -> bool:
+def fits(value: Any, schema: Schema, *, strict: bool = False) -> bool:
     """Does ``value`` satisfy the OpenAPI schema?"""
-    return bool(validator(schema).is_valid(value))
+    return bool(validator(schema, strict=strict).is_valid(value))
 
 
 def field_errors(value: Any, schema: Schema, prefix: str = "") -> list[FieldError]:
