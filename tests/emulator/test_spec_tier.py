@@ -223,7 +223,9 @@ def test_created_items_are_listed_with_their_batch(api: Api) -> None:
     assert made.status_code == 201, made.text
     listed = api.get(url).json()["registrants"]
     assert [(r["email"], r["first_name"]) for r in listed] == [("ada@example.com", "Ada")]
-    assert listed[0]["id"] == made.json()["registrant_id"] or listed[0]["id"] == made.json()["id"]
+    assert made.json()["id"] == meeting["id"]  # Zoom: the meeting's id, and the registrant's
+    assert listed[0]["id"] == made.json()["registrant_id"]
+    assert made.json()["topic"] == meeting["topic"]
     one = api.get(f"{url}/{listed[0]['id']}")
     assert one.status_code == 200 and one.json()["email"] == "ada@example.com"
 

@@ -164,8 +164,12 @@ def _create(
     if isinstance(answer, dict) and first is not None:
         if len(elements) == 1 and isinstance(data, dict):
             answer = merge(answer, data, schema)
-        _set(answer, schema, "id", first)
-        _set(answer, schema, pairs.item_name, first)
+        # the new id as ``{name}_id`` where documented (a registrant's ``id`` is its meeting's),
+        # else as ``id``
+        if pairs.item_name in schema.get("properties", {}):
+            _set(answer, schema, pairs.item_name, first)
+        else:
+            _set(answer, schema, "id", first)
     return answer
 
 
