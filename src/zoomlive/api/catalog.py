@@ -380,10 +380,13 @@ BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
 
 def all_scopes() -> list[str]:
     """Every scope the emulator knows, sorted: the catalog's, and for each other operation of
-    Zoom's documents (the spec tier) its classic scopes, unless one known already grants it."""
+    Zoom's documents (the spec tier) that none of them grants, one classic scope that does (its
+    ``:admin`` one first). Few: a token's scopes are read on every call."""
     known = {scope for op in OPERATIONS for scope in op.scopes}
     for doc_op in zoomdoc.operations():
         grants = [s.strip() for s in (*doc_op.classic_scopes, *doc_op.granular_scopes)]
-        if known.isdisjoint(grants):
-            known.update(s.strip() for s in doc_op.classic_scopes or doc_op.granular_scopes)
+        if grants and known.isdisjoint(grants):
+            classic = [s.strip() for s in doc_op.classic_scopes]
+            admin = [s for s in classic if s.endswith(":admin")]
+            known.add((admin or classic or grants)[0])
     return sorted(known)
