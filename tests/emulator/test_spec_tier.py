@@ -435,3 +435,13 @@ def test_another_accounts_objects_do_not_exist(api: Api) -> None:
     assert_error(api.get("/v2/webinars/77777777777/polls"), 404, 3001)
     assert_error(api.post("/v2/meetings/77777777778/polls", json={"title": "x"}), 404, 3001)
     assert_error(api.get("/v2/users/boss@acme.test/settings"), 404, 1001)
+
+
+def test_mock_zoom_counts_the_spec_tier_as_implemented() -> None:
+    from zoomlive.testing._mock import implemented
+
+    assert implemented("GET", "api.zoom.us", "/v2/users/me/token")
+    assert implemented("HEAD", "api.zoom.us", f"/v2/webinars/{DEMO_WEBINAR}/registrants")
+    assert implemented("GET", "api.zoom.us", "/v2/users/summary")
+    assert not implemented("GET", "api.zoom.us", "/v2/users/me/nothing_here")
+    assert not implemented("PUT", "api.zoom.us", "/v2/users/me/assistants")

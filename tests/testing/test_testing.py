@@ -268,7 +268,7 @@ def test_an_operation_zoomlive_lacks_gets_zooms_404_and_a_log_line(
 ) -> None:
     bearer = {"Authorization": "Bearer " + token(zoom.credentials)}
     with caplog.at_level(logging.WARNING, logger="zoomlive.testing"):
-        response = httpx.get("https://api.zoom.us/v2/users/me/recordings", headers=bearer)
+        response = httpx.get("https://api.zoom.us/v2/users/me/nothing_here", headers=bearer)
         wrong_method = requests.delete(
             f"https://api.zoom.us/v2/webinars/{DEMO_WEBINAR}/livestream", headers=bearer
         )
@@ -277,7 +277,7 @@ def test_an_operation_zoomlive_lacks_gets_zooms_404_and_a_log_line(
     assert wrong_method.status_code == 405
     logged = [r.getMessage() for r in caplog.records if r.name == "zoomlive.testing"]
     assert len(logged) == 2, logged
-    assert "GET https://api.zoom.us/v2/users/me/recordings is not implemented" in logged[0]
+    assert "GET https://api.zoom.us/v2/users/me/nothing_here is not implemented" in logged[0]
     assert f"DELETE https://api.zoom.us/v2/webinars/{DEMO_WEBINAR}/livestream" in logged[1]
 
 

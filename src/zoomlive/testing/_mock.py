@@ -98,12 +98,25 @@ def _routes() -> Any:
     return Routes(OPERATIONS)
 
 
+@functools.lru_cache(maxsize=1)
+def _spec_routes() -> Any:
+    from zoomlive.emulator.rules import HANDLERS
+    from zoomlive.emulator.spec import stateful_ids, table
+
+    return table(stateful_ids(HANDLERS)).routes
+
+
 def implemented(method: str, host: str, path: str) -> bool:
-    """Whether the emulator implements this call (the operation catalog, and OAuth)."""
+    """Whether the emulator implements this call (the operation catalog, the spec tier's
+    operations of Zoom's documents, and OAuth)."""
     if host.lower().rstrip(".") == ZOOM_OAUTH_HOST:
         return path == "/oauth/token" and method == "POST"
-    found = _routes().match(path)
-    return found is not None and (method in found[0] or (method == "HEAD" and "GET" in found[0]))
+    wanted = "GET" if method == "HEAD" else method
+    for routes in (_routes(), _spec_routes()):
+        found = routes.match(path)
+        if found is not None and wanted in found[0]:
+            return True
+    return False
 
 
 # the registry: which mock is active, which threads must not call Zoom any more ------------------
