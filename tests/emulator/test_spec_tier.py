@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
@@ -193,6 +194,11 @@ def test_poll_create_get_list_delete(api: Api) -> None:
     assert_error(api.delete(f"{base}/{poll_id}"), 404, 404)
     assert_error(api.put(f"{base}/{poll_id}", json={"title": "Back"}), 404, 404)
     assert [p["id"] for p in api.get(base).json()["polls"]] == [second]
+    # a reset forgets what the spec tier kept, with the rest of the state
+    assert api.control("POST", "/reset", json={"demo": True}).status_code == 200
+    api.token = get_token(api.client)
+    assert api.get(base).json()["polls"] == []
+    assert api.get(f"{base}/{poll_id}").status_code == 200  # generated again, not gone
 
 
 def test_patch_then_get_merges_what_was_written(api: Api) -> None:
@@ -302,8 +308,16 @@ def test_rate_limit_label_from_the_document(make_client: Callable[..., TestClien
     assert used["Heavy"] == 1 and used["Light"] == 0, usage  # the token was no API call
 
 
-def test_writes_survive_a_restart(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
-    db = str(tmp_path / "spec.db")
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_writes_survive_a_restart(
+    make_client: Callable[..., TestClient],
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Kept in the store: a new emulator on the same database reads them (on PostgreSQL the
+    write runs first as an optimistic read, then again in a write round)."""
+    db = str(tmp_path / "spec.db") if backend == "sqlite" else request.getfixturevalue("pg_url")
     first = make_client(db=db)
     headers = {"Authorization": f"Bearer {get_token(first)}"}
     made = first.post("/v2/tracking_fields", json={"field": "Region"}, headers=headers)
