@@ -20,6 +20,7 @@ webinar or user the path names.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, cast
 
@@ -241,12 +242,25 @@ def not_found(spec: SpecOp, named: Named, path: str) -> ZoomError:
 # answers -------------------------------------------------------------------------------------
 
 
+_GENERATED: dict[tuple[int, str], str] = {}
+"""Generated answers by (schema, path), as JSON: the same call answers the same, so a big one
+(a user's settings: 8 KiB, a few ms to build) is built once. Oldest out past the cap."""
+_GENERATED_CAP = 2048
+
+
 def _answer(spec: SpecOp, named: Named, path: str) -> Any:
     """The success answer generated from the document, consistent with what the path names."""
     schema = spec.answer_schema
     if schema is None:
         return None
-    value = generate(schema, seeded(spec.operation_id, path))
+    key = (id(schema), path)
+    text = _GENERATED.get(key)
+    if text is None:
+        text = json.dumps(generate(schema, seeded(spec.operation_id, path)))
+        if len(_GENERATED) >= _GENERATED_CAP:
+            _GENERATED.pop(next(iter(_GENERATED)), None)
+        _GENERATED[key] = text
+    value = json.loads(text)
     if isinstance(value, dict):
         _name(value, schema, named)
     return value
