@@ -13,7 +13,6 @@ from typing import Literal
 from pydantic import BaseModel
 
 from zoomlive.api import wire as w
-from zoomlive.api import zoomdoc
 
 Label = Literal["Light", "Medium", "Heavy", "Resource-intensive"]
 
@@ -382,6 +381,8 @@ def all_scopes() -> list[str]:
     """Every scope the emulator knows, sorted: the catalog's, and for each other operation of
     Zoom's documents (the spec tier) that none of them grants, one classic scope that does (its
     ``:admin`` one first). Few: a token's scopes are read on every call."""
+    from zoomlive.api import zoomdoc  # not for the SDK's calls: the emulator's seeds need it
+
     known = {scope for op in OPERATIONS for scope in op.scopes}
     for doc_op in zoomdoc.operations():
         grants = [s.strip() for s in (*doc_op.classic_scopes, *doc_op.granular_scopes)]

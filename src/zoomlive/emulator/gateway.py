@@ -13,6 +13,10 @@ the memory store the rule runs right here, under the store's lock, and the answe
 journal's group commit without holding anything; with the SQL store (PostgreSQL) it runs in a
 worker thread. Fault rules, when there are any, wrap this path (``FaultMiddleware``).
 
+An operation of Zoom's documents that the catalog lacks goes the same line to the spec tier
+(``emulator/spec``): its route tree is asked only when the catalog's finds nothing for the
+method, or the path has a segment the documents write as a literal (``/users/summary``).
+
 Everything else (``/oauth/token``, ``/_emulator``, the dashboard, ``/openapi.json``) goes to the
 Starlette app, which also owns the lifespan. Why not Starlette for ``/v2`` too: its routing,
 request objects and middleware stack cost more than the whole call (docs/architecture.md).
