@@ -38,6 +38,9 @@ def render_operations() -> str:
         )
     lines += [
         "",
+        "These are the stateful operations. Every other operation of Zoom's Meetings and Users",
+        "documents is answered by the emulator's spec tier: see [coverage.md](coverage.md).",
+        "",
         "Besides these, the emulator serves `POST /oauth/token` (Server-to-Server OAuth),",
         "`GET /openapi.json` (this table as OpenAPI 3) and its own control API under",
         "`/_emulator` (see `docs/control-api.md`).",
