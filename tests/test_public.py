@@ -50,7 +50,7 @@ def test_exported_members() -> None:
     assert zoomlive.create_app is emulator.create_app  # the old names still work
 
 
-EMULATOR_ONLY = ("starlette", "uvicorn", "sqlalchemy", "alembic", "av", "imageio_ffmpeg", "redis")
+EMULATOR_ONLY = ("starlette", "uvicorn", "sqlalchemy", "alembic", "av", "redis")
 
 
 def test_importing_the_sdk_loads_nothing_of_the_emulator() -> None:
@@ -84,7 +84,6 @@ def test_the_sdk_install_needs_none_of_the_emulator() -> None:
         "sqlalchemy",
         "alembic",
         "av",
-        "imageio-ffmpeg",
         "redis",
     } <= emulator
 

@@ -69,8 +69,8 @@ def banner(base: str, demo_seeded: bool) -> str:
 
 
 SERVE_EPILOG = (
-    "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one, else "
-    "imageio-ffmpeg's), ZOOMLIVE_FONT (the overlay font). Every option above shows "
+    "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one on PATH, "
+    "apt-get install ffmpeg), ZOOMLIVE_FONT (the overlay font). Every option above shows "
     "the ZOOMLIVE_* variable it reads."
 )
 
