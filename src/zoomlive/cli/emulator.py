@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from zoomlive._extras import EXTRAS, missing, store_modules
 from zoomlive.cli.errors import EXIT_USAGE, fail
 from zoomlive.emulator.media.command import PROFILES
 from zoomlive.emulator.settings import (
@@ -22,25 +23,20 @@ from zoomlive.emulator.settings import (
 )
 
 DEFAULT_DB = "zoomlive.db"
-EMULATOR_MODULES = ("starlette", "uvicorn", "sqlalchemy", "alembic", "multipart", "yaml")
+EMULATOR_MODULES = EXTRAS["emulator"]
 
 
 def require_emulator(command: str, *extra: str) -> None:
-    """Exit 2 with one line naming the extra when the emulator's dependencies are missing."""
-    import importlib
+    """Exit 2 with one line naming the extra when the emulator's dependencies, or the modules
+    ``extra`` of other extras, are missing."""
+    require_modules(command, *EMULATOR_MODULES, *extra)
 
-    missing = []
-    for module in (*EMULATOR_MODULES, *extra):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        raise fail(
-            f"zoomlive {command} needs the emulator: pip install 'zoomlive[emulator]' "
-            f"(missing: {', '.join(missing)})",
-            EXIT_USAGE,
-        )
+
+def require_modules(command: str, *modules: str) -> None:
+    """Exit 2 with one line naming the extras that install the missing ``modules``."""
+    message = missing(modules)
+    if message is not None:
+        raise fail(f"zoomlive {command} needs {message}", EXIT_USAGE)
 
 
 def banner(base: str, demo_seeded: bool) -> str:
@@ -201,7 +197,7 @@ def serve(
     ] = "warning",
 ) -> None:
     """Run the Zoom API emulator."""
-    require_emulator("serve")
+    require_emulator("serve", *store_modules(db, redis_url))
     from zoomlive.emulator.app import create_app, open_env
     from zoomlive.emulator.serving import BindError, ServeOptions, bind, run
     from zoomlive.emulator.settings import Settings
@@ -313,7 +309,7 @@ def seed_cmd(
 ) -> None:
     """Load accounts, users, apps and webinars from a seed file."""
     if not url:
-        require_emulator("seed")
+        require_emulator("seed", *store_modules(db))
     import json
 
     raw = file.read_bytes()
@@ -367,7 +363,7 @@ def receive(
     ] = None,
 ) -> None:
     """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
-    require_emulator("receive", "av")
+    require_modules("receive", "av")  # PyAV alone: the media extra
     from zoomlive.receiver import ReceiverError, run_receive
 
     try:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from zoomlive._extras import require
 from zoomlive.emulator.store.backend import (
     POSTGRES,
     SQLITE,
@@ -89,6 +90,7 @@ class Store:
                 raise
         else:
             self.path = None
+            require("a PostgreSQL store", "psycopg")
             url = postgres_url(db)
             migrate(url)
 
