@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import os
 import re
 import socket
 import subprocess
@@ -193,6 +194,19 @@ def test_receive_needs_only_the_media_extra() -> None:
         )
     assert result.returncode == 3, result.stderr
     assert "cannot listen" in result.stderr and "zoomlive[" not in result.stderr
+
+
+def test_demo_without_ffmpeg_says_how_to_install_it(tmp_path: Path) -> None:
+    """No extra brings the pusher: the demo says at once how to get it, not after a timeout."""
+    code = "import sys; sys.argv = ['zoomlive', 'demo']; from zoomlive.cli import main; main()"
+    env = {k: v for k, v in os.environ.items() if k != "ZOOMLIVE_FFMPEG"}
+    env["PATH"] = str(tmp_path)  # no ffmpeg there
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("zoomlive: ffmpeg missing: ") and "apt-get install ffmpeg" in line
 
 
 def test_the_store_and_the_rate_limiter_name_their_extra() -> None:

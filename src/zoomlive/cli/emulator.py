@@ -386,9 +386,14 @@ def demo(
     """Run emulator, receiver and a live stream end to end on this machine, and report."""
     require_emulator("demo", "av")
     from zoomlive.emulator.demo import run_demo
+    from zoomlive.emulator.media.command import MediaUnavailable, find_ffmpeg
 
     if profile not in PROFILES:
         raise fail(f"--profile must be one of {', '.join(PROFILES)}", 2)
+    try:
+        find_ffmpeg()  # the demo streams: without the pusher it would only time out
+    except MediaUnavailable as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     try:
         run_demo(seconds, frame, profile, typer.echo)
     except Exception as exc:
