@@ -28,7 +28,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from zoomlive.api.wire import zoom_time
 from zoomlive.emulator.clock import Clock
 from zoomlive.emulator.concurrency import ThreadGroup, wait_at_most
 from zoomlive.emulator.store import Store, Tx, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from zoomlive.emulator.webhook_payloads import event_body, js_json_bytes, payload_for
 
 log = logging.getLogger("zoomlive.webhooks")
 
@@ -85,23 +86,22 @@ def emit(
     now: datetime,
     account_id: str,
     event: str,
-    obj: dict[str, Any],
+    record: Mapping[str, Any] | Any,
     *,
+    old: Mapping[str, Any] | Any | None = None,
     operator: tuple[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> int:
-    """Queue ``event`` for every validated subscription of the account that wants it."""
+    """Queue ``event`` for every validated subscription of the account that wants it, with the
+    payload Zoom documents for it built from ``record`` (and ``old``, for an update): see
+    :func:`zoomlive.emulator.webhook_payloads.payload_for`. The body is stored as sent."""
     wanted = [sub for sub in tx.validated_subscriptions(account_id) if event in sub.events]
     if not wanted:
         return 0
-    payload: dict[str, Any] = {"account_id": account_id, "object": obj}
-    if operator is not None:
-        payload["operator"], payload["operator_id"] = operator
-    payload.update(extra or {})
-    body = json.dumps(
-        {"event": event, "event_ts": int(now.timestamp() * 1000), "payload": payload},
-        separators=(",", ":"),
+    payload = payload_for(
+        event, record, old, account_id=account_id, operator=operator, now=now, extra=extra
     )
+    body = event_body(event, now, payload)
     for sub in wanted:
         tx.insert_delivery(sub, event, body, now)
     tx.effects.append(WebhookWake())
@@ -431,14 +431,13 @@ async def validate(
         return False, "no subscription"
     plain = secrets.token_urlsafe(16)
     now = clock.now()
-    body = json.dumps(
+    body = js_json_bytes(
         {
             "payload": {"plainToken": plain},
             "event_ts": int(now.timestamp() * 1000),
             "event": "endpoint.url_validation",
-        },
-        separators=(",", ":"),
-    ).encode()
+        }
+    )
     timestamp = str(int(now.timestamp()))
     expected = hmac.new(row.secret_token.encode(), plain.encode(), hashlib.sha256).hexdigest()
     headers = {
