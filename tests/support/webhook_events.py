@@ -179,8 +179,10 @@ class NodeReceiver:
     def wait_for(self, names: set[str], timeout: float = 20) -> dict[str, dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while True:
+            got: dict[str, dict[str, Any]] = {}
             with self.lock:
-                got = {line["event"]: line for line in self.lines}
+                for line in self.lines:
+                    got.setdefault(line["event"], line)  # the first of each
             if names <= got.keys():
                 return got
             assert time.monotonic() < deadline, (
