@@ -40,8 +40,9 @@ def subscribe(api: Api, url: str, secret: str, events: list[str] | None = None) 
 
 def drive_every_event(api: Api) -> dict[str, int]:
     """Make the emulator send each event it knows once, with non-ASCII topics: a webinar
-    created, updated, started, ended; another created and deleted; a meeting started, its live
-    stream started and stopped, the meeting ended. Returns the ids made."""
+    created, updated, started, ended; another created and deleted; a meeting created, updated
+    and deleted; another started, its live stream started and stopped, the meeting ended.
+    Returns the ids made."""
     made = api.post(
         "/v2/users/me/webinars",
         json={"topic": TOPIC, "agenda": "Ordre du jour « été » \u2028 fin", "password": "pä55"},
@@ -58,6 +59,12 @@ def drive_every_event(api: Api) -> dict[str, int]:
     other = api.post("/v2/users/me/webinars", json={"topic": "À supprimer 🗑"})
     assert other.status_code == 201, other.text
     assert api.delete(f"/v2/webinars/{other.json()['id']}").status_code == 204
+    planned = api.post("/v2/users/me/meetings", json={"topic": TOPIC, "agenda": "Réunion"})
+    assert planned.status_code == 201, planned.text
+    pid = planned.json()["id"]
+    changed = api.patch(f"/v2/meetings/{pid}", json={"topic": "Réunion 2", "duration": 30})
+    assert changed.status_code == 204, changed.text
+    assert api.delete(f"/v2/meetings/{pid}").status_code == 204
     meeting = api.control(
         "POST",
         "/accounts/demo-account/meetings",

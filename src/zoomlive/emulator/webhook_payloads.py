@@ -186,6 +186,7 @@ def documented_events() -> frozenset[str]:
 CONDITIONAL: dict[str, str] = {
     "occurrences": "only for recurring sessions with fixed times (webinar type 9, meeting 8)",
     "recurrence": "only for recurring sessions with fixed times (webinar type 9, meeting 8)",
+    "pmi": "only for a meeting held in its host's Personal Meeting ID (settings.use_pmi)",
 }
 """Documented properties sent only when the record has them, with Zoom's condition."""
 

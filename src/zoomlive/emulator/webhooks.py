@@ -1,8 +1,10 @@
 """Webhooks as Zoom sends them: per S2S app an event subscription (URL, secret token, events),
 signed deliveries through an outbox in the store, Zoom's retry schedule, URL validation.
 
-Signing (notes §5): ``x-zm-request-timestamp`` (epoch seconds) and ``x-zm-signature`` =
-``v0=`` + hex HMAC-SHA256(secret token, ``v0:{timestamp}:{raw body}``). URL validation: an
+Bodies carry what Zoom's webhook document lists for the event, written as ``JSON.stringify``
+writes them (raw UTF-8): :mod:`zoomlive.emulator.webhook_payloads`. Signing (notes §5):
+``x-zm-request-timestamp`` (epoch seconds) and ``x-zm-signature`` = ``v0=`` + hex
+HMAC-SHA256(secret token, ``v0:{timestamp}:{body}``) over the bytes sent. URL validation: an
 ``endpoint.url_validation`` event with a ``plainToken``; the endpoint must answer 200 with the
 same ``plainToken`` and ``encryptedToken`` = hex HMAC-SHA256(secret token, plainToken).
 Delivery: a 2xx within 3 s, else retries at +5, +20 and +60 minutes, all scaled by
@@ -40,7 +42,12 @@ from zoomlive.api.wire import zoom_time
 from zoomlive.emulator.clock import Clock
 from zoomlive.emulator.concurrency import ThreadGroup, wait_at_most
 from zoomlive.emulator.store import Store, Tx, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from zoomlive.emulator.webhook_payloads import event_body, js_json_bytes, payload_for
+from zoomlive.emulator.webhook_payloads import (
+    documented_events,
+    event_body,
+    js_json_bytes,
+    payload_for,
+)
 
 log = logging.getLogger("zoomlive.webhooks")
 
@@ -50,6 +57,9 @@ EVENTS = (
     "webinar.deleted",
     "webinar.started",
     "webinar.ended",
+    "meeting.created",
+    "meeting.updated",
+    "meeting.deleted",
     "meeting.started",
     "meeting.ended",
     "meeting.live_streaming_started",
@@ -194,6 +204,8 @@ class WebhookDispatcher:
         self._threads = ThreadGroup(CapacityLimiter(STORE_THREADS))
         self.store.on_commit.append(self.on_commit)
         self._task = asyncio.create_task(self._run(), name="zoomlive-webhooks")
+        # Zoom's webhook documents, read now rather than by the first event under the store's lock.
+        self._spawn(self._threads.run(documented_events), "zoomlive-webhook-documents")
 
     async def close(self) -> None:
         """Stop sending: cancel the loop, the deliveries and validations in flight, and wait for
