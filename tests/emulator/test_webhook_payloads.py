@@ -12,6 +12,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from tests.support.webhook_events import (
 )
 from zoomlive.api import zoomdoc
 from zoomlive.emulator import webhooks
+from zoomlive.emulator.store import Session
 from zoomlive.emulator.webhook_payloads import (
     CONDITIONAL,
     js_json,
@@ -341,17 +343,52 @@ def test_the_testing_kit_signs_the_bytes_the_emulator_sends() -> None:
 
 
 def test_payload_for_fills_a_documented_event_from_a_record() -> None:
-    """What other rules call: any documented event, from the object as the API shows it."""
-    record = {
-        **{"id": 123, "uuid": "u==", "host_id": "h", "host_email": "h@example.com"},
-        **{"topic": TOPIC, "type": 2, "duration": 30, "start_time": "2026-01-02T03:04:05Z"},
-    }
-    payload = payload_for("meeting.started", record, account_id="acc")
+    """What other rules call: any documented event, from the object as the API shows it or a
+    stored record; what the record lacks gets a value of its documented type."""
+    record = {"id": 123, "uuid": "u==", "host_id": "h", "host_email": "h@example.com"}
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    payload = payload_for("meeting.started", {**record, "topic": TOPIC}, account_id="acc", now=now)
     found = Walk()
     found.walk(zoomdoc.webhook_events()["meeting.started"]["properties"]["payload"], payload, "p")
-    assert found.wrong == [] and found.undocumented == []
+    assert found.wrong == [] and found.undocumented == [] and found.missing == []
     assert payload["object"]["id"] == "123"
     assert payload["object"]["topic"] == TOPIC
     assert payload["object"]["timezone"] == ""  # documented, not in the record: its type's
+    assert payload["object"]["start_time"] == "2026-01-02T03:04:05Z"  # a time: the event's
+    assert payload["object"]["type"] == 0  # the first documented value
     with pytest.raises(KeyError):
         payload_for("no.such_event", record)
+
+
+def test_payload_for_takes_a_stored_record() -> None:
+    host = "u" * 22
+    session = Session(
+        id=987654321,
+        uuid="abc==",
+        account_id="acc",
+        host_id=host,
+        topic=TOPIC,
+        type=5,
+        start_time=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC),
+        duration=30,
+        timezone="Europe/Paris",
+        agenda="",
+        password="",
+        settings={},
+        status="waiting",
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 3, 1, tzinfo=UTC),
+        kind="webinar",
+    )
+    payload = payload_for("webinar.deleted", session, account_id="acc", operator=("o@x.io", "o"))
+    assert payload["object"] == {
+        "uuid": "abc==",
+        "id": 987654321,
+        "host_id": host,
+        "topic": TOPIC,
+        "type": 5,
+        "start_time": "2026-03-04T05:06:07Z",
+        "duration": 30,
+        "timezone": "Europe/Paris",
+    }
+    assert payload["operator"] == "o@x.io" and payload["operation"] == "single"

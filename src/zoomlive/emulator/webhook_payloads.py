@@ -213,11 +213,14 @@ UPDATE_KEEP = ("id", "uuid", "host_id")
 """What an update's ``object`` names besides the changed fields (``old_object``: ``id``)."""
 
 
-def _neutral(schema: dict[str, Any]) -> Any:
+def _neutral(schema: dict[str, Any], when: str) -> Any:
+    """A value of the documented type for a field nobody gave (a time: the event's)."""
     enum = schema.get("enum")
     if enum:
         return enum[0]
     kind = schema.get("type")
+    if kind == "string" and schema.get("format") == "date-time":
+        return when
     if kind == "boolean":
         return False
     if kind in ("integer", "number"):
@@ -225,11 +228,11 @@ def _neutral(schema: dict[str, Any]) -> Any:
     if kind == "array":
         return []
     if kind == "object":
-        return _fill(schema, {})
+        return _fill(schema, {}, when)
     return ""
 
 
-def _typed(schema: dict[str, Any], value: Any) -> Any:
+def _typed(schema: dict[str, Any], value: Any, when: str) -> Any:
     """``value`` as the document types the property (an id may be a number in one event and a
     string in another)."""
     if isinstance(value, datetime):
@@ -240,10 +243,10 @@ def _typed(schema: dict[str, Any], value: Any) -> Any:
     if kind == "integer" and isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     if isinstance(value, Mapping) and (kind == "object" or "properties" in schema):
-        return _fill(schema, value)
+        return _fill(schema, value, when)
     if kind == "array" and isinstance(value, list | tuple):
         items = resolved(schema.get("items", {}))
-        return [_typed(items, v) for v in value]
+        return [_typed(items, v, when) for v in value]
     return value
 
 
@@ -254,7 +257,7 @@ def _elsewhere(source: Mapping[str, Any], name: str) -> Any:
     return None if value is source else value
 
 
-def _fill(schema: dict[str, Any], source: Mapping[str, Any]) -> Any:
+def _fill(schema: dict[str, Any], source: Mapping[str, Any], when: str) -> Any:
     properties: dict[str, Any] = schema.get("properties") or {}
     if not properties:
         return dict(source)  # a free-form object: as given
@@ -267,8 +270,8 @@ def _fill(schema: dict[str, Any], source: Mapping[str, Any]) -> Any:
         if value is None:
             if name in CONDITIONAL:
                 continue
-            value = DEFAULTS[name] if name in DEFAULTS else _neutral(sub)
-        out[name] = _typed(sub, value)
+            value = DEFAULTS[name] if name in DEFAULTS else _neutral(sub, when)
+        out[name] = _typed(sub, value, when)
     return out
 
 
@@ -316,14 +319,15 @@ def payload_for(
     schema = payload_schema(event)
     properties: dict[str, Any] = schema.get("properties") or {}
     obj_schema = resolved(properties.get("object", {}))
-    new = _typed(obj_schema, _source(record))
+    when = zoom_time(now) or ""
+    new = _typed(obj_schema, _source(record), when)
     given: dict[str, Any] = {"account_id": account_id, **(extra or {})}
     if operator is not None:
         given["operator"], given["operator_id"] = operator
     if now is not None:
         given.setdefault("time_stamp", int(now.timestamp() * 1000))
     if old is not None and "old_object" in properties:
-        before = _typed(obj_schema, _source(old))
+        before = _typed(obj_schema, _source(old), when)
         changed = _diff(new, before) or ({}, {})
         obj_names = obj_schema.get("properties") or {}
         kept = {k: new[k] for k in UPDATE_KEEP if k in new and k in obj_names}
@@ -342,7 +346,7 @@ def payload_for(
         elif name in DEFAULTS:
             out[name] = DEFAULTS[name]
         elif name not in CONDITIONAL:
-            out[name] = _neutral(resolved(sub))
+            out[name] = _neutral(resolved(sub), when)
     return out
 
 
