@@ -27,6 +27,7 @@ NODE_MODULES = ROOT / ".cache" / "npm" / "node_modules"
 TOPIC = "Café ✓ réunion"
 """The topic Rivet's receiver dropped when bodies were sent with ``\\u`` escapes."""
 HOST = "host@example.com"
+HINT = " (a new event in webhooks.EVENTS needs a step in drive_every_event)"
 
 
 def subscribe(api: Api, url: str, secret: str, events: list[str] | None = None) -> None:
@@ -141,7 +142,8 @@ class RawReceiver:
                 got.setdefault(json.loads(raw)["event"], (headers, raw))
             if names <= got.keys():
                 return got
-            assert time.monotonic() < deadline, f"missing {sorted(names - got.keys())}"
+            missing = sorted(names - got.keys())
+            assert time.monotonic() < deadline, f"missing {missing}{HINT}"
             time.sleep(0.05)
 
     def close(self) -> None:
@@ -193,7 +195,7 @@ class NodeReceiver:
             if names <= got.keys():
                 return got
             assert time.monotonic() < deadline, (
-                f"missing {sorted(names - got.keys())}; got {sorted(got)}"
+                f"missing {sorted(names - got.keys())}; got {sorted(got)}{HINT}"
             )
             time.sleep(0.05)
 
