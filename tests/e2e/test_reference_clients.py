@@ -1,6 +1,7 @@
 """The reference page's three clients (curl, Postman via newman, Chilkat via chilkat2), each as
 written on the page with only host, port, token and webinar id substituted, against
-``zoomlive serve`` over real HTTP on 127.0.0.1.
+``zoomlive serve`` over real HTTP on 127.0.0.1; and Zoom's Node SDK (@zoom/rivet) receiving the
+emulator's webhooks.
 
 The requests come from the repo's copies in ``tests/support/reference/`` (see its README), so these
 tests run from any clone. Only ``test_reference_data_matches_the_page`` reads the page itself,
@@ -16,10 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import DEMO_WEBINAR, Api, Server
 from tests.support.engines import EngineMissing, tool
+from tests.support.webhook_events import TOPIC, drive_every_event, node_receiver, subscribe
+from zoomlive.emulator import webhooks
+from zoomlive.testing import sign_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = Path(
@@ -202,3 +207,33 @@ def test_chilkat_program_with_the_pages_literal_path_gets_invalid_id(
     assert "Response Status Code = 400" in out
     assert '{"code":300,"message":"Invalid webinar ID."}' in out
     assert live.state() == before
+
+
+# Zoom's official Node SDK as a webhook receiver ----------------------------------------------
+
+RIVET_SECRET = "rivet-webhook-secret"
+
+
+def test_rivets_webhook_receiver_accepts_every_event_the_emulator_sends(live: Api) -> None:
+    """@zoom/rivet's HttpReceiver (unchanged; it verifies over ``JSON.stringify`` of the parsed
+    body) is the endpoint: it answers Zoom's URL validation, and every event the emulator sends,
+    non-ASCII topics included, reaches its listeners and is answered 200."""
+    events = list(webhooks.EVENTS)
+    with node_receiver("rivet_receiver.js", RIVET_SECRET, *events, needs="@zoom/rivet") as rivet:
+        subscribe(live, rivet.url, RIVET_SECRET)  # validated by Rivet's answer
+        ids = drive_every_event(live)
+        got = rivet.wait_for(set(events))
+        deliveries = live.control("GET", "/webhooks/deliveries").json()
+        # The body as the emulator used to send it (\u escapes, signed over those bytes): Rivet
+        # refuses it, so this test tells the two apart.
+        escaped = json.dumps({"event": "meeting.started", "payload": {"object": {"topic": TOPIC}}})
+        old = sign_webhook(escaped.encode(), RIVET_SECRET)
+        refused = httpx.post(rivet.url, content=old.body, headers=old.headers, timeout=10)
+        assert refused.status_code == 400
+        assert refused.json() == {"error": "Failed to verify event originated from Zoom."}
+    started = got["meeting.started"]["body"]["payload"]["object"]
+    assert started["topic"] == TOPIC and started["id"] == str(ids["meeting"])
+    assert got["webinar.created"]["body"]["payload"]["object"]["topic"] == TOPIC
+    sent = [d for d in deliveries if d["url"] == rivet.url]
+    assert {d["event"] for d in sent} == set(events)
+    assert all(a["status_code"] == 200 for d in sent for a in d["attempts"]), sent

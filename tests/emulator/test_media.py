@@ -165,6 +165,9 @@ def test_ffmpeg_missing_is_a_failure_reason(tmp_path: Path) -> None:
         assert failed["last_error"] == "ffmpeg missing"
     finally:
         srv.close()
+    # Said once at start, before any stream: what is missing and that streams will fail.
+    [warning] = [line for line in srv.server.output.splitlines() if "will fail until" in line]
+    assert "ZOOMLIVE_FFMPEG=" in warning and "is not an executable" in warning
 
 
 def test_clean_shutdown_stops_every_ffmpeg(tmp_path: Path) -> None:
@@ -355,17 +358,17 @@ def test_a_silent_receiver_cannot_hang_the_stream(media: MediaServer) -> None:
         assert failed["last_error"] == "receiver silent (I/O timeout)"
 
 
-def test_ffmpeg_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
-    import imageio_ffmpeg  # type: ignore[import-untyped]
-
-    from zoomlive.emulator.media.command import find_ffmpeg
+def test_without_ffmpeg_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pusher is the system ffmpeg (no wheel bundles one): missing, it says how to get it."""
+    from zoomlive.emulator.media.command import MediaUnavailable, find_ffmpeg
 
     monkeypatch.delenv("ZOOMLIVE_FFMPEG", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
-    found = find_ffmpeg()
-    assert found == imageio_ffmpeg.get_ffmpeg_exe()
-    version = subprocess.run([found, "-version"], capture_output=True, text=True, timeout=30)
-    assert version.returncode == 0 and "ffmpeg version" in version.stdout
+    with pytest.raises(MediaUnavailable) as caught:
+        find_ffmpeg()
+    message = str(caught.value)
+    assert message.startswith("ffmpeg missing: ") and "apt-get install ffmpeg" in message
+    assert "ZOOMLIVE_FFMPEG" in message and "zoomlive[" not in message
 
 
 def test_a_start_during_the_retry_back_off_takes_effect(media: MediaServer, tmp_path: Path) -> None:

@@ -14,37 +14,25 @@ from typing import Annotated, Any
 
 import typer
 
+from zoomlive._extras import EXTRAS, missing, store_modules
 from zoomlive.cli.errors import EXIT_USAGE, fail
 from zoomlive.emulator.media.command import PROFILES
 
 DEFAULT_DB = "zoomlive.db"
-EMULATOR_MODULES = (
-    "starlette",
-    "uvicorn",
-    "sqlalchemy",
-    "alembic",
-    "multipart",
-    "yaml",
-    "pydantic_settings",
-)
+EMULATOR_MODULES = EXTRAS["emulator"]
 
 
 def require_emulator(command: str, *extra: str) -> None:
-    """Exit 2 with one line naming the extra when the emulator's dependencies are missing."""
-    import importlib
+    """Exit 2 with one line naming the extra when the emulator's dependencies, or the modules
+    ``extra`` of other extras, are missing."""
+    require_modules(command, *EMULATOR_MODULES, *extra)
 
-    missing = []
-    for module in (*EMULATOR_MODULES, *extra):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    if missing:
-        raise fail(
-            f"zoomlive {command} needs the emulator: pip install 'zoomlive[emulator]' "
-            f"(missing: {', '.join(missing)})",
-            EXIT_USAGE,
-        )
+
+def require_modules(command: str, *modules: str) -> None:
+    """Exit 2 with one line naming the extras that install the missing ``modules``."""
+    message = missing(modules)
+    if message is not None:
+        raise fail(f"zoomlive {command} needs {message}", EXIT_USAGE)
 
 
 def banner(base: str, demo_seeded: bool) -> str:
@@ -73,8 +61,8 @@ def banner(base: str, demo_seeded: bool) -> str:
 
 
 SERVE_EPILOG = (
-    "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one, else "
-    "imageio-ffmpeg's), ZOOMLIVE_FONT (the overlay font). Every option above shows "
+    "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one on PATH, "
+    "apt-get install ffmpeg), ZOOMLIVE_FONT (the overlay font). Every option above shows "
     "the ZOOMLIVE_* variable it reads."
 )
 
@@ -249,13 +237,15 @@ def serve(
     ] = None,
 ) -> None:
     """Run the Zoom API emulator."""
-    require_emulator("serve")
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
-
+    require_emulator(
+        "serve",
+        *store_modules(
+            db or os.environ.get("ZOOMLIVE_DB"), redis_url or os.environ.get("ZOOMLIVE_REDIS_URL")
+        ),
+    )
     from zoomlive.emulator.app import create_app, open_env
     from zoomlive.emulator.serving import BindError, ServeOptions, bind, run
-    from zoomlive.emulator.settings import Settings
+    from zoomlive.emulator.settings import SETTINGS_ERRORS, Settings
     from zoomlive.emulator.store import StoreBusy
 
     # The flags given, and only those: the model reads the rest from ZOOMLIVE_* and defaults.
@@ -285,7 +275,7 @@ def serve(
     }
     try:
         settings = Settings.from_env(**given)
-    except (ValidationError, SettingsError) as exc:
+    except SETTINGS_ERRORS as exc:
         raise _refuse("serve", exc, SERVE_FLAGS) from None
     # zoomlive serve's own defaults (in process, there is no address).
     if settings.host is None:
@@ -355,7 +345,7 @@ def seed_cmd(
 ) -> None:
     """Load accounts, users, apps and webinars from a seed file."""
     if not url:
-        require_emulator("seed")
+        require_emulator("seed", *store_modules(db))
     import json
 
     raw = file.read_bytes()
@@ -375,18 +365,15 @@ def seed_cmd(
         typer.echo(json.dumps(response.json(), indent=2))
         return
 
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
-
     from zoomlive.api.errors import ZoomError
     from zoomlive.emulator.app import open_env
     from zoomlive.emulator.control import seed as seeding
     from zoomlive.emulator.http import parse_document, validate_model
-    from zoomlive.emulator.settings import Settings
+    from zoomlive.emulator.settings import SETTINGS_ERRORS, Settings
 
     try:
         settings = Settings.from_env(db=db, demo=False)
-    except (ValidationError, SettingsError) as exc:
+    except SETTINGS_ERRORS as exc:
         raise _refuse("seed", exc, {"db": "--db"}) from None
     env = open_env(settings)
     try:
@@ -416,7 +403,7 @@ def receive(
     ] = None,
 ) -> None:
     """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
-    require_emulator("receive", "av")
+    require_modules("receive", "av")  # PyAV alone: the media extra
     from zoomlive.receiver import ReceiverError, run_receive
 
     try:
@@ -439,9 +426,14 @@ def demo(
     """Run emulator, receiver and a live stream end to end on this machine, and report."""
     require_emulator("demo", "av")
     from zoomlive.emulator.demo import run_demo
+    from zoomlive.emulator.media.command import MediaUnavailable, find_ffmpeg
 
     if profile not in PROFILES:
         raise fail(f"--profile must be one of {', '.join(PROFILES)}", 2)
+    try:
+        find_ffmpeg()  # the demo streams: without the pusher it would only time out
+    except MediaUnavailable as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     try:
         run_demo(seconds, frame, profile, typer.echo)
     except Exception as exc:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from zoomlive._extras import require
 from zoomlive.api.catalog import Label
 from zoomlive.api.errors import ZoomError
 
@@ -145,6 +146,7 @@ class RedisCounters:
     """Counters in Redis, shared by every worker: INCR, and EXPIRE on first use, pipelined."""
 
     def __init__(self, url: str) -> None:
+        require("--redis-url", "redis")
         import redis
 
         self._redis: Any = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

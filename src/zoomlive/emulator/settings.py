@@ -23,9 +23,13 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from zoomlive.emulator.media.command import PROFILES
+
+SETTINGS_ERRORS = (ValidationError, SettingsError)
+"""What building :class:`Settings` raises for a value it refuses (the CLI says it in a line)."""
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_HEADER_TIMEOUT_S = 10.0

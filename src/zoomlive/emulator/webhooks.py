@@ -1,8 +1,10 @@
 """Webhooks as Zoom sends them: per S2S app an event subscription (URL, secret token, events),
 signed deliveries through an outbox in the store, Zoom's retry schedule, URL validation.
 
-Signing (notes §5): ``x-zm-request-timestamp`` (epoch seconds) and ``x-zm-signature`` =
-``v0=`` + hex HMAC-SHA256(secret token, ``v0:{timestamp}:{raw body}``). URL validation: an
+Bodies carry what Zoom's webhook document lists for the event, written as ``JSON.stringify``
+writes them (raw UTF-8): :mod:`zoomlive.emulator.webhook_payloads`. Signing (notes §5):
+``x-zm-request-timestamp`` (epoch seconds) and ``x-zm-signature`` = ``v0=`` + hex
+HMAC-SHA256(secret token, ``v0:{timestamp}:{body}``) over the bytes sent. URL validation: an
 ``endpoint.url_validation`` event with a ``plainToken``; the endpoint must answer 200 with the
 same ``plainToken`` and ``encryptedToken`` = hex HMAC-SHA256(secret token, plainToken).
 Delivery: a 2xx within 3 s, else retries at +5, +20 and +60 minutes, all scaled by
@@ -28,7 +30,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -40,6 +42,12 @@ from zoomlive.api.wire import zoom_time
 from zoomlive.emulator.clock import Clock
 from zoomlive.emulator.concurrency import ThreadGroup, wait_at_most
 from zoomlive.emulator.store import Store, Tx, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from zoomlive.emulator.webhook_payloads import (
+    documented_events,
+    event_body,
+    js_json_bytes,
+    payload_for,
+)
 
 log = logging.getLogger("zoomlive.webhooks")
 
@@ -49,6 +57,9 @@ EVENTS = (
     "webinar.deleted",
     "webinar.started",
     "webinar.ended",
+    "meeting.created",
+    "meeting.updated",
+    "meeting.deleted",
     "meeting.started",
     "meeting.ended",
     "meeting.live_streaming_started",
@@ -85,23 +96,22 @@ def emit(
     now: datetime,
     account_id: str,
     event: str,
-    obj: dict[str, Any],
+    record: Mapping[str, Any] | Any,
     *,
+    old: Mapping[str, Any] | Any | None = None,
     operator: tuple[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> int:
-    """Queue ``event`` for every validated subscription of the account that wants it."""
+    """Queue ``event`` for every validated subscription of the account that wants it, with the
+    payload Zoom documents for it built from ``record`` (and ``old``, for an update): see
+    :func:`zoomlive.emulator.webhook_payloads.payload_for`. The body is stored as sent."""
     wanted = [sub for sub in tx.validated_subscriptions(account_id) if event in sub.events]
     if not wanted:
         return 0
-    payload: dict[str, Any] = {"account_id": account_id, "object": obj}
-    if operator is not None:
-        payload["operator"], payload["operator_id"] = operator
-    payload.update(extra or {})
-    body = json.dumps(
-        {"event": event, "event_ts": int(now.timestamp() * 1000), "payload": payload},
-        separators=(",", ":"),
+    payload = payload_for(
+        event, record, old, account_id=account_id, operator=operator, now=now, extra=extra
     )
+    body = event_body(event, now, payload)
     for sub in wanted:
         tx.insert_delivery(sub, event, body, now)
     tx.effects.append(WebhookWake())
@@ -194,6 +204,8 @@ class WebhookDispatcher:
         self._threads = ThreadGroup(CapacityLimiter(STORE_THREADS))
         self.store.on_commit.append(self.on_commit)
         self._task = asyncio.create_task(self._run(), name="zoomlive-webhooks")
+        # Zoom's webhook documents, read now rather than by the first event under the store's lock.
+        self._spawn(self._threads.run(documented_events), "zoomlive-webhook-documents")
 
     async def close(self) -> None:
         """Stop sending: cancel the loop, the deliveries and validations in flight, and wait for
@@ -431,14 +443,13 @@ async def validate(
         return False, "no subscription"
     plain = secrets.token_urlsafe(16)
     now = clock.now()
-    body = json.dumps(
+    body = js_json_bytes(
         {
             "payload": {"plainToken": plain},
             "event_ts": int(now.timestamp() * 1000),
             "event": "endpoint.url_validation",
-        },
-        separators=(",", ":"),
-    ).encode()
+        }
+    )
     timestamp = str(int(now.timestamp()))
     expected = hmac.new(row.secret_token.encode(), plain.encode(), hashlib.sha256).hexdigest()
     headers = {

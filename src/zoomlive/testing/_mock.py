@@ -523,7 +523,6 @@ def _requests_send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
 def _requests_answer(adapter: Any, mock: MockZoom, request: Any, url: httpx.URL) -> Any:
     from requests import exceptions
     from urllib3 import HTTPResponse
-    from urllib3._collections import HTTPHeaderDict
 
     body = request.body
     if body is None:
@@ -543,9 +542,9 @@ def _requests_answer(adapter: Any, mock: MockZoom, request: Any, url: httpx.URL)
         raise exceptions.ReadTimeout(exc, request=request) from exc
     except httpx.TransportError as exc:
         raise exceptions.ConnectionError(exc, request=request) from exc
-    headers = HTTPHeaderDict()
-    for key, value in answer.headers.multi_items():
-        headers.add(key, value)
+    # (name, value) pairs, repeated names kept: urllib3 1.x and 2.x both build their header
+    # dict from them (its class is public only from 2.0).
+    headers: Any = answer.headers.multi_items()
     raw = HTTPResponse(
         body=io.BytesIO(answer.read()),
         headers=headers,

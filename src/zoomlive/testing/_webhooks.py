@@ -57,6 +57,18 @@ def _sign(secret_token: str, timestamp: str, body: bytes) -> str:
     return sign(secret_token, timestamp, body)
 
 
+def _body(event: Mapping[str, Any]) -> bytes:
+    """The bytes the emulator would send for ``event``: JSON as ``JSON.stringify`` writes it
+    (raw UTF-8), so a receiver that re-serializes the parsed body hashes the same text."""
+    try:
+        from zoomlive.emulator.webhook_payloads import js_json_bytes
+    except ImportError as exc:
+        from zoomlive.testing._server import EXTRA_HINT
+
+        raise ImportError(f"{EXTRA_HINT} (missing: {exc.name})") from exc
+    return js_json_bytes(event)
+
+
 def webhook_event(
     event: str,
     obj: Mapping[str, Any],
@@ -78,7 +90,8 @@ def webhook_event(
 def sign_webhook(
     event: Mapping[str, Any] | bytes | str, secret_token: str, *, timestamp: int | None = None
 ) -> SignedWebhook:
-    """Sign ``event`` (a body, or a dict sent as compact JSON) exactly as Zoom does:
+    """Sign ``event`` (a body, or a dict sent as Zoom sends JSON: compact, raw UTF-8, as
+    ``JSON.stringify`` writes it) exactly as Zoom does, over the bytes sent:
     ``x-zm-request-timestamp`` (epoch seconds, now unless given) and ``x-zm-signature`` =
     ``v0=`` + hex HMAC-SHA256(secret token, ``v0:{timestamp}:{body}``)."""
     if isinstance(event, bytes):
@@ -86,7 +99,7 @@ def sign_webhook(
     elif isinstance(event, str):
         body = event.encode("utf-8")
     else:
-        body = json.dumps(event, separators=(",", ":")).encode("utf-8")
+        body = _body(event)
     stamp = str(timestamp if timestamp is not None else int(time.time()))
     headers = {
         "content-type": "application/json",

@@ -23,13 +23,18 @@ FONT_CANDIDATES = (
 )
 
 
+FFMPEG_MISSING = (
+    "ffmpeg missing: install it (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install "
+    "ffmpeg) or set ZOOMLIVE_FFMPEG to its path"
+)
+
+
 class MediaUnavailable(Exception):
     """ffmpeg (or a font for it) cannot be found."""
 
 
 def find_ffmpeg() -> str:
-    """``ZOOMLIVE_FFMPEG``, else the system ``ffmpeg``, else the one the ``imageio-ffmpeg`` wheel
-    bundles (so ``pip install`` alone is enough)."""
+    """``ZOOMLIVE_FFMPEG``, else the system ``ffmpeg`` on ``PATH``."""
     explicit = os.environ.get("ZOOMLIVE_FFMPEG")
     if explicit:
         if not os.access(explicit, os.X_OK):
@@ -38,14 +43,7 @@ def find_ffmpeg() -> str:
     system = shutil.which("ffmpeg")
     if system:
         return system
-    try:
-        import imageio_ffmpeg  # type: ignore[import-untyped]
-    except ImportError:
-        raise MediaUnavailable(
-            "ffmpeg missing: install it (apt-get install ffmpeg) or pip install 'zoomlive[media]'"
-        ) from None
-    path: str = imageio_ffmpeg.get_ffmpeg_exe()
-    return path
+    raise MediaUnavailable(FFMPEG_MISSING)
 
 
 def find_font() -> str:

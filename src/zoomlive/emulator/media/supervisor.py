@@ -192,6 +192,11 @@ class MediaSupervisor:
         self._runner = asyncio.create_task(self._run(), name="zoomlive-media")
         if self.mode == "ffmpeg" and self._own_dir:
             await to_thread(sweep_dead_workdirs)
+        if self.mode == "ffmpeg":
+            try:
+                find_ffmpeg()
+            except MediaUnavailable as exc:  # said once now; each start fails "ffmpeg missing"
+                log.warning("%s; live streams will fail until then", exc)
         if follow_store:
             self.store.on_commit.append(self.on_commit)
             await to_thread(self._resume)

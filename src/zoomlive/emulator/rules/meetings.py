@@ -6,6 +6,7 @@ from datetime import datetime
 
 from zoomlive.api import wire as w
 from zoomlive.api.errors import ZoomError
+from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import (
     Call,
@@ -24,6 +25,7 @@ from zoomlive.emulator.rules.sessions import (
     load_session,
     new_session,
     session_view,
+    webhook_object,
 )
 from zoomlive.emulator.rules.views import view
 from zoomlive.emulator.store import Session, Tx
@@ -46,6 +48,14 @@ def create_meeting(env: Env, tx: Tx, call: Call) -> Result:
     meeting = new_session(env, tx, "meeting", host, None)
     apply_fields(meeting, body)
     tx.insert_session(meeting)
+    webhooks.emit(
+        tx,
+        meeting.created_at,
+        meeting.account_id,
+        "meeting.created",
+        webhook_object(meeting, host, call.base_url),
+        operator=(host.email, host.id),
+    )
     return Result(201, session_view(meeting, host, call.base_url))
 
 
@@ -62,9 +72,19 @@ def update_meeting(env: Env, tx: Tx, call: Call) -> Result:
     body = call.body
     assert isinstance(body, w.MeetingUpdate)
     count_create_update(env, tx, host, "meeting")
+    before = webhook_object(meeting, host, call.base_url)
     apply_fields(meeting, body)
     meeting.updated_at = env.clock.now()
     tx.update_session(meeting)
+    webhooks.emit(
+        tx,
+        meeting.updated_at,
+        meeting.account_id,
+        "meeting.updated",
+        webhook_object(meeting, host, call.base_url),
+        old=before,
+        operator=(host.email, host.id),
+    )
     return Result(204)
 
 
@@ -74,6 +94,15 @@ def delete_meeting(env: Env, tx: Tx, call: Call) -> Result:
         # Emulator choice, mirroring webinars' 3002.
         raise ZoomError(400, 3002, "Sorry, you cannot delete this meeting since it is in progress.")
     tx.delete_session("meeting", meeting.id)
+    host = tx.get_user(meeting.host_id)
+    webhooks.emit(
+        tx,
+        env.clock.now(),
+        meeting.account_id,
+        "meeting.deleted",
+        webhook_object(meeting, host, call.base_url),
+        operator=(host.email, host.id) if host else webhooks.owner_of(tx, meeting.account_id),
+    )
     return Result(204)
 
 

@@ -243,13 +243,17 @@ def session_record(session: Session) -> dict[str, Any]:
     }
 
 
-WEBHOOK_FIELDS = ("id", "uuid", "host_id", "topic", "type", "start_time", "duration", "timezone")
-
-
-def webhook_object(session: Session) -> dict[str, Any]:
-    """The ``payload.object`` of Zoom's webinar and meeting events."""
-    record = session_record(session)
-    return {name: record[name] for name in WEBHOOK_FIELDS}
+def webhook_object(
+    session: Session, host: User | None = None, base_url: str | None = None
+) -> dict[str, Any]:
+    """What webhook payloads are built from: the session as Zoom's ``GET`` shows it (join links
+    only when ``base_url`` is known) over the emulator's record of it. Each event takes the
+    fields its document lists (``webhook_payloads.payload_for``)."""
+    fields = session_view(session, host, base_url or "")
+    if base_url is None:
+        fields.pop("join_url", None)
+        fields.pop("start_url", None)
+    return {**session_record(session), **fields}
 
 
 # the host ----------------------------------------------------------------------------------
@@ -269,7 +273,7 @@ def streaming_event(
         session.account_id,
         events[0] if started else events[1],
         {
-            **webhook_object(session),
+            **webhook_object(session, tx.get_user(session.host_id)),
             "live_streaming": {
                 "service": "Custom_Live_Streaming_Service",
                 "custom_live_streaming_settings": {
@@ -300,7 +304,7 @@ def start_session(env: Env, tx: Tx, session: Session) -> None:
         now,
         session.account_id,
         KINDS[session.kind].started_event,
-        {**webhook_object(session), "start_time": w.zoom_time(now)},
+        {**webhook_object(session, tx.get_user(session.host_id)), "start_time": w.zoom_time(now)},
     )
 
 
@@ -317,7 +321,7 @@ def end_session(env: Env, tx: Tx, session: Session) -> None:
         now,
         session.account_id,
         KINDS[session.kind].ended_event,
-        {**webhook_object(session), "end_time": w.zoom_time(now)},
+        {**webhook_object(session, tx.get_user(session.host_id)), "end_time": w.zoom_time(now)},
     )
     stream = tx.get_livestream(session.kind, session.id, for_update=True)
     if stream is not None and stream.session_ended(now):

@@ -55,7 +55,7 @@ def create_webinar(env: Env, tx: Tx, call: Call) -> Result:
         webinar.created_at,
         webinar.account_id,
         "webinar.created",
-        webhook_object(webinar),
+        webhook_object(webinar, host, call.base_url),
         operator=(host.email, host.id),
     )
     return Result(201, session_view(webinar, host, call.base_url))
@@ -77,25 +77,25 @@ def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
     body = call.body
     assert isinstance(body, w.WebinarUpdate)
     count_create_update(env, tx, host, "webinar")
+    before = webhook_object(webinar, host, call.base_url)
     apply_fields(webinar, body)
     webinar.updated_at = env.clock.now()
     tx.update_session(webinar)
-    changed = body.model_dump(exclude_unset=True, mode="json")
     webhooks.emit(
         tx,
         webinar.updated_at,
         webinar.account_id,
         "webinar.updated",
-        {"id": webinar.id, "uuid": webinar.uuid, "host_id": webinar.host_id, **changed},
+        webhook_object(webinar, host, call.base_url),
+        old=before,
         operator=(host.email, host.id),
-        extra={"time_stamp": int(webinar.updated_at.timestamp() * 1000)},
     )
     return Result(204)
 
 
 def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
     webinar = _load(tx, call)
-    require_webinar_plan(tx, webinar)
+    host, _ = require_webinar_plan(tx, webinar)
     if webinar.status == "started":
         raise ZoomError(400, 3002, "Sorry, you cannot delete this webinar since it is in progress.")
     if webinar.status == "ended":
@@ -106,7 +106,7 @@ def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
         env.clock.now(),
         webinar.account_id,
         "webinar.deleted",
-        webhook_object(webinar),
+        webhook_object(webinar, host, call.base_url),
         operator=webhooks.owner_of(tx, webinar.account_id),
     )
     return Result(204)

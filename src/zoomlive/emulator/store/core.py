@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from zoomlive._extras import require
 from zoomlive.emulator.store.backend import (
     SQLITE,
     load_state,
@@ -87,6 +88,7 @@ class Store:
                 raise
         else:
             self.path = None
+            require("a PostgreSQL store", "psycopg")
             url = postgres_url(db)
             migrate(url)
 
