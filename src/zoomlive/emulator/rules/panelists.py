@@ -28,7 +28,7 @@ LIMIT_REACHED = (
 
 def _panelists(tx: Tx, webinar: Session) -> list[Panelist]:
     rows: list[Panelist] = tx.select(
-        TABLE, lambda p: p.session_id == webinar.id, order=lambda p: (p.created_at, p.id)
+        TABLE, lambda p: p.session_id == webinar.id, order=lambda p: p.seq
     )
     return rows
 
@@ -60,7 +60,9 @@ def add_panelists(env: Env, tx: Tx, call: Call) -> Result:
     body = call.body
     assert isinstance(body, r.PanelistCreate)
     now = env.clock.now().replace(microsecond=0)
-    existing = {p.email.lower(): p for p in _panelists(tx, webinar)}
+    current = _panelists(tx, webinar)
+    existing = {p.email.lower(): p for p in current}
+    seq = current[-1].seq if current else 0
     wanted: dict[str, r.PanelistIn] = {}
     for given in body.panelists:  # the last of one email wins
         wanted[given.email.lower()] = given
@@ -75,6 +77,7 @@ def add_panelists(env: Env, tx: Tx, call: Call) -> Result:
             found.details = {**found.details, **details}
             tx.update(TABLE, found)
             continue
+        seq += 1
         tx.insert(
             TABLE,
             Panelist(
@@ -86,6 +89,7 @@ def add_panelists(env: Env, tx: Tx, call: Call) -> Result:
                 details=details,
                 join_token=env.source.token()[:43],
                 created_at=now,
+                seq=seq,
             ),
         )
     answer = {"id": str(webinar.id), "updated_at": w.zoom_time(now)}

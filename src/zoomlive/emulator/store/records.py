@@ -328,3 +328,5 @@ class Panelist:
     """``virtual_background_id`` and the name tag's fields, as given."""
     join_token: str
     created_at: datetime
+    seq: int
+    """Its place in the order panelists were added (the list keeps it)."""

@@ -330,6 +330,7 @@ webinar_panelists = Table(
     Column("details", Text, nullable=False),
     Column("join_token", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
 )
 
 # What the workers and hosts of one PostgreSQL store share besides Zoom's state (0006). A

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("details", sa.Text, nullable=False),
         sa.Column("join_token", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
     )
     op.create_index("ix_webinar_panelists_session_id", "webinar_panelists", ["session_id"])
 
