@@ -15,6 +15,7 @@ from tests.conftest import Api, get_token
 from tests.support.helpers import SECRET, WebhookReceiver, assert_error, basic
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.rules import registrants as rules
+from zoomlive.emulator.webhook_payloads import CONDITIONAL, payload_schema, resolved
 
 PEOPLE = [
     {"email": f"person{i}@example.org", "first_name": f"Person{i}", "last_name": "Doe"}
@@ -347,6 +348,9 @@ def test_registration_webhooks(hooked: Api, receiver: WebhookReceiver, kind: str
     assert registrant["id"] == rid and registrant["email"] == person["email"]
     assert registrant["first_name"] == "Person4" and registrant["city"] == "Oslo"
     assert registrant["status"] == "pending" and registrant["join_url"] == created["join_url"]
+    documented = payload_schema(f"{kind}.registration_created")["properties"]["object"]
+    assert set(resolved(documented)["properties"]) - set(CONDITIONAL) <= set(obj)
+    assert set(resolved(documented["properties"]["registrant"])["properties"]) <= set(registrant)
     for what, action in (("approved", "approve"), ("cancelled", "cancel")):
         body = {"action": action, "registrants": [{"id": rid}]}
         assert hooked.put(f"/v2/{kind}s/{sid}/registrants/status", json=body).status_code == 204
