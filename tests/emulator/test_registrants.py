@@ -367,3 +367,59 @@ def test_registration_webhooks(hooked: Api, receiver: WebhookReceiver, kind: str
     hooked.put(f"/v2/{kind}s/{sid}/registrants/status", json=body)
     assert receiver.bad_signatures == 0
     assert len(receiver.named(f"{kind}.registration_denied")) == 1
+
+
+# batch registration ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["webinar", "meeting"])
+def test_batch_registration(api: Api, kind: str) -> None:
+    sid = session(api, kind, approval_type=1)["id"]
+    url = f"/v2/{kind}s/{sid}/batch_registrants"
+    people = [{k: p[k] for k in ("email", "first_name", "last_name")} for p in PEOPLE[:3]]
+    made = api.post(url, json={"registrants": people, "auto_approve": True})
+    assert made.status_code == 201, made.text
+    answered = made.json()["registrants"]
+    assert [a["email"] for a in answered] == [p["email"] for p in people]
+    assert all(
+        a["join_url"].startswith(f"{api.get(f'/v2/{kind}s/{sid}').json()['join_url']}?tk=")
+        for a in answered
+    )
+    assert all(("participant_pin_code" in a) == (kind == "meeting") for a in answered)
+    approved = listed(api, kind, sid)
+    assert [x["id"] for x in approved] == [a["registrant_id"] for a in answered]
+    # without auto_approve they wait for the host; a known email keeps its registration
+    more = [people[0], {"email": "late@example.org", "first_name": "Late"}]
+    again = api.post(url, json={"registrants": more}).json()["registrants"]
+    assert again[0]["registrant_id"] == answered[0]["registrant_id"]
+    assert [x["email"] for x in listed(api, kind, sid, "pending")] == ["late@example.org"]
+    before = rows(api, kind, sid)
+    too_many = [{"email": f"m{i}@example.org", "first_name": "M"} for i in range(31)]
+    assert_error(api.post(url, json={"registrants": too_many}), 400, 300, "Validation Failed.")
+    bad = [{"email": "x@example.org"}]
+    assert_error(api.post(url, json={"registrants": bad}), 400, 300, "Validation Failed.")
+    host = [
+        {"email": "host@example.com", "first_name": "Me"},
+        {"email": "z@example.org", "first_name": "Z"},
+    ]
+    assert_error(api.post(url, json={"registrants": host}), 400, 3027)
+    assert rows(api, kind, sid) == before
+
+
+def test_batch_registration_needs_a_scheduled_session_with_registration(api: Api) -> None:
+    recurring = session(api, "webinar", type=6)["id"]
+    assert_error(
+        api.post(f"/v2/webinars/{recurring}/batch_registrants", json={"registrants": []}),
+        400,
+        300,
+        "This API can only be used for scheduled webinars (type 5). Batch registration is not "
+        "supported for other webinar types.",
+    )
+    meeting = session(api, "meeting", approval_type=2)["id"]
+    assert_error(
+        api.post(f"/v2/meetings/{meeting}/batch_registrants", json={"registrants": []}),
+        400,
+        404,
+        f"Registration has not been enabled for this meeting: {meeting}.",
+    )
+    assert_error(api.post("/v2/meetings/12345678901/batch_registrants", json={}), 404, 3001)

@@ -623,6 +623,40 @@ OPERATIONS: tuple[Operation, ...] = (
         response_model=r.MeetingInvitation,
         tags=("Meetings",),
     ),
+    Operation(
+        operation_id="addBatchWebinarRegistrants",
+        method="POST",
+        path="/webinars/{webinarId}/batch_registrants",
+        label="Heavy",
+        classic_scopes=("webinar:write", "webinar:write:admin"),
+        granular_scopes=(
+            "webinar:write:batch_registrants",
+            "webinar:write:batch_registrants:admin",
+        ),
+        summary="Register up to 30 people to a scheduled webinar at once.",
+        success_status=201,
+        idempotent=False,
+        request_model=r.BatchRegistrantCreate,
+        response_model=r.BatchRegistrants,
+        tags=("Registrants",),
+    ),
+    Operation(
+        operation_id="addBatchRegistrants",
+        method="POST",
+        path="/meetings/{meetingId}/batch_registrants",
+        label="Heavy",
+        classic_scopes=("meeting:write", "meeting:write:admin"),
+        granular_scopes=(
+            "meeting:write:batch_registrants",
+            "meeting:write:batch_registrants:admin",
+        ),
+        summary="Register up to 30 people to a scheduled meeting at once.",
+        success_status=201,
+        idempotent=False,
+        request_model=r.BatchRegistrantCreate,
+        response_model=r.BatchRegistrants,
+        tags=("Registrants",),
+    ),
 )
 
 BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}

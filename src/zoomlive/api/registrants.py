@@ -133,6 +133,27 @@ class MeetingRegistrantCreate(RegistrantCreate):
     """Approve at once even where the meeting approves registrants manually."""
 
 
+class BatchPerson(Request):
+    email: Email
+    first_name: str = Field(min_length=1, max_length=64)
+    last_name: str = Field(default="", max_length=64)
+
+
+class BatchRegistrantCreate(Request):
+    """``POST /webinars|meetings/{id}/batch_registrants`` body."""
+
+    auto_approve: bool | None = None
+    registrants_confirmation_email: bool | None = None
+    registrants: list[BatchPerson] | None = Field(default=None, max_length=30)
+    """Up to 30 registrants at once."""
+
+
+class BatchRegistrants(Response):
+    """The answer to a batch registration: each registrant's id and join link."""
+
+    registrants: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class RegistrantListQuery(Request):
     """Query string of ``GET /webinars|meetings/{id}/registrants``."""
 

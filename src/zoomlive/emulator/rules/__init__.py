@@ -52,6 +52,8 @@ HANDLERS: dict[str, Handler] = {
     "webinarPanelistDelete": panelists.delete_panelist,
     "webinarPanelistsDelete": panelists.delete_panelists,
     "meetingInvitation": panelists.meeting_invitation,
+    "addBatchWebinarRegistrants": registrants.create_batch("webinar"),
+    "addBatchRegistrants": registrants.create_batch("meeting"),
 }
 
 # Operations that also take a UUID where the numeric id goes.

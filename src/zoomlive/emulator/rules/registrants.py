@@ -180,6 +180,51 @@ def _registrant_id(call: Call) -> str:
     return value
 
 
+def _register(
+    env: Env,
+    tx: Tx,
+    session: Session,
+    host: User,
+    person: r.RegistrantCreate | r.BatchPerson,
+    auto_approve: bool | None,
+    base_url: str,
+) -> Registrant:
+    """A new registration (pending, or approved where the session approves at once or the
+    caller asks), or the one this email already has; the host cannot register."""
+    if person.email.lower() == host.email.lower():
+        raise ZoomError(400, 3027, "Host cannot register.")
+    everyone = _all(tx, session)
+    wanted = person.email.lower()
+    found = next((x for x in everyone if x.email.lower() == wanted), None)
+    if found is not None:
+        return found
+    now = env.clock.now().replace(microsecond=0)
+    auto = approval_type(session) == 0 or auto_approve is True
+    details = person.model_dump(
+        exclude_none=True,
+        exclude={"first_name", "last_name", "email", "auto_approve", "source_id"},
+    )
+    reg = Registrant(
+        id=env.source.user_id(),
+        session_id=session.id,
+        account_id=session.account_id,
+        email=person.email,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        status="approved" if auto else "pending",
+        details=details,
+        join_token=env.source.token()[:43],
+        pin_code=int(env.source.webinar_id()) % 90_000_000 + 10_000_000,
+        create_time=now,
+        updated_at=now,
+        seq=everyone[-1].seq + 1 if everyone else 1,
+        kind=session.kind,
+    )
+    tx.insert(REGISTRANT_TABLES[session.kind], reg)
+    send_event(tx, now, session, host, reg, "created", base_url, by_host=False)
+    return reg
+
+
 def create(kind: SessionKind) -> Handler:
     def handler(env: Env, tx: Tx, call: Call) -> Result:
         session, host = load(tx, call, kind)
@@ -193,36 +238,8 @@ def create(kind: SessionKind) -> Handler:
                 f"{KINDS[kind].noun} is over, you cannot register now. If you have any "
                 f"questions, contact the {kind} host.",
             )
-        if body.email.lower() == host.email.lower():
-            raise ZoomError(400, 3027, "Host cannot register.")
-        everyone = _all(tx, session)
-        wanted = body.email.lower()
-        reg = next((x for x in everyone if x.email.lower() == wanted), None)
-        if reg is None:
-            now = env.clock.now().replace(microsecond=0)
-            auto = approval_type(session) == 0 or getattr(body, "auto_approve", None) is True
-            details = body.model_dump(
-                exclude_none=True,
-                exclude={"first_name", "last_name", "email", "auto_approve", "source_id"},
-            )
-            reg = Registrant(
-                id=env.source.user_id(),
-                session_id=session.id,
-                account_id=session.account_id,
-                email=body.email,
-                first_name=body.first_name,
-                last_name=body.last_name,
-                status="approved" if auto else "pending",
-                details=details,
-                join_token=env.source.token()[:43],
-                pin_code=int(env.source.webinar_id()) % 90_000_000 + 10_000_000,
-                create_time=now,
-                updated_at=now,
-                seq=everyone[-1].seq + 1 if everyone else 1,
-                kind=kind,
-            )
-            tx.insert(REGISTRANT_TABLES[kind], reg)
-            send_event(tx, now, session, host, reg, "created", call.base_url, by_host=False)
+        auto = getattr(body, "auto_approve", None)
+        reg = _register(env, tx, session, host, body, auto, call.base_url)
         answer = {
             "id": session.id,
             "registrant_id": reg.id,
@@ -232,6 +249,67 @@ def create(kind: SessionKind) -> Handler:
             "participant_pin_code": reg.pin_code if kind == "meeting" else None,
         }
         return Result(201, view(r.RegistrantCreated, answer))
+
+    return handler
+
+
+BATCH_RULES: dict[SessionKind, dict[str, tuple[int, str]]] = {
+    "webinar": {
+        "type": (
+            300,
+            "This API can only be used for scheduled webinars (type 5). Batch registration is "
+            "not supported for other webinar types.",
+        ),
+        "off": (3000, "Registration has not been enabled for this webinar: {id}."),
+        "over": (
+            3038,
+            "The webinar is over. You cannot register now. If you have any questions, contact "
+            "the webinar's host.",
+        ),
+    },
+    "meeting": {
+        "type": (
+            303,
+            "This API can only be used for scheduled meeting(meeting type: 2). Batch "
+            "registration is not supported for other meeting types.",
+        ),
+        "off": (404, "Registration has not been enabled for this meeting: {id}."),
+        "over": (
+            3038,
+            "Meeting is over, you can not register now. If you have any questions, please "
+            "contact the Meeting host.",
+        ),
+    },
+}
+"""Zoom's codes and texts for a batch registration it refuses, per kind."""
+BATCH_TYPES: dict[SessionKind, int] = {"webinar": 5, "meeting": 2}
+
+
+def create_batch(kind: SessionKind) -> Handler:
+    def handler(env: Env, tx: Tx, call: Call) -> Result:
+        session, host = load(tx, call, kind)
+        body = call.body
+        assert isinstance(body, r.BatchRegistrantCreate)
+        words = BATCH_RULES[kind]
+        if session.type != BATCH_TYPES[kind]:
+            raise ZoomError(400, *words["type"])
+        require_registration(session, call, {kind: words["off"]})
+        if session.status == "ended":
+            raise ZoomError(400, *words["over"])
+        made = [
+            _register(env, tx, session, host, person, body.auto_approve, call.base_url)
+            for person in body.registrants or []
+        ]
+        items = [
+            {
+                "email": reg.email,
+                "registrant_id": reg.id,
+                "join_url": join_url(call.base_url, kind, session.id, reg.join_token),
+                **({"participant_pin_code": reg.pin_code} if kind == "meeting" else {}),
+            }
+            for reg in made
+        ]
+        return Result(201, view(r.BatchRegistrants, {"registrants": items}))
 
     return handler
 
