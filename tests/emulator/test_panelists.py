@@ -3,7 +3,13 @@ process and over a real socket; bad input gets Zoom's error and changes nothing.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
 
 from tests.conftest import Api
 from tests.support.helpers import assert_error
@@ -157,3 +163,54 @@ def test_meeting_invitation_names_topic_and_join_url(api: Api) -> None:
         3001,
         "Meeting does not exist: 12345678901.",
     )
+
+
+# invite links ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["webinar", "meeting"])
+def test_invite_links(api: Api, kind: str) -> None:
+    made = api.post(f"/v2/users/me/{kind}s", json={"topic": "Invited"}).json()
+    url = f"/v2/{kind}s/{made['id']}/invite_links"
+    body = {"attendees": [{"name": "Ana"}, {"name": "Bo", "disable_video": True}], "ttl": 600}
+    answer = api.post(url, json=body)
+    assert answer.status_code == 201, answer.text
+    ana, bo = answer.json()["attendees"]
+    assert (ana["name"], bo["name"]) == ("Ana", "Bo")
+    assert (
+        ana["join_url"].startswith(f"{made['join_url']}?tk=") and ana["join_url"] != bo["join_url"]
+    )
+    for bad in (
+        {"attendees": []},
+        {},
+        {"attendees": [{"name": "x" * 65}]},
+        {"attendees": [{"name": "A"}], "ttl": 7_776_001},
+        {"attendees": [{"name": "A"}], "ttl": -1},
+    ):
+        assert_error(api.post(url, json=bad), 400, 300, "Validation Failed.")
+    assert_error(api.post(f"/v2/{kind}s/12345678901/invite_links", json=body), 404, 3001)
+
+
+def test_invite_links_and_panelists_are_stored_and_go_with_their_session(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    db = tmp_path / "z.db"
+    api = Api(make_client(db=str(db)), "inprocess")
+    mid = api.post("/v2/users/me/meetings", json={"topic": "Kept"}).json()["id"]
+    wid = webinar(api)
+    body = {"attendees": [{"name": "Ana"}], "ttl": 60}
+    answer = api.post(f"/v2/meetings/{mid}/invite_links", json=body).json()
+    token = answer["attendees"][0]["join_url"].split("tk=")[1]
+    panel = {"panelists": [{"email": "ana@example.org", "name": "Ana"}]}
+    assert api.post(f"/v2/webinars/{wid}/panelists", json=panel).status_code == 201
+
+    def stored() -> tuple[list[Any], list[Any]]:
+        with sqlite3.connect(db) as raw:
+            links = raw.execute("SELECT token, session_id, name FROM meeting_invite_links")
+            people = raw.execute("SELECT session_id, email FROM webinar_panelists")
+            return links.fetchall(), people.fetchall()
+
+    assert stored() == ([(token, mid, "Ana")], [(wid, "ana@example.org")])
+    assert api.delete(f"/v2/meetings/{mid}").status_code == 204
+    assert api.delete(f"/v2/webinars/{wid}").status_code == 204
+    assert stored() == ([], [])

@@ -316,6 +316,25 @@ class PanelistsAdded(Response):
 
 
 # invitations ---------------------------------------------------------------------------------
+class InviteAttendee(Request):
+    name: str = Field(min_length=1, max_length=64)
+    disable_video: bool = False
+    disable_audio: bool = False
+
+
+class InviteLinksCreate(Request):
+    """``POST /meetings|webinars/{id}/invite_links`` body."""
+
+    attendees: list[InviteAttendee] = Field(min_length=1, max_length=500)
+    ttl: int = Field(default=7200, ge=0, le=7_776_000)
+    """Seconds the links stay valid (default 2 hours, at most 90 days)."""
+
+
+class InviteLinks(Response):
+    attendees: list[dict[str, Any]] = Field(default_factory=list)
+    """``{name, join_url}`` per attendee, in the order given."""
+
+
 class MeetingInvitation(Response):
     """``GET /meetings/{meetingId}/invitation``."""
 

@@ -54,6 +54,8 @@ HANDLERS: dict[str, Handler] = {
     "meetingInvitation": panelists.meeting_invitation,
     "addBatchWebinarRegistrants": registrants.create_batch("webinar"),
     "addBatchRegistrants": registrants.create_batch("meeting"),
+    "meetingInviteLinksCreate": panelists.invite_links("meeting"),
+    "webinarInviteLinksCreate": panelists.invite_links("webinar"),
 }
 
 # Operations that also take a UUID where the numeric id goes.

@@ -1,21 +1,24 @@
-"""Webinar panelists: add (up to 30 per call), list, remove one or all; and a meeting's
-invitation text, built from the stored meeting. Choices where Zoom documents nothing are in
-docs/fidelity.md ("Registrants and panelists")."""
+"""Webinar panelists: add (up to 30 per call), list, remove one or all; a meeting's invitation
+text, built from the stored meeting; invite links for named attendees. Choices where Zoom
+documents nothing are in docs/fidelity.md ("Registrants and panelists")."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from zoomlive.api import registrants as r
 from zoomlive.api import wire as w
 from zoomlive.api.errors import ZoomError
+from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.env import Env
-from zoomlive.emulator.rules.common import Call, Result
+from zoomlive.emulator.rules.common import Call, Handler, Result
 from zoomlive.emulator.rules.registrants import join_url, load
 from zoomlive.emulator.rules.sessions import session_fields
 from zoomlive.emulator.rules.views import view
 from zoomlive.emulator.store import Session, Tx
-from zoomlive.emulator.store.records import Panelist
+from zoomlive.emulator.store.records import InviteLink, Panelist
+from zoomlive.emulator.store.schema import INVITE_LINK_TABLES
 
 TABLE = "webinar_panelists"
 MAX_PANELISTS = 100
@@ -152,3 +155,33 @@ def meeting_invitation(env: Env, tx: Tx, call: Call) -> Result:
         "sip_links": [f"{meeting.id}@zoomcrc.com"],
     }
     return Result(200, view(r.MeetingInvitation, answer))
+
+
+def invite_links(kind: SessionKind) -> Handler:
+    """Join links for named attendees, each with its own token, kept until the session is
+    deleted (``ttl`` is when each stops being valid)."""
+
+    def handler(env: Env, tx: Tx, call: Call) -> Result:
+        session, _ = load(tx, call, kind, paid=False)
+        body = call.body
+        assert isinstance(body, r.InviteLinksCreate)
+        now = env.clock.now().replace(microsecond=0)
+        expires = now + timedelta(seconds=body.ttl)
+        out = []
+        for attendee in body.attendees:
+            link = InviteLink(
+                token=env.source.token()[:43],
+                session_id=session.id,
+                name=attendee.name,
+                disable_video=attendee.disable_video,
+                disable_audio=attendee.disable_audio,
+                created_at=now,
+                expires_at=expires,
+                kind=kind,
+            )
+            tx.insert(INVITE_LINK_TABLES[kind], link)
+            url = join_url(call.base_url, kind, session.id, link.token)
+            out.append({"name": attendee.name, "join_url": url})
+        return Result(201, view(r.InviteLinks, {"attendees": out}))
+
+    return handler

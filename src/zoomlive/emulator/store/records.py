@@ -316,6 +316,20 @@ class RegistrationQuestions:
 
 
 @dataclass(slots=True)
+class InviteLink:
+    """A join link made for one named attendee (``POST .../invite_links``)."""
+
+    token: str
+    session_id: int
+    name: str
+    disable_video: bool
+    disable_audio: bool
+    created_at: datetime
+    expires_at: datetime
+    kind: SessionKind = "webinar"
+
+
+@dataclass(slots=True)
 class Panelist:
     """A webinar's panelist."""
 

@@ -35,6 +35,7 @@ from zoomlive.emulator.store.records import (
     Account,
     App,
     DailyCount,
+    InviteLink,
     LiveStream,
     Panelist,
     Registrant,
@@ -333,6 +334,30 @@ webinar_panelists = Table(
     Column("seq", Integer, nullable=False),
 )
 
+
+def _invite_links_table(name: str, parent: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("token", String(64), primary_key=True),
+        Column(
+            "session_id",
+            BigInteger,
+            ForeignKey(f"{parent}.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column("name", String(64), nullable=False),
+        Column("disable_video", Boolean, nullable=False),
+        Column("disable_audio", Boolean, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False),
+    )
+
+
+webinar_invite_links = _invite_links_table("webinar_invite_links", "webinars")
+meeting_invite_links = _invite_links_table("meeting_invite_links", "meetings")
+
 # What the workers and hosts of one PostgreSQL store share besides Zoom's state (0006). A
 # single-process emulator keeps these in memory and leaves the tables empty.
 
@@ -526,6 +551,8 @@ ENTITIES: dict[str, Entity] = {
         _entity(webinar_questions, RegistrationQuestions, fixed={"kind": "webinar"}),
         _entity(meeting_questions, RegistrationQuestions, fixed={"kind": "meeting"}),
         _entity(webinar_panelists, Panelist),
+        _entity(webinar_invite_links, InviteLink, fixed={"kind": "webinar"}),
+        _entity(meeting_invite_links, InviteLink, fixed={"kind": "meeting"}),
     )
 }
 """Every table held in memory, by name (the others are logs, read by query)."""
@@ -539,6 +566,10 @@ SESSION_TABLES: dict[str, str] = {"webinar": "webinars", "meeting": "meetings"}
 REGISTRANT_TABLES: dict[str, str] = {
     "webinar": "webinar_registrants",
     "meeting": "meeting_registrants",
+}
+INVITE_LINK_TABLES: dict[str, str] = {
+    "webinar": "webinar_invite_links",
+    "meeting": "meeting_invite_links",
 }
 QUESTION_TABLES: dict[str, str] = {
     "webinar": "webinar_registration_questions",

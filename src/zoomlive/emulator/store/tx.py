@@ -540,6 +540,8 @@ CLEARED = (
     "livestream_events",
     "livestreams",
     "daily_counters",
+    "meeting_invite_links",
+    "webinar_invite_links",
     "webinar_panelists",
     "meeting_registration_questions",
     "webinar_registration_questions",

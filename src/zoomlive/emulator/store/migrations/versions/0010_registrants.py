@@ -1,5 +1,5 @@
-"""Registrants and registration questions of webinars and meetings, and webinar panelists: one
-table per kind, each deleted with its webinar or meeting.
+"""Registrants, registration questions and invite links of webinars and meetings, and webinar
+panelists: one table per kind, each deleted with its webinar or meeting.
 
 Revision ID: 0010
 Revises: 0007
@@ -75,10 +75,27 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer, nullable=False),
     )
     op.create_index("ix_webinar_panelists_session_id", "webinar_panelists", ["session_id"])
+    for name, parent in (
+        ("webinar_invite_links", "webinars"),
+        ("meeting_invite_links", "meetings"),
+    ):
+        op.create_table(
+            name,
+            sa.Column("token", sa.String(64), primary_key=True),
+            _session_fk(parent),
+            sa.Column("name", sa.String(64), nullable=False),
+            sa.Column("disable_video", sa.Boolean, nullable=False),
+            sa.Column("disable_audio", sa.Boolean, nullable=False),
+            sa.Column("created_at", sa.DateTime, nullable=False),
+            sa.Column("expires_at", sa.DateTime, nullable=False),
+        )
+        op.create_index(f"ix_{name}_session_id", name, ["session_id"])
 
 
 def downgrade() -> None:
     for name in (
+        "meeting_invite_links",
+        "webinar_invite_links",
         "webinar_panelists",
         "meeting_registration_questions",
         "webinar_registration_questions",
