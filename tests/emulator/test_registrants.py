@@ -8,10 +8,11 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import Api, get_token
+from tests.conftest import Api, Server, get_token
 from tests.support.helpers import SECRET, WebhookReceiver, assert_error, basic
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.rules import registrants as rules
@@ -423,3 +424,31 @@ def test_batch_registration_needs_a_scheduled_session_with_registration(api: Api
         f"Registration has not been enabled for this meeting: {meeting}.",
     )
     assert_error(api.post("/v2/meetings/12345678901/batch_registrants", json={}), 404, 3001)
+
+
+def test_two_hosts_on_postgresql_share_registrants_and_panelists(pg_url: str) -> None:
+    """Written through one host, read through another (the change log carries the new
+    tables' rows, their JSON fields included); the webinar's delete reaches both."""
+    first, second = Server(pg_url).start(timeout=40), Server(pg_url).start(timeout=40)
+    try:
+        with httpx.Client(base_url=first.url) as one, httpx.Client(base_url=second.url) as two:
+            assert one.post("/_emulator/reset", json={"demo": True}).status_code == 200
+            a, b = Api(one, "socket"), Api(two, "socket")
+            sid = session(a, "webinar")["id"]
+            person = {**PEOPLE[0], "custom_questions": [{"title": "Où ?", "value": "Zürich"}]}
+            rid = register(a, "webinar", sid, person)["registrant_id"]
+            body = {"action": "approve", "registrants": [{"id": rid}]}
+            assert b.put(f"/v2/webinars/{sid}/registrants/status", json=body).status_code == 204
+            [seen] = listed(a, "webinar", sid)
+            assert (
+                seen["status"] == "approved"
+                and seen["custom_questions"] == person["custom_questions"]
+            )
+            panel = {"panelists": [{"email": "ana@example.org", "name": "Ana"}]}
+            assert a.post(f"/v2/webinars/{sid}/panelists", json=panel).status_code == 201
+            assert b.get(f"/v2/webinars/{sid}/panelists").json()["total_records"] == 1
+            assert b.delete(f"/v2/webinars/{sid}").status_code == 204
+            assert_error(a.get(f"/v2/webinars/{sid}/registrants/{rid}"), 404, 3001)
+    finally:
+        first.stop()
+        second.stop()
