@@ -60,9 +60,28 @@ def run_rivet(
 
 @pytest.mark.socket
 def test_rivet_calls_every_meetings_webinars_and_users_endpoint(live: Api, server: Server) -> None:
-    meeting = live.post("/v2/users/me/meetings", json={"topic": "Rivet réunion", "type": 2})
-    webinar = live.post("/v2/users/me/webinars", json={"topic": "Rivet webinaire", "type": 5})
+    # Sessions with registration on (approved at once), one registrant each and a panelist:
+    # the calls on registrants and panelists name ones that exist.
+    open_registration = {"settings": {"approval_type": 0}, "start_time": "2031-03-04T15:00:00Z"}
+    meeting = live.post(
+        "/v2/users/me/meetings", json={"topic": "Rivet réunion", "type": 2, **open_registration}
+    )
+    webinar = live.post(
+        "/v2/users/me/webinars", json={"topic": "Rivet webinaire", "type": 5, **open_registration}
+    )
     assert (meeting.status_code, webinar.status_code) == (201, 201), meeting.text + webinar.text
+    registrant = {"email": "ada@example.com", "first_name": "Ada"}
+    registrants = {
+        kind: live.post(f"/v2/{kind}s/{made.json()['id']}/registrants", json=registrant)
+        for kind, made in (("meeting", meeting), ("webinar", webinar))
+    }
+    assert all(r.status_code == 201 for r in registrants.values()), registrants
+    panelists = live.post(
+        f"/v2/webinars/{webinar.json()['id']}/panelists",
+        json={"panelists": [{"email": "grace@example.com", "name": "Grace"}]},
+    )
+    assert panelists.status_code == 201, panelists.text
+    [panelist] = live.get(f"/v2/webinars/{webinar.json()['id']}/panelists").json()["panelists"]
     ids = {
         "userId": "me",
         "meetingId": meeting.json()["id"],
@@ -89,8 +108,13 @@ def test_rivet_calls_every_meetings_webinars_and_users_endpoint(live: Api, serve
         assert live.post(f"/_emulator/{kind}s/{session}/start").status_code == 200
         started[f"{kind}Id"] = session
     overrides = {
-        "updateLivestreamStatus": {"meetingId": started["meetingId"]},
-        "updateLiveStreamStatus": {"webinarId": started["webinarId"]},
+        "meetings.updateLivestreamStatus": {"meetingId": started["meetingId"]},
+        "webinars.updateLiveStreamStatus": {"webinarId": started["webinarId"]},
+        "meetings": {"registrantId": registrants["meeting"].json()["registrant_id"]},
+        "webinars": {
+            "registrantId": registrants["webinar"].json()["registrant_id"],
+            "panelistId": panelist["id"],
+        },
     }
     calls = run_rivet(server, ids, overrides)
     per_product = Counter(call["product"] for call in calls)

@@ -1,5 +1,6 @@
-"""Requests a client would send, built from Zoom's document: for each operation, the smallest
-body and query its schema accepts (required fields, with the document's examples where they fit).
+"""Requests a client would send, built from Zoom's document: for each operation, a body and
+query its schema accepts: the required fields, and the fields the document gives an example for
+(its example, where it fits the field's schema).
 
 Used by the tests that drive clients written by others (Rivet) over every operation: those
 clients take bodies from their caller, and a call without a valid body tests nothing."""
@@ -77,9 +78,17 @@ def instance(schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         props = schema.get("properties", {})
-        return {name: instance(props.get(name, {})) for name in schema.get("required", [])}
+        out = {name: instance(props.get(name, {})) for name in schema.get("required", [])}
+        for name, prop in props.items():  # and what the document's example fills in
+            if name in out:
+                continue
+            if "example" in prop and _fits(prop["example"], prop):
+                out[name] = prop["example"]
+            elif prop.get("type") == "array":  # a list a caller sends has something in it
+                out[name] = instance(prop)
+        return out
     if kind == "array":
-        count = max(schema.get("minItems", 0), 1 if schema.get("required") else 0)
+        count = max(schema.get("minItems", 0), 1)
         return [instance(schema.get("items", {})) for _ in range(count)]
     for candidate in (schema.get("example"), schema.get("default")):
         if candidate is not None and _fits(candidate, schema):

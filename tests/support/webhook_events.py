@@ -86,7 +86,29 @@ def drive_every_event(api: Api) -> dict[str, int]:
     assert api.patch(status, json={"action": "start"}).status_code == 204
     assert api.patch(status, json={"action": "stop"}).status_code == 204
     assert api.put(f"/v2/meetings/{mid}/status", json={"action": "end"}).status_code == 204
+    drive_registration_events(api)
     return {"webinar": wid, "deleted": other.json()["id"], "meeting": mid}
+
+
+def drive_registration_events(api: Api) -> None:
+    """``{webinar,meeting}.registration_created/approved/denied/cancelled``, once each, with
+    non-ASCII names (sent where the subscription asks for them)."""
+    for kind in ("webinar", "meeting"):
+        made = api.post(
+            f"/v2/users/me/{kind}s", json={"topic": TOPIC, "settings": {"approval_type": 1}}
+        )
+        assert made.status_code == 201, made.text
+        sid = made.json()["id"]
+        people = []
+        for name in ("Zoë", "Łukasz"):
+            body = {"email": f"{len(people)}@example.org", "first_name": name, "city": "Zürich"}
+            answer = api.post(f"/v2/{kind}s/{sid}/registrants", json=body)
+            assert answer.status_code == 201, answer.text
+            people.append(answer.json()["registrant_id"])
+        for action, rid in (("approve", people[0]), ("cancel", people[0]), ("deny", people[1])):
+            body = {"action": action, "registrants": [{"id": rid}]}
+            changed = api.put(f"/v2/{kind}s/{sid}/registrants/status", json=body)
+            assert changed.status_code == 204, changed.text
 
 
 class RawReceiver:

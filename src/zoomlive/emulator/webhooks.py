@@ -64,6 +64,11 @@ EVENTS = (
     "meeting.ended",
     "meeting.live_streaming_started",
     "meeting.live_streaming_stopped",
+    *(
+        f"{kind}.registration_{what}"
+        for kind in ("webinar", "meeting")
+        for what in ("created", "approved", "denied", "cancelled")
+    ),
 )
 RETRY_AFTER_S = (300, 1200, 3600)  # Zoom: +5 min, +20 min, +60 min
 TIMEOUT_S = 3.0  # Zoom: the whole answer within 3 s (not scaled)

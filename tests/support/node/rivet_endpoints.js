@@ -3,7 +3,7 @@
 // the emulator, and prints one JSON line per call: what Rivet sent and what it made of the answer.
 //
 // Input (stdin, JSON): {emulator, clientId, clientSecret, accountId, ids: {name: value},
-// overrides: {endpointName: {name: value}}, requests: [{method, pattern, body, query}]}. Rivet's S2S client asks https://zoom.us for its
+// overrides: {group or group.endpoint: {name: value}}, requests: [{method, pattern, body, query}]}. Rivet's S2S client asks https://zoom.us for its
 // token: like mock_zoom() for Python clients, an axios interceptor sends Zoom's hosts to the
 // emulator; the API base URL is Rivet's own `baseUrl` option. Bodies and queries come from the
 // Zoom document (a request without a valid body is not a test of the client), matched by
@@ -57,10 +57,12 @@ async function main() {
   const ids = new Proxy(input.ids, handler);
 
   // Ids for a call that needs an object in another state (a live stream starts only in a
-  // session that has started, which can then no longer be updated), by the endpoint's name.
+  // session that has started, which can then no longer be updated), by group or endpoint.
   const overrides = input.overrides ?? {};
-  const pathOf = (call) =>
-    call.name in overrides ? new Proxy({ ...input.ids, ...overrides[call.name] }, handler) : ids;
+  const pathOf = (call) => {
+    const mine = { ...overrides[call.group], ...overrides[`${call.group}.${call.name}`] };
+    return Object.keys(mine).length ? new Proxy({ ...input.ids, ...mine }, handler) : ids;
+  };
 
   const calls = [];
   for (const [product, client] of Object.entries(clients)) {

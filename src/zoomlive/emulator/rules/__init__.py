@@ -6,8 +6,8 @@ webinars and meetings share; ``common`` what every rule uses; ``auth`` and ``oau
 
 from __future__ import annotations
 
-from zoomlive.api.sessions import KINDS
-from zoomlive.emulator.rules import livestreams, meetings, users, webinars
+from zoomlive.api.sessions import KINDS, SESSION_KINDS
+from zoomlive.emulator.rules import livestreams, meetings, panelists, registrants, users, webinars
 from zoomlive.emulator.rules.common import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -33,6 +33,29 @@ HANDLERS: dict[str, Handler] = {
             ("livestream_status", livestreams.update_status),
         )
     },
+    **{
+        kind + operation: make(kind)
+        for kind in SESSION_KINDS
+        for operation, make in (
+            ("Registrants", registrants.list_all),
+            ("RegistrantCreate", registrants.create),
+            ("RegistrantGet", registrants.get),
+            ("RegistrantStatus", registrants.update_status),
+            ("RegistrantsQuestionsGet", registrants.questions_get),
+            ("RegistrantQuestionUpdate", registrants.questions_update),
+        )
+    },
+    "deleteWebinarRegistrant": registrants.delete("webinar"),
+    "meetingregistrantdelete": registrants.delete("meeting"),
+    "webinarPanelists": panelists.list_panelists,
+    "webinarPanelistCreate": panelists.add_panelists,
+    "webinarPanelistDelete": panelists.delete_panelist,
+    "webinarPanelistsDelete": panelists.delete_panelists,
+    "meetingInvitation": panelists.meeting_invitation,
+    "addBatchWebinarRegistrants": registrants.create_batch("webinar"),
+    "addBatchRegistrants": registrants.create_batch("meeting"),
+    "meetingInviteLinksCreate": panelists.invite_links("meeting"),
+    "webinarInviteLinksCreate": panelists.invite_links("webinar"),
 }
 
 # Operations that also take a UUID where the numeric id goes.

@@ -293,3 +293,72 @@ class SpecResource:
     seq: int
     """Creation order, for listing a collection's items as they were added."""
     updated_at: datetime
+
+
+# Registrants, registration questions, panelists ----------------------------------------------
+
+
+@dataclass(slots=True)
+class Registrant:
+    """Someone registered to a webinar or meeting (one table per kind)."""
+
+    id: str
+    session_id: int
+    account_id: str
+    email: str
+    first_name: str
+    last_name: str
+    status: str
+    """``pending``, ``approved`` or ``denied`` (a cancelled registration is denied)."""
+    details: dict[str, Any]
+    """The other fields of Zoom's registration form (address, custom_questions, language...)."""
+    join_token: str
+    """The ``tk`` of the registrant's own join link."""
+    pin_code: int
+    """A meeting registrant's ``participant_pin_code``."""
+    create_time: datetime
+    updated_at: datetime
+    seq: int
+    """Its place in the session's registration order (lists keep that order)."""
+    kind: SessionKind = "webinar"
+
+
+@dataclass(slots=True)
+class RegistrationQuestions:
+    """A webinar's or meeting's registration form: ``questions`` and ``custom_questions``."""
+
+    session_id: int
+    form: dict[str, Any]
+    updated_at: datetime
+    kind: SessionKind = "webinar"
+
+
+@dataclass(slots=True)
+class InviteLink:
+    """A join link made for one named attendee (``POST .../invite_links``)."""
+
+    token: str
+    session_id: int
+    name: str
+    disable_video: bool
+    disable_audio: bool
+    created_at: datetime
+    expires_at: datetime
+    kind: SessionKind = "webinar"
+
+
+@dataclass(slots=True)
+class Panelist:
+    """A webinar's panelist."""
+
+    id: str
+    session_id: int
+    account_id: str
+    email: str
+    name: str
+    details: dict[str, Any]
+    """``virtual_background_id`` and the name tag's fields, as given."""
+    join_token: str
+    created_at: datetime
+    seq: int
+    """Its place in the order panelists were added (the list keeps it)."""

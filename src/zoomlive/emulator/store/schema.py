@@ -35,7 +35,11 @@ from zoomlive.emulator.store.records import (
     Account,
     App,
     DailyCount,
+    InviteLink,
     LiveStream,
+    Panelist,
+    Registrant,
+    RegistrationQuestions,
     Session,
     SpecResource,
     Token,
@@ -273,6 +277,102 @@ spec_resources = Table(
 )
 """What spec-tier writes said about a path (0008): its body, or that it was deleted."""
 
+# Registrants, registration questions and panelists (0010): one table per kind, so that a
+# deleted webinar or meeting takes its own with it (ON DELETE CASCADE).
+
+
+def _registrant_table(name: str, parent: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column(
+            "session_id",
+            BigInteger,
+            ForeignKey(f"{parent}.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column("account_id", String(64), nullable=False),
+        Column("email", String(128), nullable=False),
+        Column("first_name", String(64), nullable=False),
+        Column("last_name", String(64), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("details", Text, nullable=False),
+        Column("join_token", String(64), nullable=False),
+        Column("pin_code", BigInteger, nullable=False),
+        Column("create_time", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        Column("seq", Integer, nullable=False),
+        CheckConstraint("status IN ('pending', 'approved', 'denied')", name=f"ck_{name}_status"),
+    )
+
+
+def _questions_table(name: str, parent: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(
+            "session_id",
+            BigInteger,
+            ForeignKey(f"{parent}.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        Column("form", Text, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+    )
+
+
+webinar_registrants = _registrant_table("webinar_registrants", "webinars")
+meeting_registrants = _registrant_table("meeting_registrants", "meetings")
+webinar_questions = _questions_table("webinar_registration_questions", "webinars")
+meeting_questions = _questions_table("meeting_registration_questions", "meetings")
+
+webinar_panelists = Table(
+    "webinar_panelists",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "session_id",
+        BigInteger,
+        ForeignKey("webinars.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("account_id", String(64), nullable=False),
+    Column("email", String(128), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("join_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
+)
+
+
+def _invite_links_table(name: str, parent: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("token", String(64), primary_key=True),
+        Column(
+            "session_id",
+            BigInteger,
+            ForeignKey(f"{parent}.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column("name", String(64), nullable=False),
+        Column("disable_video", Boolean, nullable=False),
+        Column("disable_audio", Boolean, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False),
+    )
+
+
+webinar_invite_links = _invite_links_table("webinar_invite_links", "webinars")
+meeting_invite_links = _invite_links_table("meeting_invite_links", "meetings")
+
 # What the workers and hosts of one PostgreSQL store share besides Zoom's state (0006). A
 # single-process emulator keeps these in memory and leaves the tables empty.
 
@@ -462,6 +562,13 @@ ENTITIES: dict[str, Entity] = {
         _entity(webhook_subscriptions, WebhookSubscription),
         _entity(webhook_deliveries, WebhookDelivery),
         _entity(spec_resources, SpecResource),
+        _entity(webinar_registrants, Registrant, fixed={"kind": "webinar"}),
+        _entity(meeting_registrants, Registrant, fixed={"kind": "meeting"}),
+        _entity(webinar_questions, RegistrationQuestions, fixed={"kind": "webinar"}),
+        _entity(meeting_questions, RegistrationQuestions, fixed={"kind": "meeting"}),
+        _entity(webinar_panelists, Panelist),
+        _entity(webinar_invite_links, InviteLink, fixed={"kind": "webinar"}),
+        _entity(meeting_invite_links, InviteLink, fixed={"kind": "meeting"}),
     )
 }
 """Every table held in memory, by name (the others are logs, read by query)."""
@@ -471,3 +578,16 @@ PARTIAL = frozenset({"webhook_deliveries"})
 parents."""
 
 SESSION_TABLES: dict[str, str] = {"webinar": "webinars", "meeting": "meetings"}
+
+REGISTRANT_TABLES: dict[str, str] = {
+    "webinar": "webinar_registrants",
+    "meeting": "meeting_registrants",
+}
+INVITE_LINK_TABLES: dict[str, str] = {
+    "webinar": "webinar_invite_links",
+    "meeting": "meeting_invite_links",
+}
+QUESTION_TABLES: dict[str, str] = {
+    "webinar": "webinar_registration_questions",
+    "meeting": "meeting_registration_questions",
+}

@@ -277,8 +277,12 @@ class Tx:
         self.update(SESSION_TABLES[w.kind], w)
 
     def delete_session(self, kind: SessionKind, session_id: int) -> None:
-        """Delete a webinar or meeting and its live stream."""
+        """Delete a webinar or meeting, its live stream, registrants and panelists."""
         self.effects.append(StreamEffect("stop", kind, session_id))
+        for child, column in _CHILDREN.get(SESSION_TABLES[kind], ()):  # registrants, panelists
+            for child_key, row in list(self.s.rows[child].items()):
+                if getattr(row, column) == session_id:
+                    self.delete(child, child_key)
         self._remove(E[SESSION_TABLES[kind]], session_id)
         self._remove(E["livestreams"], (kind, session_id))
 
@@ -537,6 +541,13 @@ CLEARED = (
     "livestream_events",
     "livestreams",
     "daily_counters",
+    "meeting_invite_links",
+    "webinar_invite_links",
+    "webinar_panelists",
+    "meeting_registration_questions",
+    "webinar_registration_questions",
+    "meeting_registrants",
+    "webinar_registrants",
     "meetings",
     "webinars",
     "tokens",
