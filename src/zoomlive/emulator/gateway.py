@@ -146,13 +146,16 @@ class Gateway:
             await _send(send, problem, head)
             return
         method = "GET" if head else scope["method"]
-        found = self.routes.match(scope["path"])
+        path: str = scope["path"]
+        if path.endswith("/") and len(path) > 4:  # one trailing slash is the same path
+            path = path[:-1]
+        found = self.routes.match(path)
         ops, path_params = found if found is not None else ({}, {})
         op = ops.get(method)
         spec: SpecOp | None = None
         if op is None or (path_params and not self.spec.shadows.isdisjoint(path_params.values())):
             # not the catalog's: the spec tier (a literal of its paths beats a catalog param)
-            spec_found = self.spec.routes.match(scope["path"])
+            spec_found = self.spec.routes.match(path)
             spec_ops, spec_values = spec_found if spec_found is not None else ({}, [])
             spec = spec_ops.get(method)
             if spec is not None:
