@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
@@ -68,12 +68,17 @@ Every other failure (a reset or a read timeout after sending, an answer cut shor
 failed part-way) may have."""
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class PreparedCall:
+class PreparedCall(Generic[T]):
     """One API call, ready to send: built once by the resources, sent by either client.
 
     Its method, rate-limit label and response model are the catalog's for ``operation_id``;
-    ``path`` is the catalog's path with its parameters filled in (see :meth:`of`).
+    ``path`` is the catalog's path with its parameters filled in (see :meth:`of`). ``T`` is what
+    sending it returns, for the type checker: the catalog's ``response_model``, or ``None``
+    (tests/sdk/test_typing.py checks that the two agree).
     """
 
     operation_id: str
@@ -94,7 +99,7 @@ class PreparedCall:
         json: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
-    ) -> PreparedCall:
+    ) -> PreparedCall[Any]:
         """The call to ``operation_id`` with the catalog's path, ``path_params`` filled in."""
         path = _operation(operation_id).format_path(**path_params)
         filled = {name: str(value) for name, value in path_params.items()}
@@ -249,7 +254,7 @@ class BaseZoomClient:
         self._token.token = data.access_token
         self._token.expires_at = time.monotonic() + data.expires_in
 
-    def _request(self, call: PreparedCall) -> httpx.Request:
+    def _request(self, call: PreparedCall[Any]) -> httpx.Request:
         headers = {
             "Authorization": f"Bearer {self._token.token}",
             "Accept": "application/json",
@@ -267,7 +272,11 @@ class BaseZoomClient:
 
     # deciding ---------------------------------------------------------------------------------
     def _after_failure(
-        self, call: PreparedCall, tries: Tries, exc: httpx.TransportError, request: httpx.Request
+        self,
+        call: PreparedCall[Any],
+        tries: Tries,
+        exc: httpx.TransportError,
+        request: httpx.Request,
     ) -> float:
         """Seconds before sending ``call`` again after ``exc``; raises the SDK's error instead
         when it is not to be sent again."""
@@ -282,7 +291,7 @@ class BaseZoomClient:
         return delay
 
     def _after_answer(
-        self, call: PreparedCall, tries: Tries, response: httpx.Response
+        self, call: PreparedCall[Any], tries: Tries, response: httpx.Response
     ) -> float | None:
         """Seconds before sending ``call`` again, or None when ``response`` is the one to return
         (:meth:`_result`). A 429 is sent again (Zoom did nothing); a 5xx only when the operation
@@ -315,7 +324,7 @@ class BaseZoomClient:
         return float(delay * self.retry_wait_scale)
 
     @staticmethod
-    def _already_done(call: PreparedCall, response: httpx.Response) -> bool:
+    def _already_done(call: PreparedCall[Any], response: httpx.Response) -> bool:
         """Is this error answer, to a call sent again, the catalog's "already as asked"?"""
         done = call.operation.already_done
         if not done or response.status_code < 400:
@@ -323,17 +332,17 @@ class BaseZoomClient:
         error = make_status_error(response)
         return any(d.matches(error.status_code, error.code, error.message) for d in done)
 
-    def _result(self, call: PreparedCall, response: httpx.Response, tries: Tries) -> Any:
+    def _result(self, call: PreparedCall[T], response: httpx.Response, tries: Tries) -> T:
         if self.pacer is not None:
             self.pacer.learn(response.headers)
         if response.status_code >= 400:
             if tries.uncertain and self._already_done(call, response):
-                return None  # an earlier try did it
+                return cast(T, None)  # an earlier try did it
             raise make_status_error(response, hint=self._api_error_hint(call, response))
         model = call.response_model
         if model is None or response.status_code == 204:
-            return None
-        return model.model_validate(response.json())
+            return cast(T, None)
+        return cast(T, model.model_validate(response.json()))
 
     @staticmethod
     def _is_expired_token(response: httpx.Response) -> bool:
@@ -354,7 +363,7 @@ class BaseZoomClient:
 
     @staticmethod
     def _ambiguous_error(
-        call: PreparedCall, exc: httpx.TransportError, request: httpx.Request
+        call: PreparedCall[Any], exc: httpx.TransportError, request: httpx.Request
     ) -> AmbiguousResultError:
         timed_out = isinstance(exc, httpx.TimeoutException)
         reason = str(exc) or type(exc).__name__
@@ -365,7 +374,7 @@ class BaseZoomClient:
         return AmbiguousResultError(message, hint=check_hint(call), request=request)
 
     # hinting ----------------------------------------------------------------------------------
-    def _api_error_hint(self, call: PreparedCall, response: httpx.Response) -> str | None:
+    def _api_error_hint(self, call: PreparedCall[Any], response: httpx.Response) -> str | None:
         """A 404 from a base URL without ``/v2`` is almost always the base URL's fault; a 5xx
         to a call that is not sent twice may have taken effect all the same."""
         if response.status_code == 404 and not httpx.URL(self.base_url).path.endswith("/v2"):
@@ -394,7 +403,7 @@ class BaseZoomClient:
         return None
 
 
-def check_hint(call: PreparedCall) -> str:
+def check_hint(call: PreparedCall[Any]) -> str:
     """How to see whether ``call``, which may have taken effect, did: for a create, the list."""
     from zoomlive.api.sessions import KINDS
 

@@ -9,31 +9,47 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from zoomlive._base_client import BaseZoomClient, PreparedCall, Tries
 
 if TYPE_CHECKING:
+    # Only the type checker reads these: `import zoomlive` loads no pydantic model.
     import asyncio
 
-    from zoomlive._resources import Sessions
-    from zoomlive.api.sessions import SessionKind
+    from zoomlive._resources import (
+        AsyncMeetingSessions,
+        AsyncUsers,
+        AsyncWebinarSessions,
+        MeetingSessions,
+        Users,
+        WebinarSessions,
+    )
+    from zoomlive.api.wire import MeetingListItem, WebinarListItem
+
+T = TypeVar("T")
 
 
 class ZoomClient(BaseZoomClient):
-    """Zoom's live-stream, webinar, meeting and user calls, synchronously (thread-safe)."""
+    """Zoom's live-stream, webinar, meeting and user calls, synchronously (thread-safe). Every
+    call returns its answer as a pydantic model (``webinars.get`` a ``Webinar``), or ``None``
+    where Zoom answers 204."""
+
+    webinars: WebinarSessions
+    meetings: MeetingSessions
+    users: Users
 
     def __init__(self, *, http_client: httpx.Client | None = None, **options: Any) -> None:
         super().__init__(**options)
         self._own_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout)
         # The resources (and the models they validate with) load with the first client.
-        from zoomlive._resources import Sessions, Users
+        from zoomlive._resources import MEETINGS, WEBINARS, Sessions, Users
 
-        self.webinars = Sessions(self._run, "webinar", self.iter_webinars)
-        self.meetings = Sessions(self._run, "meeting", self.iter_meetings)
+        self.webinars = Sessions(self._run, WEBINARS)
+        self.meetings = Sessions(self._run, MEETINGS)
         self.users = Users(self._run)
 
     def __enter__(self) -> ZoomClient:
@@ -46,27 +62,13 @@ class ZoomClient(BaseZoomClient):
         if self._own_http:
             self._http.close()
 
-    def iter_webinars(self, user_id: str = "me", **options: Any) -> Iterator[Any]:
-        """Every webinar of the user, page after page."""
-        yield from self._iterate(self.webinars, "webinar", user_id, options)
+    def iter_webinars(self, user_id: str = "me", **options: Any) -> Iterator[WebinarListItem]:
+        """Every webinar of the user, page after page (``webinars.list``)."""
+        return self.webinars.list(user_id, **options)
 
-    def iter_meetings(self, user_id: str = "me", **options: Any) -> Iterator[Any]:
-        """Every meeting of the user, page after page."""
-        yield from self._iterate(self.meetings, "meeting", user_id, options)
-
-    def _iterate(
-        self, sessions: Sessions, kind: SessionKind, user_id: str, options: dict[str, Any]
-    ) -> Iterator[Any]:
-        from zoomlive.api.sessions import KINDS
-
-        field = KINDS[kind].plural  # the list's field: ``webinars`` / ``meetings``
-        token: str | None = None
-        while True:
-            page = sessions.page(user_id, next_page_token=token, **options)
-            yield from getattr(page, field)
-            token = page.next_page_token
-            if not token:
-                return
+    def iter_meetings(self, user_id: str = "me", **options: Any) -> Iterator[MeetingListItem]:
+        """Every meeting of the user, page after page (``meetings.list``)."""
+        return self.meetings.list(user_id, **options)
 
     # sending ----------------------------------------------------------------------------------
     def _ensure_token(self, force: bool = False) -> None:
@@ -85,7 +87,7 @@ class ZoomClient(BaseZoomClient):
         except httpx.TransportError as exc:
             raise self._connection_error(exc, request) from exc
 
-    def _run(self, call: PreparedCall) -> Any:
+    def _run(self, call: PreparedCall[T]) -> T:
         renewed = False
         tries = Tries()
         while True:
@@ -111,7 +113,12 @@ class ZoomClient(BaseZoomClient):
 
 
 class AsyncZoomClient(BaseZoomClient):
-    """The same calls as :class:`ZoomClient`, for asyncio; every call returns an awaitable."""
+    """The same calls as :class:`ZoomClient`, for asyncio; every call returns an awaitable of the
+    same model (``await webinars.get(...)`` is a ``Webinar``)."""
+
+    webinars: AsyncWebinarSessions
+    meetings: AsyncMeetingSessions
+    users: AsyncUsers
 
     def __init__(self, *, http_client: httpx.AsyncClient | None = None, **options: Any) -> None:
         super().__init__(**options)
@@ -119,11 +126,11 @@ class AsyncZoomClient(BaseZoomClient):
         self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
         self._lock: asyncio.Lock | None = None
         # The resources (and the models they validate with) load with the first client.
-        from zoomlive._resources import Sessions, Users
+        from zoomlive._resources import MEETINGS, WEBINARS, AsyncSessions, AsyncUsers
 
-        self.webinars = Sessions(self._run, "webinar", self.iter_webinars)
-        self.meetings = Sessions(self._run, "meeting", self.iter_meetings)
-        self.users = Users(self._run)
+        self.webinars = AsyncSessions(self._run, WEBINARS)
+        self.meetings = AsyncSessions(self._run, MEETINGS)
+        self.users = AsyncUsers(self._run)
 
     async def __aenter__(self) -> AsyncZoomClient:
         return self
@@ -135,30 +142,13 @@ class AsyncZoomClient(BaseZoomClient):
         if self._own_http:
             await self._http.aclose()
 
-    async def iter_webinars(self, user_id: str = "me", **options: Any) -> AsyncIterator[Any]:
-        """Every webinar of the user, page after page."""
-        async for item in self._iterate(self.webinars, "webinar", user_id, options):
-            yield item
+    def iter_webinars(self, user_id: str = "me", **options: Any) -> AsyncIterator[WebinarListItem]:
+        """Every webinar of the user, page after page (``webinars.list``)."""
+        return self.webinars.list(user_id, **options)
 
-    async def iter_meetings(self, user_id: str = "me", **options: Any) -> AsyncIterator[Any]:
-        """Every meeting of the user, page after page."""
-        async for item in self._iterate(self.meetings, "meeting", user_id, options):
-            yield item
-
-    async def _iterate(
-        self, sessions: Sessions, kind: SessionKind, user_id: str, options: dict[str, Any]
-    ) -> AsyncIterator[Any]:
-        from zoomlive.api.sessions import KINDS
-
-        field = KINDS[kind].plural
-        token: str | None = None
-        while True:
-            page = await sessions.page(user_id, next_page_token=token, **options)
-            for item in getattr(page, field):
-                yield item
-            token = page.next_page_token
-            if not token:
-                return
+    def iter_meetings(self, user_id: str = "me", **options: Any) -> AsyncIterator[MeetingListItem]:
+        """Every meeting of the user, page after page (``meetings.list``)."""
+        return self.meetings.list(user_id, **options)
 
     async def _ensure_token(self, force: bool = False) -> None:
         state = self._token
@@ -178,7 +168,7 @@ class AsyncZoomClient(BaseZoomClient):
         except httpx.TransportError as exc:
             raise self._connection_error(exc, request) from exc
 
-    async def _run(self, call: PreparedCall) -> Any:
+    async def _run(self, call: PreparedCall[T]) -> T:
         renewed = False
         tries = Tries()
         while True:

@@ -1,23 +1,51 @@
-"""The operations, built once as :class:`PreparedCall` objects and sent by whichever client owns
-them.
+"""The operations: each declared once as a builder of a typed :class:`PreparedCall`, and offered
+by two thin facades, one per client.
 
-``ZoomClient`` runs a call and returns the model; ``AsyncZoomClient`` returns an awaitable of
-the same model. The resource classes are shared, so both clients offer the same calls. What a
-webinar and a meeting differ in (operation ids, path parameter, request models) is read from
-:data:`zoomlive.api.sessions.KINDS`; methods and paths from the operation catalog.
+The builders (:class:`SessionCalls`, :class:`LiveStreamCalls`, :class:`UserCalls`) are the one
+source of truth for a call: its operation, path parameters, request body (validated before
+sending) and result type, ``PreparedCall[Webinar]``, ``PreparedCall[None]`` for Zoom's 204
+answers. What a webinar and a meeting differ in (operation ids, path parameter, request models)
+is read from :data:`zoomlive.api.sessions.KINDS`; methods, paths and response models from the
+operation catalog.
+
+The facades only hand a built call to their client's ``run``: :class:`Sessions`,
+:class:`LiveStreams` and :class:`Users` for ``ZoomClient`` return the model;
+:class:`AsyncSessions`, :class:`AsyncLiveStreams` and :class:`AsyncUsers` for
+``AsyncZoomClient`` return a coroutine of the same model. Their methods are plain functions, so
+bad arguments raise when the call is made, on both clients, before anything is awaited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from zoomlive._base_client import PreparedCall, as_form, body_of
 from zoomlive.api import wire as w
 from zoomlive.api.sessions import KINDS, KindSpec, SessionKind
 
-Run = Callable[[PreparedCall], Any]
+T = TypeVar("T")
+S = TypeVar("S", bound=BaseModel)
+"""The session as Zoom returns it: :class:`Webinar` / :class:`Meeting`."""
+L = TypeVar("L", bound=BaseModel)
+"""One page of the list: :class:`WebinarList` / :class:`MeetingList`."""
+I = TypeVar("I", bound=BaseModel)  # noqa: E741
+"""One item of a page: :class:`WebinarListItem` / :class:`MeetingListItem`."""
+
+
+class Run(Protocol):
+    """``ZoomClient._run``: sends a call, returns its result."""
+
+    def __call__(self, call: PreparedCall[T], /) -> T: ...
+
+
+class AsyncRun(Protocol):
+    """``AsyncZoomClient._run``: a coroutine that sends a call and returns its result."""
+
+    def __call__(self, call: PreparedCall[T], /) -> Coroutine[Any, Any, T]: ...
 
 
 def _check(value: int | str) -> str:
@@ -27,19 +55,27 @@ def _check(value: int | str) -> str:
     return text
 
 
-class LiveStreams:
-    """``client.webinars.livestream`` / ``client.meetings.livestream``."""
+def _times(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    if isinstance(out.get("start_time"), datetime):
+        out["start_time"] = out["start_time"].isoformat()
+    return out
 
-    def __init__(self, run: Run, kind: SessionKind) -> None:
-        self._run = run
+
+# The calls, declared once ---------------------------------------------------------------------
+
+
+class LiveStreamCalls:
+    """The live-stream calls of one kind of session."""
+
+    def __init__(self, kind: SessionKind) -> None:
         self._spec: KindSpec = KINDS[kind]
 
-    def _call(self, action: str, session_id: int | str, **kwargs: Any) -> Any:
+    def _call(self, action: str, session_id: int | str, **kwargs: Any) -> PreparedCall[Any]:
         path_params = {self._spec.id_param: _check(session_id)}
-        return self._run(PreparedCall.of(self._spec.operation(action), path_params, **kwargs))
+        return PreparedCall.of(self._spec.operation(action), path_params, **kwargs)
 
-    def get(self, session_id: int | str) -> Any:
-        """The live stream configuration: :class:`LiveStreamDetails`."""
+    def get(self, session_id: int | str) -> PreparedCall[w.LiveStreamDetails]:
         return self._call("livestream_get", session_id)
 
     def update(
@@ -50,14 +86,15 @@ class LiveStreams:
         stream_key: str,
         page_url: str,
         resolution: Literal["720p", "1080p"] | None = None,
-    ) -> Any:
-        """Configure the custom live stream (validated before sending)."""
+    ) -> PreparedCall[None]:
         body = w.LiveStreamUpdate(
             stream_url=stream_url, stream_key=stream_key, page_url=page_url, resolution=resolution
         )
         return self._call("livestream_update", session_id, json=body_of(body))
 
-    def _status(self, session_id: int | str, body: dict[str, Any], form: bool) -> Any:
+    def _status(
+        self, session_id: int | str, body: dict[str, Any], form: bool
+    ) -> PreparedCall[None]:
         data = body_of(self._spec.livestream_status_model.model_validate(body))
         if form:
             return self._call("livestream_status", session_id, form=as_form(data))
@@ -72,8 +109,7 @@ class LiveStreams:
         layout: str | None = None,
         close_caption: str | None = None,
         form: bool = False,
-    ) -> Any:
-        """Start the live stream, with its settings (``form=True`` sends multipart)."""
+    ) -> PreparedCall[None]:
         settings = {
             "display_name": display_name,
             "active_speaker_name": active_speaker_name,
@@ -86,14 +122,12 @@ class LiveStreams:
             body["settings"] = settings
         return self._status(session_id, body, form)
 
-    def stop(self, session_id: int | str, *, form: bool = False) -> Any:
-        """Stop the live stream."""
+    def stop(self, session_id: int | str, *, form: bool = False) -> PreparedCall[None]:
         return self._status(session_id, {"action": "stop"}, form)
 
     def mode(
         self, session_id: int | str, *, layout: str | None = None, close_caption: str | None = None
-    ) -> Any:
-        """Meetings: change a running stream's layout and captions."""
+    ) -> PreparedCall[None]:
         if self._spec.kind != "meeting":
             raise ValueError("mode exists for meeting live streams only")
         settings = {"layout": layout, "close_caption": close_caption}
@@ -101,50 +135,168 @@ class LiveStreams:
         return self._status(session_id, body, False)
 
 
-class Sessions:
-    """``client.webinars`` / ``client.meetings``."""
+class SessionCalls(Generic[S, L, I]):
+    """The calls of one kind of session; ``S``, ``L``, ``I`` are its models (see
+    :data:`WEBINARS` and :data:`MEETINGS`)."""
 
-    def __init__(
-        self, run: Run, kind: SessionKind, lister: Callable[..., Any] | None = None
-    ) -> None:
-        self._run = run
+    def __init__(self, kind: SessionKind) -> None:
         self._spec: KindSpec = KINDS[kind]
-        self._lister = lister
-        self.livestream = LiveStreams(run, kind)
+        self.livestream = LiveStreamCalls(kind)
 
-    def _call(self, action: str, path_params: dict[str, str], **kwargs: Any) -> Any:
-        return self._run(PreparedCall.of(self._spec.operation(action), path_params, **kwargs))
+    def _call(self, action: str, path_params: dict[str, str], **kwargs: Any) -> PreparedCall[Any]:
+        return PreparedCall.of(self._spec.operation(action), path_params, **kwargs)
 
     def _session(self, session_id: int | str) -> dict[str, str]:
         return {self._spec.id_param: _check(session_id)}
 
-    def create(self, user_id: str = "me", **fields: Any) -> Any:
-        """Create one for ``user_id`` (``me``, an id or an email)."""
+    def create(self, user_id: str, fields: dict[str, Any]) -> PreparedCall[S]:
         body = body_of(self._spec.create_model.model_validate(_times(fields)))
         return self._call("create", {"userId": _check(user_id)}, json=body)
 
-    def get(self, session_id: int | str) -> Any:
-        """One by id (or UUID): :class:`Webinar` / :class:`Meeting`."""
+    def get(self, session_id: int | str) -> PreparedCall[S]:
         return self._call("get", self._session(session_id))
 
-    def update(self, session_id: int | str, **fields: Any) -> Any:
-        """Change the given fields (validated before sending)."""
+    def update(self, session_id: int | str, fields: dict[str, Any]) -> PreparedCall[None]:
         body = body_of(self._spec.update_model.model_validate(_times(fields)))
         return self._call("update", self._session(session_id), json=body)
 
-    def delete(self, session_id: int | str) -> Any:
-        """Delete one."""
+    def delete(self, session_id: int | str) -> PreparedCall[None]:
         return self._call("delete", self._session(session_id))
 
-    def end(self, session_id: int | str) -> Any:
-        """End it (``PUT .../status`` with ``action: end``)."""
+    def end(self, session_id: int | str) -> PreparedCall[None]:
         return self._call("status", self._session(session_id), json={"action": "end"})
 
-    def list(self, user_id: str = "me", **options: Any) -> Any:
-        """Every one of the user's, page after page: an iterator (an async iterator on
-        ``AsyncZoomClient``)."""
-        assert self._lister is not None
-        return self._lister(user_id, **options)
+    def page(
+        self, user_id: str, *, type: str, page_size: int, next_page_token: str | None
+    ) -> PreparedCall[L]:
+        params: dict[str, Any] = {"type": type, "page_size": page_size}
+        if next_page_token:
+            params["next_page_token"] = next_page_token
+        return self._call("list", {"userId": _check(user_id)}, params=params)
+
+    def items(self, page: L) -> list[I]:
+        """The page's sessions (its ``webinars`` / ``meetings``)."""
+        found: list[I] = getattr(page, self._spec.plural)
+        return found
+
+    @staticmethod
+    def next_page_token(page: L) -> str | None:
+        token: str | None = getattr(page, "next_page_token", None)
+        return token or None
+
+
+class UserCalls:
+    def get(self, user_id: str) -> PreparedCall[w.UserInfo]:
+        return PreparedCall.of("user", {"userId": _check(user_id)})
+
+
+WEBINARS: SessionCalls[w.Webinar, w.WebinarList, w.WebinarListItem] = SessionCalls("webinar")
+MEETINGS: SessionCalls[w.Meeting, w.MeetingList, w.MeetingListItem] = SessionCalls("meeting")
+USERS = UserCalls()
+
+
+# ZoomClient's facades -------------------------------------------------------------------------
+
+
+class LiveStreams:
+    """``client.webinars.livestream`` / ``client.meetings.livestream``."""
+
+    def __init__(self, run: Run, calls: LiveStreamCalls) -> None:
+        self._run = run
+        self._calls = calls
+
+    def get(self, session_id: int | str) -> w.LiveStreamDetails:
+        """The live stream configuration."""
+        return self._run(self._calls.get(session_id))
+
+    def update(
+        self,
+        session_id: int | str,
+        *,
+        stream_url: str,
+        stream_key: str,
+        page_url: str,
+        resolution: Literal["720p", "1080p"] | None = None,
+    ) -> None:
+        """Configure the custom live stream (validated before sending)."""
+        call = self._calls.update(
+            session_id,
+            stream_url=stream_url,
+            stream_key=stream_key,
+            page_url=page_url,
+            resolution=resolution,
+        )
+        return self._run(call)
+
+    def start(
+        self,
+        session_id: int | str,
+        *,
+        display_name: str | None = None,
+        active_speaker_name: bool | None = None,
+        layout: str | None = None,
+        close_caption: str | None = None,
+        form: bool = False,
+    ) -> None:
+        """Start the live stream, with its settings (``form=True`` sends multipart)."""
+        call = self._calls.start(
+            session_id,
+            display_name=display_name,
+            active_speaker_name=active_speaker_name,
+            layout=layout,
+            close_caption=close_caption,
+            form=form,
+        )
+        return self._run(call)
+
+    def stop(self, session_id: int | str, *, form: bool = False) -> None:
+        """Stop the live stream."""
+        return self._run(self._calls.stop(session_id, form=form))
+
+    def mode(
+        self, session_id: int | str, *, layout: str | None = None, close_caption: str | None = None
+    ) -> None:
+        """Meetings: change a running stream's layout and captions."""
+        return self._run(self._calls.mode(session_id, layout=layout, close_caption=close_caption))
+
+
+class Sessions(Generic[S, L, I]):
+    """``client.webinars`` / ``client.meetings``."""
+
+    def __init__(self, run: Run, calls: SessionCalls[S, L, I]) -> None:
+        self._run = run
+        self._calls = calls
+        self.livestream = LiveStreams(run, calls.livestream)
+
+    def create(self, user_id: str = "me", **fields: Any) -> S:
+        """Create one for ``user_id`` (``me``, an id or an email)."""
+        return self._run(self._calls.create(user_id, fields))
+
+    def get(self, session_id: int | str) -> S:
+        """One by id (or UUID)."""
+        return self._run(self._calls.get(session_id))
+
+    def update(self, session_id: int | str, **fields: Any) -> None:
+        """Change the given fields (validated before sending)."""
+        return self._run(self._calls.update(session_id, fields))
+
+    def delete(self, session_id: int | str) -> None:
+        """Delete one."""
+        return self._run(self._calls.delete(session_id))
+
+    def end(self, session_id: int | str) -> None:
+        """End it (``PUT .../status`` with ``action: end``)."""
+        return self._run(self._calls.end(session_id))
+
+    def list(self, user_id: str = "me", **options: Any) -> Iterator[I]:
+        """Every one of the user's, page after page."""
+        token: str | None = None
+        while True:
+            page = self.page(user_id, next_page_token=token, **options)
+            yield from self._calls.items(page)
+            token = self._calls.next_page_token(page)
+            if not token:
+                return
 
     def page(
         self,
@@ -153,12 +305,12 @@ class Sessions:
         type: str = "scheduled",
         page_size: int = 300,
         next_page_token: str | None = None,
-    ) -> Any:
-        """One page of the list (``list`` on the client iterates over all pages)."""
-        params: dict[str, Any] = {"type": type, "page_size": page_size}
-        if next_page_token:
-            params["next_page_token"] = next_page_token
-        return self._call("list", {"userId": _check(user_id)}, params=params)
+    ) -> L:
+        """One page of the list (``list`` iterates over all pages)."""
+        call = self._calls.page(
+            user_id, type=type, page_size=page_size, next_page_token=next_page_token
+        )
+        return self._run(call)
 
 
 class Users:
@@ -167,13 +319,142 @@ class Users:
     def __init__(self, run: Run) -> None:
         self._run = run
 
-    def get(self, user_id: str = "me") -> Any:
-        """A user (``me``, an id or an email): :class:`UserInfo`."""
-        return self._run(PreparedCall.of("user", {"userId": _check(user_id)}))
+    def get(self, user_id: str = "me") -> w.UserInfo:
+        """A user (``me``, an id or an email)."""
+        return self._run(USERS.get(user_id))
 
 
-def _times(fields: dict[str, Any]) -> dict[str, Any]:
-    out = dict(fields)
-    if isinstance(out.get("start_time"), datetime):
-        out["start_time"] = out["start_time"].isoformat()
-    return out
+# AsyncZoomClient's facades: the same, each returning a coroutine -------------------------------
+
+
+class AsyncLiveStreams:
+    """``async_client.webinars.livestream`` / ``async_client.meetings.livestream``."""
+
+    def __init__(self, run: AsyncRun, calls: LiveStreamCalls) -> None:
+        self._run = run
+        self._calls = calls
+
+    def get(self, session_id: int | str) -> Coroutine[Any, Any, w.LiveStreamDetails]:
+        """The live stream configuration."""
+        return self._run(self._calls.get(session_id))
+
+    def update(
+        self,
+        session_id: int | str,
+        *,
+        stream_url: str,
+        stream_key: str,
+        page_url: str,
+        resolution: Literal["720p", "1080p"] | None = None,
+    ) -> Coroutine[Any, Any, None]:
+        """Configure the custom live stream (validated before sending)."""
+        call = self._calls.update(
+            session_id,
+            stream_url=stream_url,
+            stream_key=stream_key,
+            page_url=page_url,
+            resolution=resolution,
+        )
+        return self._run(call)
+
+    def start(
+        self,
+        session_id: int | str,
+        *,
+        display_name: str | None = None,
+        active_speaker_name: bool | None = None,
+        layout: str | None = None,
+        close_caption: str | None = None,
+        form: bool = False,
+    ) -> Coroutine[Any, Any, None]:
+        """Start the live stream, with its settings (``form=True`` sends multipart)."""
+        call = self._calls.start(
+            session_id,
+            display_name=display_name,
+            active_speaker_name=active_speaker_name,
+            layout=layout,
+            close_caption=close_caption,
+            form=form,
+        )
+        return self._run(call)
+
+    def stop(self, session_id: int | str, *, form: bool = False) -> Coroutine[Any, Any, None]:
+        """Stop the live stream."""
+        return self._run(self._calls.stop(session_id, form=form))
+
+    def mode(
+        self, session_id: int | str, *, layout: str | None = None, close_caption: str | None = None
+    ) -> Coroutine[Any, Any, None]:
+        """Meetings: change a running stream's layout and captions."""
+        return self._run(self._calls.mode(session_id, layout=layout, close_caption=close_caption))
+
+
+class AsyncSessions(Generic[S, L, I]):
+    """``async_client.webinars`` / ``async_client.meetings``."""
+
+    def __init__(self, run: AsyncRun, calls: SessionCalls[S, L, I]) -> None:
+        self._run = run
+        self._calls = calls
+        self.livestream = AsyncLiveStreams(run, calls.livestream)
+
+    def create(self, user_id: str = "me", **fields: Any) -> Coroutine[Any, Any, S]:
+        """Create one for ``user_id`` (``me``, an id or an email)."""
+        return self._run(self._calls.create(user_id, fields))
+
+    def get(self, session_id: int | str) -> Coroutine[Any, Any, S]:
+        """One by id (or UUID)."""
+        return self._run(self._calls.get(session_id))
+
+    def update(self, session_id: int | str, **fields: Any) -> Coroutine[Any, Any, None]:
+        """Change the given fields (validated before sending)."""
+        return self._run(self._calls.update(session_id, fields))
+
+    def delete(self, session_id: int | str) -> Coroutine[Any, Any, None]:
+        """Delete one."""
+        return self._run(self._calls.delete(session_id))
+
+    def end(self, session_id: int | str) -> Coroutine[Any, Any, None]:
+        """End it (``PUT .../status`` with ``action: end``)."""
+        return self._run(self._calls.end(session_id))
+
+    async def list(self, user_id: str = "me", **options: Any) -> AsyncIterator[I]:
+        """Every one of the user's, page after page: an async iterator."""
+        token: str | None = None
+        while True:
+            page = await self.page(user_id, next_page_token=token, **options)
+            for item in self._calls.items(page):
+                yield item
+            token = self._calls.next_page_token(page)
+            if not token:
+                return
+
+    def page(
+        self,
+        user_id: str = "me",
+        *,
+        type: str = "scheduled",
+        page_size: int = 300,
+        next_page_token: str | None = None,
+    ) -> Coroutine[Any, Any, L]:
+        """One page of the list (``list`` iterates over all pages)."""
+        call = self._calls.page(
+            user_id, type=type, page_size=page_size, next_page_token=next_page_token
+        )
+        return self._run(call)
+
+
+class AsyncUsers:
+    """``async_client.users``."""
+
+    def __init__(self, run: AsyncRun) -> None:
+        self._run = run
+
+    def get(self, user_id: str = "me") -> Coroutine[Any, Any, w.UserInfo]:
+        """A user (``me``, an id or an email)."""
+        return self._run(USERS.get(user_id))
+
+
+WebinarSessions = Sessions[w.Webinar, w.WebinarList, w.WebinarListItem]
+MeetingSessions = Sessions[w.Meeting, w.MeetingList, w.MeetingListItem]
+AsyncWebinarSessions = AsyncSessions[w.Webinar, w.WebinarList, w.WebinarListItem]
+AsyncMeetingSessions = AsyncSessions[w.Meeting, w.MeetingList, w.MeetingListItem]
