@@ -79,3 +79,21 @@ def test_tokens_are_in_the_store(make_client: Any, tmp_path: Path) -> None:
     with sqlite3.connect(db) as raw:
         rows = raw.execute("SELECT token, kind, session_id, purpose FROM join_tokens").fetchall()
     assert rows == [(token, "meeting", mid, "live_streaming")]
+
+
+def test_expired_tokens_are_dropped_and_reset_clears_them(client: Any) -> None:
+    api = Api(client, "inprocess")
+    mid = api.post("/v2/users/me/meetings", json={"topic": "Short"}).json()["id"]
+    api.get(f"/v2/meetings/{mid}/jointoken/live_streaming")
+    assert api.delete(f"/v2/meetings/{mid}").status_code == 204
+    env = client.app.state.env  # type: ignore[attr-defined]
+    with env.store.read() as tx:
+        assert len(tx.select("join_tokens")) == 1
+    api.control("POST", "/clock", json={"advance_seconds": 121})
+    other = api.post("/v2/users/me/meetings", json={"topic": "Next"}).json()["id"]
+    fresh = api.get(f"/v2/meetings/{other}/jointoken/live_streaming").json()["token"]
+    with env.store.read() as tx:
+        assert [t.token for t in tx.select("join_tokens")] == [fresh]
+    assert api.control("POST", "/reset", json={"demo": True}).status_code == 200
+    with env.store.read() as tx:
+        assert tx.select("join_tokens") == []

@@ -39,11 +39,9 @@ def join_token(kind: SessionKind, purpose: str) -> Handler:
         if purpose == "live_streaming" and not tx.live_streaming_allowed(session.host_id, kind):
             raise ZoomError(400, 3000, NOT_ALLOWED[kind])
         now = env.clock.now()
-        for old in tx.select(
-            "join_tokens",
-            lambda t: t.session_id == session.id and t.kind == kind and t.expires_at <= now,
-        ):
-            tx.delete("join_tokens", old.token)  # expired: nothing can check them any more
+        for old in tx.select("join_tokens", lambda t: t.expires_at <= now):
+            # expired (their sessions' or a deleted session's): nothing can check them any more
+            tx.delete("join_tokens", old.token)
         token = JoinToken(
             token=env.source.token(),
             account_id=session.account_id,

@@ -549,6 +549,7 @@ CLEARED = (
     "livestream_events",
     "livestreams",
     "daily_counters",
+    "join_tokens",
     "meeting_invite_links",
     "webinar_invite_links",
     "webinar_panelists",
