@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, Server
 from tests.emulator.test_users import doc_response, documented_fields, share
 from tests.support.helpers import assert_error
 
@@ -132,3 +133,29 @@ def test_settings_survive_a_restart(make_client: Any, tmp_path: Any) -> None:
     assert in_meeting["custom_service_instructions"] == "Ask Ana"
     mid = again.post("/v2/users/me/meetings", json={"topic": "x"}).json()["id"]
     assert_error(again.get(f"/v2/meetings/{mid}/jointoken/live_streaming"), 400, 3000)
+
+
+def test_two_hosts_on_postgresql_share_settings_and_the_gate(pg_url: str) -> None:
+    """A setting written through one host gates the live-stream calls on the other (the change
+    log carries the user's new columns to the other host's memory)."""
+    first, second = Server(pg_url).start(timeout=40), Server(pg_url).start(timeout=40)
+    try:
+        with httpx.Client(base_url=first.url) as one, httpx.Client(base_url=second.url) as two:
+            assert one.post("/_emulator/reset", json={"demo": True}).status_code == 200
+            a, b = Api(one, "socket"), Api(two, "socket")
+            mid = a.post("/v2/users/me/meetings", json={"topic": "Shared"}).json()["id"]
+            off = {"in_meeting": {"allow_live_streaming": False}}
+            assert a.patch("/v2/users/me/settings", json=off).status_code == 204
+            assert settings(b)["in_meeting"]["allow_live_streaming"] is False
+            stream = {
+                "stream_url": "rtmp://127.0.0.1/l",
+                "stream_key": "k",
+                "page_url": "https://x.example",
+            }
+            assert_error(b.patch(f"/v2/meetings/{mid}/livestream", json=stream), 400, 200)
+            assert_error(b.get(f"/v2/meetings/{mid}/jointoken/live_streaming"), 400, 3000)
+            assert b.patch("/v2/users/me", json={"dept": "Shared dept"}).status_code == 204
+            assert a.get("/v2/users/me").json()["dept"] == "Shared dept"
+    finally:
+        first.stop()
+        second.stop()
