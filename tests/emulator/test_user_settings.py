@@ -31,6 +31,22 @@ def test_settings_carry_every_documented_field(api: Api) -> None:
     security = settings(api, option="meeting_security")
     assert set(security) == {"meeting_security"}
     assert "authentication_options" in settings(api, option="meeting_authentication")
+    change = {"meeting_security": {"waiting_room": False, "auto_security": False}}
+    patched = api.patch("/v2/users/me/settings", params={"option": "meeting_security"}, json=change)
+    assert patched.status_code == 204, patched.text
+    now = settings(api, option="meeting_security")["meeting_security"]
+    assert (now["waiting_room"], now["auto_security"]) == (False, False)
+    assert settings(api) == body  # the main settings are not touched
+    for option in ("meeting_authentication", "recording_authentication"):
+        auth = {
+            "authentication_option": {"action": "update", "name": "Ours", "type": "enforce_login"}
+        }
+        added = api.patch("/v2/users/me/settings", params={"option": option}, json=auth)
+        assert added.status_code == 204, added.text
+        wrong = {"authentication_option": {"action": 5}}
+        refused = api.patch("/v2/users/me/settings", params={"option": option}, json=wrong)
+        assert_error(refused, 400, 300)
+    assert settings(api) == body
     assert_error(api.get("/v2/users/me/settings", params={"option": "other"}), 400, 300)
 
 

@@ -296,7 +296,8 @@ def _default_text() -> str:
 
 def settings_of(user: User) -> dict[str, Any]:
     base: dict[str, Any] = json.loads(_default_text())
-    merged: dict[str, Any] = deep_merge(base, user.settings)
+    sections = {k: v for k, v in user.settings.items() if not k.startswith("option:")}
+    merged: dict[str, Any] = deep_merge(base, sections)
     return merged
 
 
@@ -308,7 +309,9 @@ def get_settings(env: Env, tx: Tx, call: Call) -> Result:
     if variant == 0:
         return Result(200, settings_of(user))
     base = _base("userSettings", variant)
-    stored = user.settings.get(f"option:{query.option}")
+    # security settings are read as written; an authentication update (its own shape: one
+    # option added, changed or removed) is kept but not replayed into the list (not modelled)
+    stored = user.settings.get("option:meeting_security") if variant == 3 else None
     return Result(200, deep_merge(base, stored) if isinstance(stored, dict) else base)
 
 
@@ -328,7 +331,7 @@ def update_settings(env: Env, tx: Tx, call: Call) -> Result:
     assert isinstance(query, u.UserSettingsPatchQuery)
     user = _owned(tx, call)
     given = body.model_dump()
-    variant = 0 if query.option is None else (2 if query.option != "meeting_security" else 3)
+    variant = {None: 0, "meeting_security": 2}.get(query.option, 1)  # the body's oneOf
     from zoomlive.emulator.spec.schemas import field_errors
 
     errors = field_errors(given, _patch_schema(variant))
