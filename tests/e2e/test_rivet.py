@@ -28,8 +28,13 @@ DRIVER = ROOT / "tests" / "support" / "node" / "rivet_endpoints.js"
 
 
 def run_rivet(
-    server: Server, ids: dict[str, Any], overrides: dict[str, dict[str, Any]]
+    server: Server,
+    ids: dict[str, Any],
+    overrides: dict[str, dict[str, Any]],
+    bodies: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
+    """``bodies``: by operationId, a body to send instead of the document's."""
+    bodies = bodies or {}
     node = tool("node", "Node.js (Debian: nodejs)")
     if not (NODE_MODULES / "@zoom" / "rivet").is_dir():
         raise EngineMissing("@zoom/rivet in .cache/npm (scripts/test installs it)")
@@ -42,7 +47,12 @@ def run_rivet(
         "ids": ids,
         "overrides": overrides,
         "requests": [
-            {"method": r.method, "pattern": r.pattern, "body": r.body, "query": r.query}
+            {
+                "method": r.method,
+                "pattern": r.pattern,
+                "body": bodies.get(r.operation_id, r.body),
+                "query": r.query,
+            }
             for r in requests
         ],
     }
@@ -116,7 +126,31 @@ def test_rivet_calls_every_meetings_webinars_and_users_endpoint(live: Api, serve
             "panelistId": panelist["id"],
         },
     }
-    calls = run_rivet(server, ids, overrides)
+    # Past sessions have ended; a user is removed who is not the account's owner; a user is
+    # created with the user_info Zoom needs (the document requires only the action).
+    for kind in ("meeting", "webinar"):
+        made = live.post(f"/v2/users/me/{kind}s", json={"topic": f"Rivet {kind} past"})
+        assert live.post(f"/_emulator/{kind}s/{made.json()['id']}/start").status_code == 200
+        ending = live.put(f"/v2/{kind}s/{made.json()['id']}/status", json={"action": "end"})
+        assert ending.status_code == 204, ending.text
+        started[f"past_{kind}"] = made.json()["id"]
+    leaving = live.post(
+        "/v2/users", json={"action": "autoCreate", "user_info": {"email": "leo@example.com"}}
+    )
+    assert leaving.status_code == 201, leaving.text
+    overrides |= {
+        "meetings.getPastMeetingDetails": {"meetingId": started["past_meeting"]},
+        "meetings.getPastMeetingParticipants": {"meetingId": started["past_meeting"]},
+        "webinars.listWebinarParticipants": {"webinarId": started["past_webinar"]},
+        "users.deleteUser": {"userId": leaving.json()["id"]},
+    }
+    bodies = {
+        "userCreate": {
+            "action": "create",
+            "user_info": {"email": "rivet.user@example.com", "type": 1, "first_name": "Riv"},
+        }
+    }
+    calls = run_rivet(server, ids, overrides, bodies)
     per_product = Counter(call["product"] for call in calls)
     failed = [c for c in calls if not (c["ok"] and c["parsed"] and 200 <= c["status"] < 300)]
     print(f"rivet: {len(calls) - len(failed)}/{len(calls)} endpoints answered 2xx and parsed")

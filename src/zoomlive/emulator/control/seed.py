@@ -198,6 +198,8 @@ def add_user(env: Env, tx: Tx, account_id: str, spec: SeedUser) -> User:
         type=spec.type,
         timezone=spec.timezone,
         created_at=env.clock.now(),
+        # the account's first user owns it (``me``); the others are members
+        role_id="2" if tx.list_users(account_id) else "0",
     )
     tx.insert_user(user)
     return user

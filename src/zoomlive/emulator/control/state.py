@@ -59,6 +59,10 @@ def user_record(u: User) -> dict[str, Any]:
         "last_name": u.last_name,
         "type": u.type,
         "timezone": u.timezone,
+        "status": u.status,
+        "role_id": u.role_id,
+        "profile": u.profile,
+        "settings": u.settings,
     }
 
 

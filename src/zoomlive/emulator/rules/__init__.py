@@ -7,7 +7,16 @@ webinars and meetings share; ``common`` what every rule uses; ``auth`` and ``oau
 from __future__ import annotations
 
 from zoomlive.api.sessions import KINDS, SESSION_KINDS
-from zoomlive.emulator.rules import livestreams, meetings, panelists, registrants, users, webinars
+from zoomlive.emulator.rules import (
+    jointokens,
+    livestreams,
+    meetings,
+    panelists,
+    past,
+    registrants,
+    users,
+    webinars,
+)
 from zoomlive.emulator.rules.common import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -56,7 +65,27 @@ HANDLERS: dict[str, Handler] = {
     "addBatchRegistrants": registrants.create_batch("meeting"),
     "meetingInviteLinksCreate": panelists.invite_links("meeting"),
     "webinarInviteLinksCreate": panelists.invite_links("webinar"),
+    "users": users.list_users,
+    "userCreate": users.create_user,
+    "userUpdate": users.update_user,
+    "userDelete": users.delete_user,
+    "userSettings": users.get_settings,
+    "userSettingsUpdate": users.update_settings,
+    "userToken": users.user_token,
+    "meetingLiveStreamingJoinToken": jointokens.join_token("meeting", "live_streaming"),
+    "webinarLiveStreamingJoinToken": jointokens.join_token("webinar", "live_streaming"),
+    "meetingLocalRecordingJoinToken": jointokens.join_token("meeting", "local_recording"),
+    "webinarLocalRecordingJoinToken": jointokens.join_token("webinar", "local_recording"),
+    "meetingLocalArchivingArchiveToken": jointokens.join_token("meeting", "local_archiving"),
+    "webinarLocalArchivingArchiveToken": jointokens.join_token("webinar", "local_archiving"),
+    "pastMeetings": past.instances("meeting"),
+    "pastMeetingDetails": past.details("meeting"),
+    "pastMeetingParticipants": past.participants("meeting"),
+    "pastWebinars": past.instances("webinar"),
+    "listWebinarParticipants": past.participants("webinar"),
 }
 
 # Operations that also take a UUID where the numeric id goes.
-UUID_OPERATIONS = frozenset({"webinar", "meeting"})
+UUID_OPERATIONS = frozenset(
+    {"webinar", "meeting", "pastMeetingDetails", "pastMeetingParticipants", "pastMeetings"}
+)

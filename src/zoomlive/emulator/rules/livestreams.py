@@ -49,6 +49,14 @@ def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> 
     return found
 
 
+def require_streaming_setting(tx: Tx, owner: Session) -> None:
+    """The host's settings must allow live streaming (``in_meeting.allow_live_streaming`` and
+    ``custom_live_streaming_service``; for webinars also the custom service among the webinar
+    live-streaming services): else the same 200 as an account without the feature."""
+    if not tx.live_streaming_allowed(owner.host_id, owner.kind):
+        raise ZoomError(400, 200, RULES[owner.kind].feature_missing)
+
+
 _BOOKKEEPING = frozenset({"updated_at", "version", "events", "effects"})
 _OBSERVABLE = attrgetter(*(f.name for f in fields(LiveStream) if f.name not in _BOOKKEEPING))
 """What a caller can observe of a stream: all but its bookkeeping."""
@@ -93,6 +101,7 @@ def configure(kind: SessionKind) -> Handler:
         body = call.body
         assert isinstance(body, w.LiveStreamUpdate)
         owner = gate(tx, call, kind, for_update=True)
+        require_streaming_setting(tx, owner)
         stream = stream_of(tx, owner, for_update=True)
         before = _snapshot(stream) if stream.version else None
         stream.stream_url = body.stream_url
@@ -152,6 +161,7 @@ def update_status(kind: SessionKind) -> Handler:
         settings = body.settings
         given = _given(settings)
         if body.action == "start":
+            require_streaming_setting(tx, owner)
             throttle = rules.start_throttle
             last = stream.last_start_request_at
             if throttle is not None and last is not None and now - last < throttle:

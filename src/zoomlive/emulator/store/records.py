@@ -34,6 +34,32 @@ class User:
     type: int
     timezone: str
     created_at: datetime
+    status: str = "active"
+    """Zoom's ``active``, ``inactive`` (deactivated) or ``pending`` (invited, not yet in)."""
+    role_id: str = "0"
+    """Zoom's role: ``0`` owner, ``1`` admin, ``2`` member."""
+    profile: dict[str, Any] = field(default_factory=dict)
+    """The user's other documented fields as set by create and update (language, dept, ...)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The user's settings that differ from Zoom's defaults, by section."""
+    meeting_live_streaming: bool = True
+    """``in_meeting.allow_live_streaming`` and ``custom_live_streaming_service`` both on."""
+    webinar_live_streaming: bool = True
+    """The same, with the webinar live-streaming services naming the custom one."""
+
+
+@dataclass(slots=True)
+class JoinToken:
+    """A join token handed out for a webinar or meeting (``GET .../jointoken/{purpose}``)."""
+
+    token: str
+    account_id: str
+    kind: str
+    session_id: int
+    purpose: str
+    """``live_streaming``, ``local_recording`` or ``local_archiving``."""
+    created_at: datetime
+    expires_at: datetime
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 from zoomlive.emulator.store.records import (
@@ -36,6 +37,7 @@ from zoomlive.emulator.store.records import (
     App,
     DailyCount,
     InviteLink,
+    JoinToken,
     LiveStream,
     Panelist,
     Registrant,
@@ -79,6 +81,26 @@ users = Table(
     Column("type", Integer, nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # 0011: Zoom's user fields, its settings (what differs from Zoom's defaults) and the two
+    # live-streaming gates those settings make, kept as columns for the live-stream hot path
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("role_id", String(16), nullable=False, server_default="0"),
+    Column("profile", Text, nullable=False, server_default="{}"),
+    Column("settings", Text, nullable=False, server_default="{}"),
+    Column("meeting_live_streaming", Boolean, nullable=False, server_default=true()),
+    Column("webinar_live_streaming", Boolean, nullable=False, server_default=true()),
+)
+
+join_tokens = Table(
+    "join_tokens",
+    metadata,
+    Column("token", String(128), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("session_id", BigInteger, nullable=False, index=True),
+    Column("purpose", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
 )
 
 apps = Table(
@@ -553,6 +575,7 @@ ENTITIES: dict[str, Entity] = {
     for e in (
         _entity(accounts, Account),
         _entity(users, User),
+        _entity(join_tokens, JoinToken),
         _entity(apps, App),
         _entity(tokens, Token),
         _entity(webinars, Session, fixed={"kind": "webinar"}),

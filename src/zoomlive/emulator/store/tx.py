@@ -209,6 +209,14 @@ class Tx:
             return None
         return _clone_user(user), _clone_account(account)
 
+    def live_streaming_allowed(self, user_id: str, kind: str) -> bool:
+        """Does the user's settings allow live streams of this kind (read in place: the
+        live-stream calls' hot path)? An unknown user: yes (other checks refuse it)."""
+        user = self.s.users.get(user_id)
+        if user is None:
+            return True
+        return user.webinar_live_streaming if kind == "webinar" else user.meeting_live_streaming
+
     def list_users(self, account_id: str | None = None) -> list[User]:
         return self.select(
             "users",
@@ -541,6 +549,7 @@ CLEARED = (
     "livestream_events",
     "livestreams",
     "daily_counters",
+    "join_tokens",
     "meeting_invite_links",
     "webinar_invite_links",
     "webinar_panelists",
