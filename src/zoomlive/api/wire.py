@@ -395,6 +395,8 @@ class Meeting(Response):
     password: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     pre_schedule: bool = False
+    pmi: str | None = None
+    """The host's personal meeting ID."""
 
 
 class MeetingListItem(Response):
@@ -409,6 +411,7 @@ class MeetingListItem(Response):
     agenda: str = ""
     created_at: str | None = None
     join_url: str | None = None
+    pmi: str | None = None
 
 
 class MeetingList(Response):

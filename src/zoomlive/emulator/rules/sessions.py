@@ -4,6 +4,9 @@ the session as Zoom shows it and as the emulator records it, and the host's star
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from zoomlive.api import wire as w
+from zoomlive.api import zoomdoc
 from zoomlive.api.errors import ZoomError
 from zoomlive.api.sessions import KINDS, KindSpec, SessionKind
 from zoomlive.emulator import webhooks
@@ -39,12 +43,169 @@ def _webinar_gate(tx: Tx, webinar: Session) -> Account:
     return require_webinar_plan(tx, webinar)[1]
 
 
+# Zoom's defaults for every documented field ---------------------------------------------------
+
+
+def fold(schema: Any) -> Any:
+    """The spec tier's ``allOf`` folding (imported late: the spec tier imports these rules)."""
+    from zoomlive.emulator.spec.schemas import fold as fold_all_of
+
+    return fold_all_of(schema)
+
+
+def _zoom_default(schema: Any, depth: int = 0) -> Any:
+    """The value Zoom shows for a field nobody set, read from its schema: its ``default``, else
+    its ``example`` where that has the field's type, else its first ``enum`` member, else the
+    type's empty value. An object gets every documented property; an array of objects one item
+    built the same way (Zoom's documented shape, e.g. a dial-in number), other arrays none."""
+    if not isinstance(schema, dict) or depth > 12:
+        return None
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        merged: dict[str, Any] = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+        props: dict[str, Any] = dict(merged.get("properties", {}))
+        for variant in variants:
+            variant = fold(variant)
+            for name, sub in variant.get("properties", {}).items():
+                props.setdefault(name, sub)
+            for key in ("type", "enum", "items"):
+                if key in variant:
+                    merged.setdefault(key, variant[key])
+        if props:
+            merged["properties"] = props
+            merged.setdefault("type", "object")
+        schema = merged
+    kind = schema.get("type") or ("object" if "properties" in schema else "string")
+    if kind == "object":
+        return {
+            name: _zoom_default(fold(sub), depth + 1)
+            for name, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        items = fold(schema.get("items", {}))
+        if isinstance(items, dict) and (items.get("type") == "object" or "properties" in items):
+            return [_zoom_default(items, depth + 1)]
+        return []
+    types: dict[str, tuple[type, ...]] = {
+        "string": (str,),
+        "integer": (int,),
+        "number": (int, float),
+        "boolean": (bool,),
+    }
+    allowed = types.get(kind, (str,))
+    enum = schema.get("enum")
+    for key in ("default", "example"):
+        value = schema.get(key)
+        typed = isinstance(value, allowed) and (kind == "boolean" or not isinstance(value, bool))
+        if typed and (not enum or value in enum):
+            return value
+    if enum:
+        return enum[0]
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(kind, "")
+
+
+@functools.cache
+def documented(operation_id: str) -> dict[str, Any]:
+    """Zoom's defaults for every field of an operation's success answer (cached: copy before
+    changing)."""
+    for op in zoomdoc.operations("meetings"):
+        if op.operation_id == operation_id:
+            for status, response in op.spec.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if str(status).startswith("2") and schema is not None:
+                    value = _zoom_default(fold(schema))
+                    return value if isinstance(value, dict) else {}
+    return {}
+
+
+def _deep(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on ``base``, objects merged key by key (Zoom's PATCH of ``settings``)."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _deep(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+@functools.cache
+def documented_settings(kind: SessionKind) -> dict[str, Any]:
+    """A session's full ``settings`` with Zoom's defaults (the known ones over the document's)."""
+    base = documented(KINDS[kind].operation("get")).get("settings", {})
+    return _deep(base, KINDS[kind].settings_defaults)
+
+
+# Fields that only make sense for objects the emulator does not hold, left out on purpose
+# (docs/fidelity.md "Fields of webinars and meetings").
+_LEFT_OUT = frozenset({"occurrences", "recurrence", "assistant_id", "record_file_id"})
+
+
+@functools.cache
+def _top_defaults(operation_id: str) -> dict[str, Any]:
+    out = {k: v for k, v in documented(operation_id).items() if k not in _LEFT_OUT}
+    out.pop("settings", None)
+    out["tracking_fields"] = []
+    out["template_id"] = ""
+    out["dynamic_host_key"] = ""
+    return out
+
+
+def passcode_fields(session: Session) -> dict[str, str]:
+    """The passcode in Zoom's other forms: ``encrypted`` (the ``pwd`` of join links) and the
+    numeric one H.323 and phone dial-in take (the passcode itself when it is digits)."""
+    password = session.password
+    if not password:
+        return {"encrypted": "", "numeric": ""}
+    digest = hashlib.sha256(f"{session.uuid}\x1f{password}".encode()).digest()
+    encrypted = (
+        base64.urlsafe_b64encode(digest).decode().rstrip("=").replace("-", "").replace("_", "")
+    )
+    numeric = (
+        password if password.isdigit() else str(int.from_bytes(digest[:8], "big"))[:6].rjust(6, "0")
+    )
+    return {"encrypted": encrypted[:32], "numeric": numeric}
+
+
+def host_pmi(host_id: str) -> str:
+    """The host's personal meeting ID: ten digits, stable for the host (the emulator's users
+    keep none of their own yet)."""
+    digest = hashlib.sha256(f"pmi\x1f{host_id}".encode()).digest()
+    return str(1_000_000_000 + int.from_bytes(digest[:8], "big") % 9_000_000_000)
+
+
+def generated_passcode(session: Session) -> str:
+    """The passcode Zoom makes up when the account requires one and the body sets none: six
+    letters and digits, stable for the session."""
+    digest = hashlib.sha256(f"passcode\x1f{session.uuid}".encode()).digest()
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:6])
+
+
 def _webinar_view(fields: dict[str, Any], session: Session) -> dict[str, Any]:
-    return view(w.Webinar, {**fields, "is_simulive": False, "creation_source": "open_api"})
+    codes = passcode_fields(session)
+    extra = {
+        **_top_defaults("webinar"),
+        "is_simulive": False,
+        "creation_source": "open_api",
+        "encrypted_passcode": codes["encrypted"],
+        "h323_passcode": codes["numeric"],
+        "registration_url": f"{fields['join_url'].replace('/w/', '/webinar/register/')}",
+    }
+    return view(w.Webinar, {**extra, **fields})
 
 
 def _meeting_view(fields: dict[str, Any], session: Session) -> dict[str, Any]:
-    return view(w.Meeting, {**fields, "status": session.status})
+    codes = passcode_fields(session)
+    extra = {
+        **_top_defaults("meeting"),
+        "creation_source": "open_api",
+        "encrypted_password": codes["encrypted"],
+        "h323_password": codes["numeric"],
+        "pstn_password": codes["numeric"],
+        "pre_schedule": False,
+        "chat_join_url": f"{fields['join_url'].replace('/j/', '/launch/jc/')}",
+        "registration_url": f"{fields['join_url'].replace('/j/', '/meeting/register/')}",
+    }
+    return view(w.Meeting, {**extra, **fields, "status": session.status})
 
 
 @dataclass(frozen=True)
@@ -180,10 +341,9 @@ def apply_fields(session: Session, body: w.SessionCreate) -> None:
         session.start_time = start
     settings = getattr(body, "settings", None)
     if isinstance(settings, BaseModel):
-        session.settings = {
-            **session.settings,
-            **settings.model_dump(exclude_unset=True, exclude_none=True),
-        }
+        session.settings = _deep(
+            session.settings, settings.model_dump(exclude_unset=True, exclude_none=True)
+        )
 
 
 # views -------------------------------------------------------------------------------------
@@ -207,7 +367,8 @@ def session_fields(session: Session, host: User | None, base_url: str) -> dict[s
         "join_url": f"{base_url}/{spec.join_path}/{session.id}",
         "start_url": f"{base_url}/s/{session.id}",
         "password": session.password,
-        "settings": {**spec.settings_defaults, **session.settings},
+        "settings": _deep(documented_settings(session.kind), session.settings),
+        "pmi": host_pmi(session.host_id) if session.kind == "meeting" else None,
     }
 
 
