@@ -307,7 +307,7 @@ def new_session(env: Env, tx: Tx, kind: SessionKind, host: User, session_id: int
     """A webinar or meeting of ``host`` with Zoom's defaults, not yet stored."""
     spec = KINDS[kind]
     now = env.clock.now().replace(microsecond=0)
-    return Session(
+    session = Session(
         id=session_id or new_session_id(env, tx, kind),
         uuid=env.source.zoom_uuid(),
         account_id=host.account_id,
@@ -325,6 +325,9 @@ def new_session(env: Env, tx: Tx, kind: SessionKind, host: User, session_id: int
         updated_at=now,
         kind=kind,
     )
+    # Zoom makes up a passcode when the account requires one (Zoom's default) and none is given
+    session.password = generated_passcode(session)
+    return session
 
 
 def apply_fields(session: Session, body: w.SessionCreate) -> None:
