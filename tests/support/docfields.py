@@ -2,9 +2,10 @@
 the answer has, and which of its values break the field's type or enum.
 
 A field counts as present when the answer has its key. Objects and arrays of objects are walked
-recursively (an array's items through every item the answer has; an empty array contributes its
-item fields as documented but absent). ``oneOf``/``anyOf`` variants are read as one object with
-all their properties, as Zoom's answers mix them.
+recursively (an array's items through every item the answer has; the item fields of an array
+the answer has but leaves empty are not counted; those of a missing array count as absent).
+``oneOf``/``anyOf`` variants are read as one object with all their properties, as Zoom's
+answers mix them.
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ def walk(answer: Any, schema: dict[str, Any], path: str = "", into: Walk | None 
     elif kind == "array":
         items = _flat(fold(schema.get("items", {})))
         if _kind_of(items) == "object":
-            values = answer if isinstance(answer, list) and answer else [None]
+            if isinstance(answer, list) and not answer:
+                return out  # no item to have fields (e.g. no tracking fields defined)
+            values = answer if isinstance(answer, list) else [None]
             for item in values:
                 if item is not None:
                     _check(item, items, f"{path}[]", out)

@@ -162,6 +162,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=200,
         idempotent=True,
         response_model=w.Webinar,
+        query_model=w.OccurrenceQuery,
         tags=("Webinars",),
     ),
     Operation(
@@ -176,6 +177,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=204,
         idempotent=True,
         request_model=w.WebinarUpdate,
+        query_model=w.OccurrenceQuery,
         tags=("Webinars",),
     ),
     Operation(
@@ -190,6 +192,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Delete a webinar.",
         success_status=204,
         idempotent=True,
+        query_model=w.OccurrenceQuery,
         tags=("Webinars",),
     ),
     Operation(
@@ -290,6 +293,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=200,
         idempotent=True,
         response_model=w.Meeting,
+        query_model=w.OccurrenceQuery,
         tags=("Meetings",),
     ),
     Operation(
@@ -304,6 +308,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=204,
         idempotent=True,
         request_model=w.MeetingUpdate,
+        query_model=w.OccurrenceQuery,
         tags=("Meetings",),
     ),
     Operation(
@@ -318,6 +323,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Delete a meeting.",
         success_status=204,
         idempotent=True,
+        query_model=w.OccurrenceQuery,
         tags=("Meetings",),
     ),
     Operation(

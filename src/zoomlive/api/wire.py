@@ -241,6 +241,31 @@ WEBINAR_SETTINGS_DEFAULTS: dict[str, Any] = {
 }
 
 
+class RecurrenceIn(Request):
+    """``recurrence`` of a recurring session (meetings type 8, webinars type 9)."""
+
+    type: Annotated[int, one_of(1, 2, 3), WithJsonSchema({"type": "integer", "enum": [1, 2, 3]})]
+    """1 daily, 2 weekly, 3 monthly."""
+    repeat_interval: int | None = Field(default=None, ge=1, le=99)
+    """Every so many days (up to 99), weeks (50) or months (10)."""
+    weekly_days: str | None = Field(default=None, pattern=r"^[1-7](,[1-7])*$")
+    """Days of the week, ``1`` Sunday to ``7`` Saturday, comma-separated."""
+    monthly_day: int | None = Field(default=None, ge=1, le=31)
+    monthly_week: Annotated[int, one_of(-1, 1, 2, 3, 4)] | None = None
+    monthly_week_day: Annotated[int, one_of(1, 2, 3, 4, 5, 6, 7)] | None = None
+    end_times: int | None = Field(default=None, ge=1, le=60)
+    """How many occurrences (Zoom: at most 60; default 1)."""
+    end_date_time: SessionTime = None
+    """The last day an occurrence may start (instead of ``end_times``)."""
+
+
+class OccurrenceQuery(Request):
+    """``occurrence_id`` of a get, update, delete or live-stream call."""
+
+    occurrence_id: str | None = Field(default=None, max_length=32)
+    show_previous_occurrences: bool | None = None
+
+
 class SessionCreate(Request):
     """The fields webinar and meeting creation bodies share. Zoom marks none required."""
 
@@ -254,6 +279,7 @@ class SessionCreate(Request):
     password: str | None = Field(default=None, max_length=10)
     agenda: str | None = Field(default=None, max_length=2000)
     template_id: str | None = None
+    recurrence: RecurrenceIn | None = None
 
 
 class WebinarCreate(SessionCreate):

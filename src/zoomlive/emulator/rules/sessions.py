@@ -342,6 +342,7 @@ def apply_fields(session: Session, body: w.SessionCreate) -> None:
         if start.tzinfo is None:  # Zoom reads a naive time in the session's timezone; we use UTC
             start = start.replace(tzinfo=session.created_at.tzinfo)
         session.start_time = start
+    apply_recurrence(session, body)
     settings = getattr(body, "settings", None)
     if isinstance(settings, BaseModel):
         session.settings = _deep(
@@ -375,9 +376,23 @@ def session_fields(session: Session, host: User | None, base_url: str) -> dict[s
     }
 
 
-def session_view(session: Session, host: User | None, base_url: str) -> dict[str, Any]:
-    """The session as Zoom's ``GET`` and create calls return it."""
-    return RULES[session.kind].view(session_fields(session, host, base_url), session)
+def session_view(
+    session: Session,
+    host: User | None,
+    base_url: str,
+    query: w.OccurrenceQuery | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The session as Zoom's ``GET`` and create calls return it (for one occurrence when the
+    query names one)."""
+    out = RULES[session.kind].view(session_fields(session, host, base_url), session)
+    if session.recurrence is not None:
+        oid = query.occurrence_id if query else None
+        previous = bool(query and query.show_previous_occurrences)
+        out.update(recurring_fields(session, oid, previous=previous or now is None, now=now))
+    elif query is not None and query.occurrence_id is not None:
+        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    return out
 
 
 def list_item(model: type[BaseModel], session: Session, base_url: str) -> dict[str, Any]:
@@ -491,3 +506,210 @@ def end_session(env: Env, tx: Tx, session: Session) -> None:
     if stream is not None and stream.session_ended(now):
         tx.save_livestream(stream)
         streaming_event(tx, now, session, stream, started=False)
+
+
+# recurring sessions ------------------------------------------------------------------------
+
+FIXED_TIME_RECURRING = {"meeting": 8, "webinar": 9}
+"""The type of a recurring session with a fixed time, whose occurrences Zoom lists."""
+MAX_OCCURRENCES = 60
+INVALID_OCCURRENCE = "Invalid parameter: `occurrence_id`."
+
+
+def _month_day(year: int, month: int, week: int, weekday: int) -> int | None:
+    """The day of the month of its ``week``-th (``-1``: last) ``weekday`` (1 Sunday..7)."""
+    first = datetime(year, month, 1)
+    days = (datetime(year + month // 12, month % 12 + 1, 1) - first).days
+    wanted = (weekday + 5) % 7  # Python's Monday=0
+    matches = [d for d in range(1, days + 1) if first.replace(day=d).weekday() == wanted]
+    if week == -1:
+        return matches[-1]
+    return matches[week - 1] if week - 1 < len(matches) else None
+
+
+def occurrence_starts(session: Session) -> list[datetime]:
+    """The starts the recurrence rule gives, from the session's start (Zoom's order and limits:
+    ``end_times`` (default 1) or every start up to ``end_date_time``, never more than 60)."""
+    rule = session.recurrence
+    if not rule or session.start_time is None or session.type != FIXED_TIME_RECURRING[session.kind]:
+        return []
+    start = session.start_time
+    interval = int(rule.get("repeat_interval") or 1)
+    until = rule.get("end_date_time")
+    end = datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None
+    count = MAX_OCCURRENCES if end is not None else int(rule.get("end_times") or 1)
+    out: list[datetime] = []
+
+    def take(at: datetime) -> bool:
+        if end is not None and at > end:
+            return False
+        if at >= start:
+            out.append(at)
+        return len(out) < count
+
+    kind = rule.get("type")
+    if kind == 1:
+        step = 0
+        while take(start + timedelta(days=step * interval)):
+            step += 1
+    elif kind == 2:
+        days = sorted({int(d) for d in str(rule.get("weekly_days") or "1").split(",")})
+        week_start = start - timedelta(days=(start.weekday() + 1) % 7)  # the Sunday before
+        week = 0
+        while week < 400:
+            base = week_start + timedelta(weeks=week * interval)
+            if not all(take(base + timedelta(days=d - 1)) for d in days):
+                break
+            week += 1
+    elif kind == 3:
+        month = 0
+        while month < 400:
+            total = start.month - 1 + month * interval
+            year, mon = start.year + total // 12, total % 12 + 1
+            if rule.get("monthly_week") is not None:
+                day = _month_day(
+                    year, mon, int(rule["monthly_week"]), int(rule.get("monthly_week_day") or 1)
+                )
+            else:
+                day = int(rule.get("monthly_day") or 1)
+            month += 1
+            try:
+                at = start.replace(year=year, month=mon, day=day or 0)
+            except ValueError:
+                continue  # no such day in this month (the 31st of April): Zoom skips it
+            if not take(at):
+                break
+    return out
+
+
+def occurrence_id(at: datetime) -> str:
+    """Zoom's occurrence id: the occurrence's start in milliseconds since the epoch."""
+    return str(int(at.timestamp()) * 1000)
+
+
+def occurrences(
+    session: Session, *, previous: bool = False, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The occurrences Zoom lists (deleted ones left out; past ones only with ``previous``)."""
+    changes = session.occurrence_changes or {}
+    out: list[dict[str, Any]] = []
+    for at in occurrence_starts(session):
+        oid = occurrence_id(at)
+        change = changes.get(oid, {})
+        if change.get("deleted"):
+            continue
+        start = change.get("start_time") or w.zoom_time(at)
+        if not previous and now is not None and at + timedelta(minutes=session.duration) < now:
+            continue
+        out.append(
+            {
+                "occurrence_id": oid,
+                "start_time": start,
+                "duration": change.get("duration", session.duration),
+                "status": "available",
+            }
+        )
+    return out
+
+
+def find_occurrence(session: Session, oid: str | None) -> dict[str, Any] | None:
+    """The occurrence ``oid`` names, ``None`` without one, or Zoom's 400 code 300."""
+    if oid is None:
+        return None
+    for item in occurrences(session, previous=True):
+        if item["occurrence_id"] == oid:
+            return item
+    raise ZoomError(400, 300, INVALID_OCCURRENCE)
+
+
+def apply_recurrence(session: Session, body: w.SessionCreate) -> None:
+    """A create or update body's ``recurrence``; a session no longer recurring drops it."""
+    if "recurrence" in body.model_fields_set and body.recurrence is not None:
+        rule = body.recurrence.model_dump(mode="json", exclude_none=True)
+        # Zoom's defaults: every day/week/month, one occurrence unless an end date is given
+        rule.setdefault("repeat_interval", 1)
+        if "end_date_time" not in rule:
+            rule.setdefault("end_times", 1)
+        if rule.get("end_date_time"):
+            rule["end_date_time"] = w.zoom_time(body.recurrence.end_date_time)
+        session.recurrence = rule
+    if session.type not in (3, 6, 8, 9):
+        session.recurrence = None
+        session.occurrence_changes = None
+
+
+def change_occurrence(session: Session, oid: str, body: w.SessionCreate) -> None:
+    """An update of one occurrence: its start and length only, the series keeps its own."""
+    changes = dict(session.occurrence_changes or {})
+    change = dict(changes.get(oid, {}))
+    if body.start_time is not None:
+        start = body.start_time
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=session.created_at.tzinfo)
+        change["start_time"] = w.zoom_time(start)
+    if body.duration is not None:
+        change["duration"] = body.duration
+    changes[oid] = change
+    session.occurrence_changes = changes
+
+
+def delete_occurrence(session: Session, oid: str) -> bool:
+    """Marks one occurrence deleted; ``True`` when none is left (Zoom then deletes the
+    session)."""
+    changes = dict(session.occurrence_changes or {})
+    changes[oid] = {"deleted": True}
+    session.occurrence_changes = changes
+    return not occurrences(session, previous=True)
+
+
+def recurring_fields(
+    session: Session, oid: str | None = None, previous: bool = True, now: datetime | None = None
+) -> dict[str, Any]:
+    """``recurrence`` and ``occurrences`` of a recurring session's answer; for ``oid`` the
+    occurrence's own start and length too."""
+    if session.recurrence is None:
+        return {}
+    out: dict[str, Any] = {"recurrence": session.recurrence}
+    listed = occurrences(session, previous=previous, now=now)
+    if listed:
+        out["occurrences"] = listed
+    found = find_occurrence(session, oid)
+    if found is not None:
+        out["start_time"] = found["start_time"]
+        out["duration"] = found["duration"]
+        out["occurrences"] = [found]
+    return out
+
+
+def occurrence_query(call: Call) -> w.OccurrenceQuery | None:
+    """The call's ``occurrence_id`` query, where its operation takes one."""
+    return call.query if isinstance(call.query, w.OccurrenceQuery) else None
+
+
+def update_occurrence_or_series(session: Session, call: Call, body: w.SessionCreate) -> None:
+    """An update: of the occurrence the query names (its start and length), else the series."""
+    query = occurrence_query(call)
+    oid = query.occurrence_id if query else None
+    if oid is None:
+        apply_fields(session, body)
+        return
+    if session.recurrence is None:
+        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    find_occurrence(session, oid)
+    change_occurrence(session, oid, body)
+
+
+def delete_occurrence_only(tx: Tx, session: Session, call: Call) -> bool:
+    """A delete naming an occurrence removes that one (``True``: done, the session stays);
+    deleting the last one deletes the session as Zoom does (``False``)."""
+    query = occurrence_query(call)
+    oid = query.occurrence_id if query else None
+    if oid is None:
+        return False
+    if session.recurrence is None:
+        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    find_occurrence(session, oid)
+    if delete_occurrence(session, oid):
+        return False
+    tx.update_session(session)
+    return True
