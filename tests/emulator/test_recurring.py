@@ -130,3 +130,18 @@ def test_bad_recurrence_and_unknown_occurrences_change_nothing(api: Api, kind: s
     once = api.post(f"/v2/users/me/{kind}s", json={"topic": "Once"}).json()
     assert "occurrences" not in once and "recurrence" not in once
     assert_error(api.get(f"/v2/{kind}s/{once['id']}", params=unknown), 400, 300, message)
+
+
+@pytest.mark.parametrize("kind", ["webinar", "meeting"])
+def test_previous_occurrences_only_when_asked(api: Api, kind: str) -> None:
+    body = {"type": RECURRING[kind], "start_time": "2020-03-02T10:00:00Z", "duration": 30}
+    past = api.post(
+        f"/v2/users/me/{kind}s", json={**body, "recurrence": {"type": 1, "end_times": 3}}
+    ).json()
+    assert "occurrences" not in api.get(f"/v2/{kind}s/{past['id']}").json()
+    shown = api.get(f"/v2/{kind}s/{past['id']}", params={"show_previous_occurrences": "true"})
+    assert [o["start_time"][:10] for o in shown.json()["occurrences"]] == [
+        "2020-03-02",
+        "2020-03-03",
+        "2020-03-04",
+    ]
