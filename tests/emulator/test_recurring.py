@@ -145,3 +145,14 @@ def test_previous_occurrences_only_when_asked(api: Api, kind: str) -> None:
         "2020-03-03",
         "2020-03-04",
     ]
+
+
+@pytest.mark.parametrize("kind", ["webinar", "meeting"])
+def test_live_stream_belongs_to_the_series(api: Api, kind: str) -> None:
+    made = make(api, kind, {"type": 1, "end_times": 2})
+    second = {"occurrence_id": made["occurrences"][1]["occurrence_id"]}
+    config = {"stream_url": "rtmp://127.0.0.1/live", "stream_key": "k", "page_url": "https://x/p"}
+    path = f"/v2/{kind}s/{made['id']}/livestream"
+    assert api.patch(path, params=second, json=config).status_code == 204
+    assert api.get(path, params=second).json() == {**config, "resolution": "720p"}
+    assert api.get(path).json() == {**config, "resolution": "720p"}
