@@ -60,7 +60,12 @@ def test_configure_then_get(api: Api, kind: str) -> None:
     )
     empty = api.get(f"/v2/{kind}s/{sid}/livestream")
     assert empty.status_code == 200
-    assert empty.json() == {"stream_url": "", "stream_key": "", "page_url": ""}
+    assert empty.json() == {
+        "stream_url": "",
+        "stream_key": "",
+        "page_url": "",
+        "resolution": "720p",
+    }
     response = api.patch(f"/v2/{kind}s/{sid}/livestream", json=CONFIG)
     assert response.status_code == 204 and response.content == b""
     assert api.get(f"/v2/{kind}s/{sid}/livestream").json() == CONFIG

@@ -427,9 +427,15 @@ def test_schemathesis_with_zooms_document(tmp_path: Path, tier: str) -> None:
                 "--seed",
                 "20261204",
                 "--generation-deterministic",
+                # one worker: Hypothesis describing its strategies (ast.parse) in two threads at
+                # once trips CPython 3.11 ("AST constructor recursion depth mismatch")
                 "--workers",
-                "2",
+                "1",
                 "--no-color",
+                # Hypothesis gives up on a few of Zoom's tight schemas (patterns, enums nested in
+                # settings) now and then, by timing: a health check, not a finding
+                "--suppress-health-check",
+                "filter_too_much,too_slow",
             ],
             capture_output=True,
             text=True,

@@ -163,6 +163,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=200,
         idempotent=True,
         response_model=w.Webinar,
+        query_model=w.OccurrenceQuery,
         tags=("Webinars",),
     ),
     Operation(
@@ -177,6 +178,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=204,
         idempotent=True,
         request_model=w.WebinarUpdate,
+        query_model=w.OccurrenceQuery,
         tags=("Webinars",),
     ),
     Operation(
@@ -191,6 +193,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Delete a webinar.",
         success_status=204,
         idempotent=True,
+        query_model=w.OccurrenceQuery,
         tags=("Webinars",),
     ),
     Operation(
@@ -291,6 +294,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=200,
         idempotent=True,
         response_model=w.Meeting,
+        query_model=w.OccurrenceQuery,
         tags=("Meetings",),
     ),
     Operation(
@@ -305,6 +309,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_status=204,
         idempotent=True,
         request_model=w.MeetingUpdate,
+        query_model=w.OccurrenceQuery,
         tags=("Meetings",),
     ),
     Operation(
@@ -319,6 +324,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Delete a meeting.",
         success_status=204,
         idempotent=True,
+        query_model=w.OccurrenceQuery,
         tags=("Meetings",),
     ),
     Operation(

@@ -6,11 +6,14 @@ types and values. Response models keep unknown fields, so a newer Zoom does not 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+from zoomlive.api import zoomdoc
 
 
 def _storable_time(value: datetime | None) -> datetime | None:
@@ -112,6 +115,80 @@ class UserInfo(Response):
     cluster: str | None = None
 
 
+# Settings ------------------------------------------------------------------------------------
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+@functools.cache
+def documented_settings_schema(operation_id: str) -> dict[str, Any]:
+    """The ``settings`` schema of an operation's request body in Zoom's Meetings document."""
+    for op in zoomdoc.operations("meetings"):
+        if op.operation_id == operation_id:
+            content = op.spec.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema", {})
+            found: dict[str, Any] = schema.get("properties", {}).get("settings", {})
+            return found
+    return {}
+
+
+def fits_documented(value: Any, schema: Any) -> bool:
+    """Does ``value`` have the documented types and enum members? Keys the schema does not
+    document are not checked (Zoom ignores them)."""
+    if not isinstance(schema, dict) or value is None:
+        return True
+    if not all(fits_documented(value, part) for part in schema.get("allOf", ())):
+        return False
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants and not any(fits_documented(value, v) for v in variants):
+        return False
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind in _JSON_TYPES:
+        if not isinstance(value, _JSON_TYPES[kind]):
+            return False
+        if kind in ("integer", "number") and isinstance(value, bool):
+            return False
+    if schema.get("enum") and value not in schema["enum"]:
+        return False
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        return all(fits_documented(v, props.get(k)) for k, v in value.items())
+    if isinstance(value, list) and "items" in schema:
+        return all(fits_documented(item, schema["items"]) for item in value)
+    return True
+
+
+class SettingsIn(Request):
+    """A session's ``settings`` in a create or update body: the fields declared by a subclass
+    are validated by it; every other setting Zoom documents is kept and checked against the
+    document's types and enums (Zoom's 300 for a wrong one); undocumented keys are dropped."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    @model_validator(mode="after")
+    def _check_documented(self) -> SettingsIn:
+        extra = self.__pydantic_extra__ or {}
+        if not extra:
+            return self
+        props = documented_settings_schema(self.operation_for()).get("properties", {})
+        for key in list(extra):
+            if key not in props:
+                del extra[key]
+            elif not fits_documented(extra[key], props[key]):
+                raise ValueError(f"settings.{key} does not have the documented type")
+        return self
+
+    @classmethod
+    def operation_for(cls) -> str:
+        return "meetingCreate"
+
+
 # Webinars ------------------------------------------------------------------------------------
 WebinarType = Annotated[
     int, one_of(5, 6, 9), WithJsonSchema({"type": "integer", "enum": [5, 6, 9]})
@@ -121,8 +198,12 @@ ApprovalType = Annotated[
 ]
 
 
-class WebinarSettingsIn(Request):
-    """The subset of a webinar's ``settings`` that the emulator checks; others are ignored."""
+class WebinarSettingsIn(SettingsIn):
+    """A webinar's ``settings``: the ones the emulator's rules read are declared here."""
+
+    @classmethod
+    def operation_for(cls) -> str:
+        return "webinarCreate"
 
     host_video: bool | None = None
     panelists_video: bool | None = None
@@ -160,6 +241,31 @@ WEBINAR_SETTINGS_DEFAULTS: dict[str, Any] = {
 }
 
 
+class RecurrenceIn(Request):
+    """``recurrence`` of a recurring session (meetings type 8, webinars type 9)."""
+
+    type: Annotated[int, one_of(1, 2, 3), WithJsonSchema({"type": "integer", "enum": [1, 2, 3]})]
+    """1 daily, 2 weekly, 3 monthly."""
+    repeat_interval: int | None = Field(default=None, ge=1, le=99)
+    """Every so many days (up to 99), weeks (50) or months (10)."""
+    weekly_days: str | None = Field(default=None, pattern=r"^[1-7](,[1-7])*$")
+    """Days of the week, ``1`` Sunday to ``7`` Saturday, comma-separated."""
+    monthly_day: int | None = Field(default=None, ge=1, le=31)
+    monthly_week: Annotated[int, one_of(-1, 1, 2, 3, 4)] | None = None
+    monthly_week_day: Annotated[int, one_of(1, 2, 3, 4, 5, 6, 7)] | None = None
+    end_times: int | None = Field(default=None, ge=1, le=60)
+    """How many occurrences (Zoom: at most 60; default 1)."""
+    end_date_time: SessionTime = None
+    """The last day an occurrence may start (instead of ``end_times``)."""
+
+
+class OccurrenceQuery(Request):
+    """``occurrence_id`` of a get, update, delete or live-stream call."""
+
+    occurrence_id: str | None = Field(default=None, max_length=32)
+    show_previous_occurrences: bool | None = None
+
+
 class SessionCreate(Request):
     """The fields webinar and meeting creation bodies share. Zoom marks none required."""
 
@@ -173,6 +279,7 @@ class SessionCreate(Request):
     password: str | None = Field(default=None, max_length=10)
     agenda: str | None = Field(default=None, max_length=2000)
     template_id: str | None = None
+    recurrence: RecurrenceIn | None = None
 
 
 class WebinarCreate(SessionCreate):
@@ -328,8 +435,8 @@ MeetingType = Annotated[
 ]
 
 
-class MeetingSettingsIn(Request):
-    """The subset of a meeting's ``settings`` the emulator checks; others are ignored."""
+class MeetingSettingsIn(SettingsIn):
+    """A meeting's ``settings``: the ones the emulator's rules read are declared here."""
 
     host_video: bool | None = None
     participant_video: bool | None = None
@@ -395,6 +502,8 @@ class Meeting(Response):
     password: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     pre_schedule: bool = False
+    pmi: str | None = None
+    """The host's personal meeting ID."""
 
 
 class MeetingListItem(Response):
@@ -409,6 +518,7 @@ class MeetingListItem(Response):
     agenda: str = ""
     created_at: str | None = None
     join_url: str | None = None
+    pmi: str | None = None
 
 
 class MeetingList(Response):

@@ -89,7 +89,8 @@ def details(kind: SessionKind) -> Handler:
                 stream_url=stream.stream_url or "",
                 stream_key=stream.stream_key or "",
                 page_url=stream.page_url or "",
-                resolution=stream.resolution,
+                # Zoom streams at 720p unless told 1080p, and says so (docs/fidelity.md)
+                resolution=stream.resolution or "720p",
             ),
         )
 

@@ -20,11 +20,14 @@ from zoomlive.emulator.rules.sessions import (
     RULES,
     apply_fields,
     count_create_update,
+    delete_occurrence_only,
     end_session,
     list_item,
     load_session,
     new_session,
+    occurrence_query,
     session_view,
+    update_occurrence_or_series,
     webhook_object,
 )
 from zoomlive.emulator.rules.views import view
@@ -61,7 +64,9 @@ def create_meeting(env: Env, tx: Tx, call: Call) -> Result:
 
 def get_meeting(env: Env, tx: Tx, call: Call) -> Result:
     meeting = _load(tx, call)
-    return Result(200, session_view(meeting, tx.get_user(meeting.host_id), call.base_url))
+    query = occurrence_query(call)
+    host = tx.get_user(meeting.host_id)
+    return Result(200, session_view(meeting, host, call.base_url, query, env.clock.now()))
 
 
 def update_meeting(env: Env, tx: Tx, call: Call) -> Result:
@@ -73,7 +78,7 @@ def update_meeting(env: Env, tx: Tx, call: Call) -> Result:
     assert isinstance(body, w.MeetingUpdate)
     count_create_update(env, tx, host, "meeting")
     before = webhook_object(meeting, host, call.base_url)
-    apply_fields(meeting, body)
+    update_occurrence_or_series(meeting, call, body)
     meeting.updated_at = env.clock.now()
     tx.update_session(meeting)
     webhooks.emit(
@@ -93,6 +98,8 @@ def delete_meeting(env: Env, tx: Tx, call: Call) -> Result:
     if meeting.status == "started":
         # Emulator choice, mirroring webinars' 3002.
         raise ZoomError(400, 3002, "Sorry, you cannot delete this meeting since it is in progress.")
+    if delete_occurrence_only(tx, meeting, call):
+        return Result(204)
     tx.delete_session("meeting", meeting.id)
     host = tx.get_user(meeting.host_id)
     webhooks.emit(

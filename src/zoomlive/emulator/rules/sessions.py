@@ -4,6 +4,9 @@ the session as Zoom shows it and as the emulator records it, and the host's star
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from zoomlive.api import wire as w
+from zoomlive.api import zoomdoc
 from zoomlive.api.errors import ZoomError
 from zoomlive.api.sessions import KINDS, KindSpec, SessionKind
 from zoomlive.emulator import webhooks
@@ -39,12 +43,169 @@ def _webinar_gate(tx: Tx, webinar: Session) -> Account:
     return require_webinar_plan(tx, webinar)[1]
 
 
+# Zoom's defaults for every documented field ---------------------------------------------------
+
+
+def fold(schema: Any) -> Any:
+    """The spec tier's ``allOf`` folding (imported late: the spec tier imports these rules)."""
+    from zoomlive.emulator.spec.schemas import fold as fold_all_of
+
+    return fold_all_of(schema)
+
+
+def _zoom_default(schema: Any, depth: int = 0) -> Any:
+    """The value Zoom shows for a field nobody set, read from its schema: its ``default``, else
+    its ``example`` where that has the field's type, else its first ``enum`` member, else the
+    type's empty value. An object gets every documented property; an array of objects one item
+    built the same way (Zoom's documented shape, e.g. a dial-in number), other arrays none."""
+    if not isinstance(schema, dict) or depth > 12:
+        return None
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        merged: dict[str, Any] = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+        props: dict[str, Any] = dict(merged.get("properties", {}))
+        for variant in variants:
+            variant = fold(variant)
+            for name, sub in variant.get("properties", {}).items():
+                props.setdefault(name, sub)
+            for key in ("type", "enum", "items"):
+                if key in variant:
+                    merged.setdefault(key, variant[key])
+        if props:
+            merged["properties"] = props
+            merged.setdefault("type", "object")
+        schema = merged
+    kind = schema.get("type") or ("object" if "properties" in schema else "string")
+    if kind == "object":
+        return {
+            name: _zoom_default(fold(sub), depth + 1)
+            for name, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        items = fold(schema.get("items", {}))
+        if isinstance(items, dict) and (items.get("type") == "object" or "properties" in items):
+            return [_zoom_default(items, depth + 1)]
+        return []
+    types: dict[str, tuple[type, ...]] = {
+        "string": (str,),
+        "integer": (int,),
+        "number": (int, float),
+        "boolean": (bool,),
+    }
+    allowed = types.get(kind, (str,))
+    enum = schema.get("enum")
+    for key in ("default", "example"):
+        value = schema.get(key)
+        typed = isinstance(value, allowed) and (kind == "boolean" or not isinstance(value, bool))
+        if typed and (not enum or value in enum):
+            return value
+    if enum:
+        return enum[0]
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(kind, "")
+
+
+@functools.cache
+def documented(operation_id: str) -> dict[str, Any]:
+    """Zoom's defaults for every field of an operation's success answer (cached: copy before
+    changing)."""
+    for op in zoomdoc.operations("meetings"):
+        if op.operation_id == operation_id:
+            for status, response in op.spec.get("responses", {}).items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if str(status).startswith("2") and schema is not None:
+                    value = _zoom_default(fold(schema))
+                    return value if isinstance(value, dict) else {}
+    return {}
+
+
+def _deep(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on ``base``, objects merged key by key (Zoom's PATCH of ``settings``)."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _deep(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+@functools.cache
+def documented_settings(kind: SessionKind) -> dict[str, Any]:
+    """A session's full ``settings`` with Zoom's defaults (the known ones over the document's)."""
+    base = documented(KINDS[kind].operation("get")).get("settings", {})
+    return _deep(base, KINDS[kind].settings_defaults)
+
+
+# Fields that only make sense for objects the emulator does not hold, left out on purpose
+# (docs/fidelity.md "Fields of webinars and meetings").
+_LEFT_OUT = frozenset({"occurrences", "recurrence", "assistant_id", "record_file_id"})
+
+
+@functools.cache
+def _top_defaults(operation_id: str) -> dict[str, Any]:
+    out = {k: v for k, v in documented(operation_id).items() if k not in _LEFT_OUT}
+    out.pop("settings", None)
+    out["tracking_fields"] = []
+    out["template_id"] = ""
+    out["dynamic_host_key"] = ""
+    return out
+
+
+def passcode_fields(session: Session) -> dict[str, str]:
+    """The passcode in Zoom's other forms: ``encrypted`` (the ``pwd`` of join links) and the
+    numeric one H.323 and phone dial-in take (the passcode itself when it is digits)."""
+    password = session.password
+    if not password:
+        return {"encrypted": "", "numeric": ""}
+    digest = hashlib.sha256(f"{session.uuid}\x1f{password}".encode()).digest()
+    encrypted = (
+        base64.urlsafe_b64encode(digest).decode().rstrip("=").replace("-", "").replace("_", "")
+    )
+    numeric = (
+        password if password.isdigit() else str(int.from_bytes(digest[:8], "big"))[:6].rjust(6, "0")
+    )
+    return {"encrypted": encrypted[:32], "numeric": numeric}
+
+
+def host_pmi(host_id: str) -> str:
+    """The host's personal meeting ID: ten digits, stable for the host (the emulator's users
+    keep none of their own yet)."""
+    digest = hashlib.sha256(f"pmi\x1f{host_id}".encode()).digest()
+    return str(1_000_000_000 + int.from_bytes(digest[:8], "big") % 9_000_000_000)
+
+
+def generated_passcode(session: Session) -> str:
+    """The passcode Zoom makes up when the account requires one and the body sets none: six
+    letters and digits, stable for the session."""
+    digest = hashlib.sha256(f"passcode\x1f{session.uuid}".encode()).digest()
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:6])
+
+
 def _webinar_view(fields: dict[str, Any], session: Session) -> dict[str, Any]:
-    return view(w.Webinar, {**fields, "is_simulive": False, "creation_source": "open_api"})
+    codes = passcode_fields(session)
+    extra = {
+        **_top_defaults("webinar"),
+        "is_simulive": False,
+        "creation_source": "open_api",
+        "encrypted_passcode": codes["encrypted"],
+        "h323_passcode": codes["numeric"],
+        "registration_url": f"{fields['join_url'].replace('/w/', '/webinar/register/')}",
+    }
+    return view(w.Webinar, {**extra, **fields})
 
 
 def _meeting_view(fields: dict[str, Any], session: Session) -> dict[str, Any]:
-    return view(w.Meeting, {**fields, "status": session.status})
+    codes = passcode_fields(session)
+    extra = {
+        **_top_defaults("meeting"),
+        "creation_source": "open_api",
+        "encrypted_password": codes["encrypted"],
+        "h323_password": codes["numeric"],
+        "pstn_password": codes["numeric"],
+        "pre_schedule": False,
+        "chat_join_url": f"{fields['join_url'].replace('/j/', '/launch/jc/')}",
+        "registration_url": f"{fields['join_url'].replace('/j/', '/meeting/register/')}",
+    }
+    return view(w.Meeting, {**extra, **fields, "status": session.status})
 
 
 @dataclass(frozen=True)
@@ -146,7 +307,7 @@ def new_session(env: Env, tx: Tx, kind: SessionKind, host: User, session_id: int
     """A webinar or meeting of ``host`` with Zoom's defaults, not yet stored."""
     spec = KINDS[kind]
     now = env.clock.now().replace(microsecond=0)
-    return Session(
+    session = Session(
         id=session_id or new_session_id(env, tx, kind),
         uuid=env.source.zoom_uuid(),
         account_id=host.account_id,
@@ -164,6 +325,9 @@ def new_session(env: Env, tx: Tx, kind: SessionKind, host: User, session_id: int
         updated_at=now,
         kind=kind,
     )
+    # Zoom makes up a passcode when the account requires one (Zoom's default) and none is given
+    session.password = generated_passcode(session)
+    return session
 
 
 def apply_fields(session: Session, body: w.SessionCreate) -> None:
@@ -178,12 +342,12 @@ def apply_fields(session: Session, body: w.SessionCreate) -> None:
         if start.tzinfo is None:  # Zoom reads a naive time in the session's timezone; we use UTC
             start = start.replace(tzinfo=session.created_at.tzinfo)
         session.start_time = start
+    apply_recurrence(session, body)
     settings = getattr(body, "settings", None)
     if isinstance(settings, BaseModel):
-        session.settings = {
-            **session.settings,
-            **settings.model_dump(exclude_unset=True, exclude_none=True),
-        }
+        session.settings = _deep(
+            session.settings, settings.model_dump(exclude_unset=True, exclude_none=True)
+        )
 
 
 # views -------------------------------------------------------------------------------------
@@ -207,13 +371,28 @@ def session_fields(session: Session, host: User | None, base_url: str) -> dict[s
         "join_url": f"{base_url}/{spec.join_path}/{session.id}",
         "start_url": f"{base_url}/s/{session.id}",
         "password": session.password,
-        "settings": {**spec.settings_defaults, **session.settings},
+        "settings": _deep(documented_settings(session.kind), session.settings),
+        "pmi": host_pmi(session.host_id) if session.kind == "meeting" else None,
     }
 
 
-def session_view(session: Session, host: User | None, base_url: str) -> dict[str, Any]:
-    """The session as Zoom's ``GET`` and create calls return it."""
-    return RULES[session.kind].view(session_fields(session, host, base_url), session)
+def session_view(
+    session: Session,
+    host: User | None,
+    base_url: str,
+    query: w.OccurrenceQuery | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The session as Zoom's ``GET`` and create calls return it (for one occurrence when the
+    query names one)."""
+    out = RULES[session.kind].view(session_fields(session, host, base_url), session)
+    if session.recurrence is not None:
+        oid = query.occurrence_id if query else None
+        previous = bool(query and query.show_previous_occurrences)
+        out.update(recurring_fields(session, oid, previous=previous or now is None, now=now))
+    elif query is not None and query.occurrence_id is not None:
+        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    return out
 
 
 def list_item(model: type[BaseModel], session: Session, base_url: str) -> dict[str, Any]:
@@ -327,3 +506,210 @@ def end_session(env: Env, tx: Tx, session: Session) -> None:
     if stream is not None and stream.session_ended(now):
         tx.save_livestream(stream)
         streaming_event(tx, now, session, stream, started=False)
+
+
+# recurring sessions ------------------------------------------------------------------------
+
+FIXED_TIME_RECURRING = {"meeting": 8, "webinar": 9}
+"""The type of a recurring session with a fixed time, whose occurrences Zoom lists."""
+MAX_OCCURRENCES = 60
+INVALID_OCCURRENCE = "Invalid parameter: `occurrence_id`."
+
+
+def _month_day(year: int, month: int, week: int, weekday: int) -> int | None:
+    """The day of the month of its ``week``-th (``-1``: last) ``weekday`` (1 Sunday..7)."""
+    first = datetime(year, month, 1)
+    days = (datetime(year + month // 12, month % 12 + 1, 1) - first).days
+    wanted = (weekday + 5) % 7  # Python's Monday=0
+    matches = [d for d in range(1, days + 1) if first.replace(day=d).weekday() == wanted]
+    if week == -1:
+        return matches[-1]
+    return matches[week - 1] if week - 1 < len(matches) else None
+
+
+def occurrence_starts(session: Session) -> list[datetime]:
+    """The starts the recurrence rule gives, from the session's start (Zoom's order and limits:
+    ``end_times`` (default 1) or every start up to ``end_date_time``, never more than 60)."""
+    rule = session.recurrence
+    if not rule or session.start_time is None or session.type != FIXED_TIME_RECURRING[session.kind]:
+        return []
+    start = session.start_time
+    interval = int(rule.get("repeat_interval") or 1)
+    until = rule.get("end_date_time")
+    end = datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None
+    count = MAX_OCCURRENCES if end is not None else int(rule.get("end_times") or 1)
+    out: list[datetime] = []
+
+    def take(at: datetime) -> bool:
+        if end is not None and at > end:
+            return False
+        if at >= start:
+            out.append(at)
+        return len(out) < count
+
+    kind = rule.get("type")
+    if kind == 1:
+        step = 0
+        while take(start + timedelta(days=step * interval)):
+            step += 1
+    elif kind == 2:
+        days = sorted({int(d) for d in str(rule.get("weekly_days") or "1").split(",")})
+        week_start = start - timedelta(days=(start.weekday() + 1) % 7)  # the Sunday before
+        week = 0
+        while week < 400:
+            base = week_start + timedelta(weeks=week * interval)
+            if not all(take(base + timedelta(days=d - 1)) for d in days):
+                break
+            week += 1
+    elif kind == 3:
+        month = 0
+        while month < 400:
+            total = start.month - 1 + month * interval
+            year, mon = start.year + total // 12, total % 12 + 1
+            if rule.get("monthly_week") is not None:
+                day = _month_day(
+                    year, mon, int(rule["monthly_week"]), int(rule.get("monthly_week_day") or 1)
+                )
+            else:
+                day = int(rule.get("monthly_day") or 1)
+            month += 1
+            try:
+                at = start.replace(year=year, month=mon, day=day or 0)
+            except ValueError:
+                continue  # no such day in this month (the 31st of April): Zoom skips it
+            if not take(at):
+                break
+    return out
+
+
+def occurrence_id(at: datetime) -> str:
+    """Zoom's occurrence id: the occurrence's start in milliseconds since the epoch."""
+    return str(int(at.timestamp()) * 1000)
+
+
+def occurrences(
+    session: Session, *, previous: bool = False, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The occurrences Zoom lists (deleted ones left out; past ones only with ``previous``)."""
+    changes = session.occurrence_changes or {}
+    out: list[dict[str, Any]] = []
+    for at in occurrence_starts(session):
+        oid = occurrence_id(at)
+        change = changes.get(oid, {})
+        if change.get("deleted"):
+            continue
+        start = change.get("start_time") or w.zoom_time(at)
+        if not previous and now is not None and at + timedelta(minutes=session.duration) < now:
+            continue
+        out.append(
+            {
+                "occurrence_id": oid,
+                "start_time": start,
+                "duration": change.get("duration", session.duration),
+                "status": "available",
+            }
+        )
+    return out
+
+
+def find_occurrence(session: Session, oid: str | None) -> dict[str, Any] | None:
+    """The occurrence ``oid`` names, ``None`` without one, or Zoom's 400 code 300."""
+    if oid is None:
+        return None
+    for item in occurrences(session, previous=True):
+        if item["occurrence_id"] == oid:
+            return item
+    raise ZoomError(400, 300, INVALID_OCCURRENCE)
+
+
+def apply_recurrence(session: Session, body: w.SessionCreate) -> None:
+    """A create or update body's ``recurrence``; a session no longer recurring drops it."""
+    if "recurrence" in body.model_fields_set and body.recurrence is not None:
+        rule = body.recurrence.model_dump(mode="json", exclude_none=True)
+        # Zoom's defaults: every day/week/month, one occurrence unless an end date is given
+        rule.setdefault("repeat_interval", 1)
+        if "end_date_time" not in rule:
+            rule.setdefault("end_times", 1)
+        if rule.get("end_date_time"):
+            rule["end_date_time"] = w.zoom_time(body.recurrence.end_date_time)
+        session.recurrence = rule
+    if session.type not in (3, 6, 8, 9):
+        session.recurrence = None
+        session.occurrence_changes = None
+
+
+def change_occurrence(session: Session, oid: str, body: w.SessionCreate) -> None:
+    """An update of one occurrence: its start and length only, the series keeps its own."""
+    changes = dict(session.occurrence_changes or {})
+    change = dict(changes.get(oid, {}))
+    if body.start_time is not None:
+        start = body.start_time
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=session.created_at.tzinfo)
+        change["start_time"] = w.zoom_time(start)
+    if body.duration is not None:
+        change["duration"] = body.duration
+    changes[oid] = change
+    session.occurrence_changes = changes
+
+
+def delete_occurrence(session: Session, oid: str) -> bool:
+    """Marks one occurrence deleted; ``True`` when none is left (Zoom then deletes the
+    session)."""
+    changes = dict(session.occurrence_changes or {})
+    changes[oid] = {"deleted": True}
+    session.occurrence_changes = changes
+    return not occurrences(session, previous=True)
+
+
+def recurring_fields(
+    session: Session, oid: str | None = None, previous: bool = True, now: datetime | None = None
+) -> dict[str, Any]:
+    """``recurrence`` and ``occurrences`` of a recurring session's answer; for ``oid`` the
+    occurrence's own start and length too."""
+    if session.recurrence is None:
+        return {}
+    out: dict[str, Any] = {"recurrence": session.recurrence}
+    listed = occurrences(session, previous=previous, now=now)
+    if listed:
+        out["occurrences"] = listed
+    found = find_occurrence(session, oid)
+    if found is not None:
+        out["start_time"] = found["start_time"]
+        out["duration"] = found["duration"]
+        out["occurrences"] = [found]
+    return out
+
+
+def occurrence_query(call: Call) -> w.OccurrenceQuery | None:
+    """The call's ``occurrence_id`` query, where its operation takes one."""
+    return call.query if isinstance(call.query, w.OccurrenceQuery) else None
+
+
+def update_occurrence_or_series(session: Session, call: Call, body: w.SessionCreate) -> None:
+    """An update: of the occurrence the query names (its start and length), else the series."""
+    query = occurrence_query(call)
+    oid = query.occurrence_id if query else None
+    if oid is None:
+        apply_fields(session, body)
+        return
+    if session.recurrence is None:
+        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    find_occurrence(session, oid)
+    change_occurrence(session, oid, body)
+
+
+def delete_occurrence_only(tx: Tx, session: Session, call: Call) -> bool:
+    """A delete naming an occurrence removes that one (``True``: done, the session stays);
+    deleting the last one deletes the session as Zoom does (``False``)."""
+    query = occurrence_query(call)
+    oid = query.occurrence_id if query else None
+    if oid is None:
+        return False
+    if session.recurrence is None:
+        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    find_occurrence(session, oid)
+    if delete_occurrence(session, oid):
+        return False
+    tx.update_session(session)
+    return True

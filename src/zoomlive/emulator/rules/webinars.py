@@ -23,11 +23,14 @@ from zoomlive.emulator.rules.sessions import (
     RULES,
     apply_fields,
     count_create_update,
+    delete_occurrence_only,
     end_session,
     list_item,
     load_session,
     new_session,
+    occurrence_query,
     session_view,
+    update_occurrence_or_series,
     webhook_object,
 )
 from zoomlive.emulator.rules.views import view
@@ -64,7 +67,8 @@ def create_webinar(env: Env, tx: Tx, call: Call) -> Result:
 def get_webinar(env: Env, tx: Tx, call: Call) -> Result:
     webinar = _load(tx, call, NOT_FOUND)
     host, _ = require_webinar_plan(tx, webinar)
-    return Result(200, session_view(webinar, host, call.base_url))
+    query = occurrence_query(call)
+    return Result(200, session_view(webinar, host, call.base_url, query, env.clock.now()))
 
 
 def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
@@ -78,7 +82,7 @@ def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
     assert isinstance(body, w.WebinarUpdate)
     count_create_update(env, tx, host, "webinar")
     before = webhook_object(webinar, host, call.base_url)
-    apply_fields(webinar, body)
+    update_occurrence_or_series(webinar, call, body)
     webinar.updated_at = env.clock.now()
     tx.update_session(webinar)
     webhooks.emit(
@@ -100,6 +104,8 @@ def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
         raise ZoomError(400, 3002, "Sorry, you cannot delete this webinar since it is in progress.")
     if webinar.status == "ended":
         raise ZoomError(400, 3007, "Sorry, you cannot delete this webinar since it has ended.")
+    if delete_occurrence_only(tx, webinar, call):
+        return Result(204)
     tx.delete_session("webinar", webinar.id)
     webhooks.emit(
         tx,

@@ -105,6 +105,11 @@ class Session:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     kind: SessionKind = "webinar"
+    recurrence: dict[str, Any] | None = None
+    """Zoom's ``recurrence`` of a recurring session (types 8 and 9), else ``None``."""
+    occurrence_changes: dict[str, Any] | None = None
+    """Per occurrence id (start in ms, as text): the ``start_time``/``duration`` an update of
+    that occurrence set, or ``{"deleted": true}``."""
 
 
 Webinar = Session

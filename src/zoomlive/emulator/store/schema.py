@@ -173,6 +173,8 @@ def _session_table(name: str) -> Table:
         Column("updated_at", DateTime, nullable=False),
         Column("started_at", DateTime, nullable=True),
         Column("ended_at", DateTime, nullable=True),
+        Column("recurrence", Text, nullable=True),
+        Column("occurrence_changes", Text, nullable=True),
         CheckConstraint("status IN ('waiting', 'started', 'ended')", name=f"ck_{name}_status"),
     )
 
