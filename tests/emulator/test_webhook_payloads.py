@@ -108,11 +108,12 @@ class Walk:
                 if not partial:
                     self.documented += 1
                     self.present += 1
-                sub_partial = partial and name == "settings"
+                # settings on an update: only the settings that changed, at any depth
+                sub_partial = partial and (name == "settings" or ".settings." in where)
                 self.walk(sub, value[name], where, sub_partial)
             elif partial and name not in required:
                 continue
-            elif name in CONDITIONAL:
+            elif name in CONDITIONAL or where in CONDITIONAL:
                 continue  # sent only for recurring sessions (docs/fidelity.md)
             else:
                 self.documented += 1

@@ -87,7 +87,27 @@ def drive_every_event(api: Api) -> dict[str, int]:
     assert api.patch(status, json={"action": "stop"}).status_code == 204
     assert api.put(f"/v2/meetings/{mid}/status", json={"action": "end"}).status_code == 204
     drive_registration_events(api)
+    drive_user_events(api)
     return {"webinar": wid, "deleted": other.json()["id"], "meeting": mid}
+
+
+def drive_user_events(api: Api) -> None:
+    """``user.created``, ``user.updated``, ``user.settings_updated``, ``user.disassociated``
+    and ``user.deleted``, once each, with non-ASCII names."""
+    made = []
+    for email in ("zoe@example.org", "lukasz@example.org"):
+        body = {
+            "action": "custCreate",
+            "user_info": {"email": email, "type": 1, "first_name": "Zoë"},
+        }
+        answer = api.post("/v2/users", json=body)
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["id"])
+    assert api.patch(f"/v2/users/{made[0]}", json={"last_name": "Łukasiewicz"}).status_code == 204
+    settings = {"in_meeting": {"allow_live_streaming": False}}
+    assert api.patch(f"/v2/users/{made[0]}/settings", json=settings).status_code == 204
+    assert api.delete(f"/v2/users/{made[0]}?action=disassociate").status_code == 204
+    assert api.delete(f"/v2/users/{made[1]}?action=delete").status_code == 204
 
 
 def drive_registration_events(api: Api) -> None:

@@ -187,8 +187,10 @@ CONDITIONAL: dict[str, str] = {
     "occurrences": "only for recurring sessions with fixed times (webinar type 9, meeting 8)",
     "recurrence": "only for recurring sessions with fixed times (webinar type 9, meeting 8)",
     "pmi": "only for a meeting held in its host's Personal Meeting ID (settings.use_pmi)",
+    "user.updated.operation": "only for a password change or a sign-out from all devices",
 }
-"""Documented properties sent only when the record has them, with Zoom's condition."""
+"""Documented properties sent only when the record has them, with Zoom's condition (by
+property name, or ``event.property`` for a payload field of one event)."""
 
 DEFAULTS: dict[str, Any] = {
     "operation": "single",  # one session, not all occurrences of a recurring one
@@ -343,6 +345,8 @@ def payload_for(
             continue
         elif name in ("operator", "operator_id", "time_stamp"):
             continue  # nobody to name, or no time given: left out rather than invented
+        elif f"{event}.{name}" in CONDITIONAL:
+            continue
         elif name in DEFAULTS:
             out[name] = DEFAULTS[name]
         elif name not in CONDITIONAL:

@@ -69,6 +69,11 @@ EVENTS = (
         for kind in ("webinar", "meeting")
         for what in ("created", "approved", "denied", "cancelled")
     ),
+    "user.created",
+    "user.updated",
+    "user.settings_updated",
+    "user.disassociated",
+    "user.deleted",
 )
 RETRY_AFTER_S = (300, 1200, 3600)  # Zoom: +5 min, +20 min, +60 min
 TIMEOUT_S = 3.0  # Zoom: the whole answer within 3 s (not scaled)

@@ -19,6 +19,7 @@ from zoomlive.api import users as u
 from zoomlive.api import wire as w
 from zoomlive.api.errors import FieldError, ZoomError, validation_failed
 from zoomlive.api.zoomdoc import operations
+from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import (
     MAX_PAGE_SIZE,
@@ -135,6 +136,17 @@ def user_view(user: User, base_url: str = "https://zoom.us") -> w.UserInfo:
     return w.UserInfo.model_validate(body)
 
 
+def _hook_object(user: User, base_url: str) -> dict[str, Any]:
+    """The user as the API shows it, for a webhook's ``object``."""
+    shown: dict[str, Any] = user_view(user, base_url).model_dump(mode="json", exclude_none=True)
+    return shown
+
+
+def _operator(tx: Tx, call: Call) -> tuple[str, str] | None:
+    """Who acted: the account's owner (a Server-to-Server app acts for the account)."""
+    return webhooks.owner_of(tx, call.principal.account_id)
+
+
 def _owned(tx: Tx, call: Call) -> User:
     user_id = call.path["userId"]
     user = find_user(tx, call.principal, user_id)
@@ -203,6 +215,15 @@ def create_user(env: Env, tx: Tx, call: Call) -> Result:
         profile={"display_name": info.display_name} if info.display_name else {},
     )
     tx.insert("users", user)
+    webhooks.emit(
+        tx,
+        user.created_at,
+        user.account_id,
+        "user.created",
+        _hook_object(user, call.base_url),
+        operator=_operator(tx, call),
+        extra={"creation_type": body.action},
+    )
     created = u.UserCreated(
         id=user.id,
         first_name=user.first_name,
@@ -217,6 +238,7 @@ def update_user(env: Env, tx: Tx, call: Call) -> Result:
     body = call.body
     assert isinstance(body, u.UserUpdate)
     user = _owned(tx, call)
+    before = _hook_object(user, call.base_url)
     given = body.model_dump(exclude_unset=True, exclude_none=True)
     for name in ("first_name", "last_name", "type", "timezone"):
         if name in given:
@@ -225,6 +247,17 @@ def update_user(env: Env, tx: Tx, call: Call) -> Result:
         given["group_ids"] = [given.pop("group_id")]
     user.profile = {**user.profile, **given}
     tx.update("users", user)
+    after = _hook_object(user, call.base_url)
+    if after != before:
+        webhooks.emit(
+            tx,
+            env.clock.now(),
+            user.account_id,
+            "user.updated",
+            after,
+            old=before,
+            operator=_operator(tx, call),
+        )
     return Result(204)
 
 
@@ -261,6 +294,15 @@ def delete_user(env: Env, tx: Tx, call: Call) -> Result:
     # so a disassociated user is gone from it like a deleted one (their sessions too, unless
     # transferred above).
     tx.delete("users", user.id)
+    event = "user.disassociated" if query.action == "disassociate" else "user.deleted"
+    webhooks.emit(
+        tx,
+        env.clock.now(),
+        user.account_id,
+        event,
+        _hook_object(user, call.base_url),
+        operator=_operator(tx, call),
+    )
     return Result(204)
 
 
@@ -330,6 +372,7 @@ def update_settings(env: Env, tx: Tx, call: Call) -> Result:
     query = call.query
     assert isinstance(query, u.UserSettingsPatchQuery)
     user = _owned(tx, call)
+    before = settings_of(user)
     given = body.model_dump()
     variant = {None: 0, "meeting_security": 2}.get(query.option, 1)  # the body's oneOf
     from zoomlive.emulator.spec.schemas import field_errors
@@ -351,7 +394,35 @@ def update_settings(env: Env, tx: Tx, call: Call) -> Result:
         }
     apply_gates(user)
     tx.update("users", user)
+    changed, was = _changed(settings_of(user), before)
+    if changed:
+        # Zoom's event names only what changed: ``object.settings`` the new values,
+        # ``old_object.settings`` the old ones
+        webhooks.emit(
+            tx,
+            env.clock.now(),
+            user.account_id,
+            "user.settings_updated",
+            {"id": user.id, "settings": changed},
+            old={"id": user.id, "settings": was},
+            operator=_operator(tx, call),
+        )
     return Result(204)
+
+
+def _changed(new: dict[str, Any], old: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keys (nested) whose values differ: their new values and their old ones."""
+    after: dict[str, Any] = {}
+    before: dict[str, Any] = {}
+    for key, value in new.items():
+        previous = old.get(key)
+        if isinstance(value, dict) and isinstance(previous, dict):
+            inner_after, inner_before = _changed(value, previous)
+            if inner_after:
+                after[key], before[key] = inner_after, inner_before
+        elif value != previous:
+            after[key], before[key] = value, previous
+    return after, before
 
 
 def apply_gates(user: User) -> None:
