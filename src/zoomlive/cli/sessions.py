@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -120,9 +120,19 @@ def _guard(action: Callable[[], Any], as_json: bool, check: str | None = None) -
     except APIConnectionError as err:
         _fail(str(err), EXIT_UNREACHABLE)
     except ValueError as err:
-        _fail(str(err), EXIT_USAGE)
+        _fail(_one_line(err), EXIT_USAGE)
     else:
         _print(result, as_json)
+
+
+def _one_line(err: ValueError) -> str:
+    """A bad argument in one line: pydantic's report names each field and what is wrong."""
+    if isinstance(err, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'value'}: {e['msg']}"
+            for e in err.errors()
+        )
+    return str(err)
 
 
 def _print(result: Any, as_json: bool) -> None:
@@ -250,6 +260,17 @@ def session_app(kind: SessionKind) -> typer.Typer:
         """End a running one."""
         with _client(base_url, token) as client:
             _guard(lambda: sessions(client).end(session_id), as_json)
+
+    @command(app, "join-token")
+    def join_token(
+        session_id: str = id_arg(),
+        base_url: BaseUrl = None,
+        token: Token = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """A token for a live-streaming app to join (valid for expire_in seconds)."""
+        with _client(base_url, token) as client:
+            _guard(lambda: sessions(client).livestream.join_token(session_id), as_json)
 
     @command(live, "get")
     def ls_get(
