@@ -98,6 +98,25 @@ def test_panelists_add_list_remove(url: str, tmp_path: Path) -> None:  # noqa: F
     assert zl(url, "webinar", "panelists", "remove", wid).returncode == 2  # neither ids nor --all
 
 
+def test_create_with_registration(url: str) -> None:  # noqa: F811
+    made = zl(url, "webinar", "create", "--topic", "Open", "--registration", "auto", "--json")
+    assert made.returncode == 0, made.stderr
+    wid = str(json.loads(made.stdout)["id"])
+    added = zl(
+        url, "webinar", "registrants", "add", wid, "--email", "a@example.org", "--first-name", "A"
+    )
+    assert added.returncode == 0, added.stderr
+    assert [r["email"] for r in listed(url, "webinar", int(wid), "approved")] == ["a@example.org"]
+    off = zl(url, "meeting", "create", "--topic", "Closed", "--registration", "off", "--json")
+    mid = str(json.loads(off.stdout)["id"])
+    refused = zl(
+        url, "meeting", "registrants", "add", mid, "--email", "a@example.org", "--first-name", "A"
+    )
+    assert refused.returncode == 1 and refused.stderr.startswith("Zoom error ")
+    wrong = zl(url, "webinar", "create", "--topic", "X", "--registration", "maybe")
+    assert wrong.returncode == 2 and "--registration" in wrong.stderr
+
+
 @pytest.mark.parametrize("kind", ["webinar", "meeting"])
 def test_join_token(url: str, kind: str) -> None:  # noqa: F811
     sid = str(create(url, kind))

@@ -156,6 +156,10 @@ def _print(result: Any, as_json: bool) -> None:
             typer.echo(f"{key}: {value}")
 
 
+REGISTRATION = {"auto": 0, "manual": 1, "off": 2}
+"""``--registration``: Zoom's ``settings.approval_type``."""
+
+
 def session_app(kind: SessionKind) -> typer.Typer:
     app = typer.Typer(help=f"Zoom {kind}s and their live streams.", no_args_is_help=True)
     live = typer.Typer(help=f"A {kind}'s custom live stream.", no_args_is_help=True)
@@ -197,13 +201,28 @@ def session_app(kind: SessionKind) -> typer.Typer:
         start_time: Annotated[str | None, typer.Option(help="ISO 8601 start time.")] = None,
         duration: Annotated[int | None, typer.Option(help="Minutes.")] = None,
         agenda: Annotated[str | None, typer.Option(help="Agenda.")] = None,
+        registration: Annotated[
+            str | None,
+            typer.Option(
+                help="Registration: auto (approved at once), manual (you approve), off (default)."
+            ),
+        ] = None,
         base_url: BaseUrl = None,
         token: Token = None,
         as_json: AsJson = False,
     ) -> None:
         """Create one."""
-        fields = {"topic": topic, "start_time": start_time, "duration": duration, "agenda": agenda}
+        fields: dict[str, Any] = {
+            "topic": topic,
+            "start_time": start_time,
+            "duration": duration,
+            "agenda": agenda,
+        }
         fields = {k: v for k, v in fields.items() if v is not None}
+        if registration is not None:
+            if registration not in REGISTRATION:
+                _fail(f"--registration: {registration!r} is none of auto, manual, off", EXIT_USAGE)
+            fields["settings"] = {"approval_type": REGISTRATION[registration]}
         check = (
             f"the {kind} may have been created all the same: look for it in "
             f"`zoomlive {kind} list --user {user}` before creating it again"
