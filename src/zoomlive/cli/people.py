@@ -30,6 +30,7 @@ from zoomlive.cli.sessions import (
     _client,
     _fail,
     _guard,
+    _print,
 )
 
 BATCH = 30
@@ -49,32 +50,29 @@ People = Annotated[
 class Rows(list[dict[str, Any]]):
     """What a command prints as a table: rows and their columns (``--json``: the rows)."""
 
-    def __init__(self, columns: tuple[str, ...], rows: Iterable[dict[str, Any]], title: str):
+    def __init__(
+        self, columns: tuple[str, ...], rows: Iterable[dict[str, Any]], title: str
+    ) -> None:
         super().__init__(rows)
         self.columns = columns
         self.title = title
 
 
 def _show(action: Callable[[], Any], as_json: bool) -> None:
-    """``_guard``, with tables for :class:`Rows`."""
-
-    def run() -> Any:
-        result = action()
-        if isinstance(result, Rows) and not as_json:
-            table = Table(title=result.title)
-            for column in result.columns:
-                table.add_column(column)
-            for row in result:
-                table.add_row(*(str(row.get(column, "")) for column in result.columns))
-            Console(file=sys.stdout, width=160).print(table)
-            return _Printed()  # printed: nothing more to show
-        return result
-
-    _guard(run, as_json)
+    """``_guard``, printing :class:`Rows` as a table."""
+    _guard(action, as_json, show=_table)
 
 
-class _Printed(dict[str, Any]):
-    """A table already printed: ``_print`` shows no field of an empty mapping."""
+def _table(result: Any, as_json: bool) -> None:
+    if not isinstance(result, Rows) or as_json:
+        _print(result, as_json)
+        return
+    table = Table(title=result.title)
+    for column in result.columns:
+        table.add_column(column)
+    for row in result:
+        table.add_row(*(str(row.get(column, "")) for column in result.columns))
+    Console(file=sys.stdout, width=160).print(table)
 
 
 def _people(path: Path, name_field: str) -> list[dict[str, Any]]:

@@ -107,10 +107,15 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _guard(action: Callable[[], Any], as_json: bool, check: str | None = None) -> None:
-    """Run one call; print its result; map failures to one line and an exit code. ``check``:
-    how to see whether the call took effect when its answer was lost (instead of the SDK's
-    hint, which names SDK calls)."""
+def _guard(
+    action: Callable[[], Any],
+    as_json: bool,
+    check: str | None = None,
+    show: Callable[[Any, bool], None] | None = None,
+) -> None:
+    """Run one call; print its result (with ``show``, by default :func:`_print`); map failures
+    to one line and an exit code. ``check``: how to see whether the call took effect when its
+    answer was lost (instead of the SDK's hint, which names SDK calls)."""
     try:
         result = action()
     except ZoomAPIError as err:
@@ -122,7 +127,7 @@ def _guard(action: Callable[[], Any], as_json: bool, check: str | None = None) -
     except ValueError as err:
         _fail(_one_line(err), EXIT_USAGE)
     else:
-        _print(result, as_json)
+        (show or _print)(result, as_json)
 
 
 def _one_line(err: ValueError) -> str:
