@@ -64,6 +64,12 @@ def test_register_approve_deny_and_remove(url: str, kind: str, tmp_path: Path) -
     assert table.returncode == 0 and "ana@example.org" in table.stdout
     assert "approved registrants of" in table.stdout and "Lima" in table.stdout
 
+    approvals = tmp_path / "approve.csv"
+    approvals.write_text("email\n" + "\n".join(f"p{i}@example.org" for i in range(2, 34)) + "\n")
+    bulk_ok = zl(url, kind, "registrants", "approve", str(sid), "--from-file", str(approvals))
+    assert bulk_ok.returncode == 0, bulk_ok.stderr
+    assert len(listed(url, kind, sid, "approved")) == 34  # 32 sent as 30 + 2
+    assert zl(url, kind, "registrants", "approve", str(sid)).returncode == 2  # nobody named
     p1 = next(r for r in listed(url, kind, sid, "pending") if r["email"] == "p1@example.org")
     assert zl(url, kind, "registrants", "deny", str(sid), p1["id"]).returncode == 0
     assert [r["email"] for r in listed(url, kind, sid, "denied")] == ["p1@example.org"]

@@ -4,7 +4,8 @@ join a live-streamed session, over the SDK, with the error boundary and output o
 
 Lists print a table (``--json``: the SDK's models as JSON). ``add --from-file people.csv``
 (columns ``email``, ``first_name`` / ``name``, ``last_name``) sends the rows in batches of 30,
-Zoom's most per call; ``approve|deny|remove`` take several registrants at once, by id or email.
+Zoom's most per call; ``approve|deny|cancel`` take several registrants at once, by id or email,
+or a CSV of them (an ``email`` or ``id`` column), 30 per call too.
 """
 
 from __future__ import annotations
@@ -91,6 +92,22 @@ def _people(path: Path, name_field: str) -> list[dict[str, Any]]:
     return people
 
 
+def _refs(path: Path) -> list[str]:
+    """The registrants a CSV names: its ``email`` column, or its ``id`` column."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields = [f.strip() for f in reader.fieldnames or []]
+        column = next((c for c in ("email", "id", "registrant_id") if c in fields), None)
+        if column is None:
+            _fail(f"{path}: needs an email or id column", EXIT_USAGE)
+        found = []
+        for raw in reader:
+            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+            if row.get(str(column)):
+                found.append(row[str(column)])
+    return found
+
+
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), BATCH):
         yield items[start : start + BATCH]
@@ -105,11 +122,6 @@ def register(app: typer.Typer, kind: SessionKind) -> None:
 
     def id_arg() -> Any:
         return typer.Argument(metavar=metavar, help=f"The {kind}'s ID.", show_default=False)
-
-    def who_arg() -> Any:
-        return typer.Argument(
-            metavar="REGISTRANT...", help="Registrants, by ID or email.", show_default=False
-        )
 
     def command(group: typer.Typer, name: str) -> Callable[[Callable[..., None]], Any]:
         return group.command(name, epilog=ENVIRONMENT)
@@ -187,13 +199,31 @@ def register(app: typer.Typer, kind: SessionKind) -> None:
         @regs.command(name, epilog=ENVIRONMENT, help=doc)
         def change(
             session_id: str = id_arg(),
-            who: list[str] = who_arg(),
+            who: list[str] = typer.Argument(
+                None,
+                metavar="REGISTRANT...",
+                help="Registrants, by ID or email; or give --from-file.",
+                show_default=False,
+            ),
+            from_file: Annotated[
+                Path | None,
+                typer.Option(
+                    "--from-file",
+                    help="CSV with an email (or id) column, one registrant a row.",
+                    exists=True,
+                    dir_okay=False,
+                ),
+            ] = None,
             base_url: BaseUrl = None,
             token: Token = None,
             as_json: AsJson = False,
         ) -> None:
+            named = [*(who or []), *(_refs(from_file) if from_file else [])]
+            if not named:
+                _fail("give REGISTRANTs (IDs or emails), or --from-file", EXIT_USAGE)
+
             def run() -> None:
-                for chunk in _chunks(who):
+                for chunk in _chunks(named):
                     registrants(client).update_status(session_id, action, chunk)
 
             with _client(base_url, token) as client:
