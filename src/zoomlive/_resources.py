@@ -1,18 +1,20 @@
 """The operations: each declared once as a builder of a typed :class:`PreparedCall`, and offered
 by two thin facades, one per client.
 
-The builders (:class:`SessionCalls`, :class:`LiveStreamCalls`, :class:`UserCalls`) are the one
-source of truth for a call: its operation, path parameters, request body (validated before
-sending) and result type, ``PreparedCall[Webinar]``, ``PreparedCall[None]`` for Zoom's 204
-answers. What a webinar and a meeting differ in (operation ids, path parameter, request models)
-is read from :data:`zoomlive.api.sessions.KINDS`; methods, paths and response models from the
-operation catalog.
+The builders (:class:`SessionCalls`, :class:`LiveStreamCalls`, :class:`RegistrantCalls`,
+:class:`PanelistCalls`, :class:`UserCalls`) are the one source of truth for a call: its
+operation, path parameters, request body (validated before sending) and result type,
+``PreparedCall[Webinar]``, ``PreparedCall[None]`` for Zoom's 204 answers. What a webinar and a
+meeting differ in (operation ids, path parameter, request models) is read from
+:data:`zoomlive.api.sessions.KINDS` (registrants' from :data:`_REGISTRANT_OPS`, which ``KINDS``
+does not carry); methods, paths and response models from the operation catalog.
 
 The facades only hand a built call to their client's ``run``: :class:`Sessions`,
-:class:`LiveStreams` and :class:`Users` for ``ZoomClient`` return the model;
-:class:`AsyncSessions`, :class:`AsyncLiveStreams` and :class:`AsyncUsers` for
-``AsyncZoomClient`` return a coroutine of the same model. Their methods are plain functions, so
-bad arguments raise when the call is made, on both clients, before anything is awaited.
+:class:`LiveStreams`, :class:`Registrants`, :class:`Panelists` and :class:`Users` for
+``ZoomClient`` return the model; their ``Async`` twins for ``AsyncZoomClient`` return a
+coroutine of the same model (``list`` is an iterator, an async one). Their methods are plain
+functions, so bad arguments raise when the call is made, on both clients, before anything is
+awaited.
 """
 
 from __future__ import annotations
@@ -187,10 +189,16 @@ class RegistrantCalls:
         self._ops = _REGISTRANT_OPS[kind]
         self._create_model, self._questions_model = _REGISTRANT_MODELS[kind]
 
-    def _call(self, action: str, session_id: int | str, **kwargs: Any) -> PreparedCall[Any]:
+    def _call(
+        self,
+        action: str,
+        session_id: int | str,
+        registrant_id: str | None = None,
+        **kwargs: Any,
+    ) -> PreparedCall[Any]:
         path = {self._spec.id_param: _check(session_id)}
-        if "registrant_id" in kwargs:
-            path["registrantId"] = _check(kwargs.pop("registrant_id"))
+        if registrant_id is not None:
+            path["registrantId"] = _check(registrant_id)
         return PreparedCall.of(self._ops[action], path, **kwargs)
 
     def create(
@@ -228,7 +236,7 @@ class RegistrantCalls:
         return self._call("list", session_id, params=body_of(query))
 
     def get(self, session_id: int | str, registrant_id: str) -> PreparedCall[r.Registrant]:
-        return self._call("get", session_id, registrant_id=registrant_id)
+        return self._call("get", session_id, registrant_id)
 
     def update_status(
         self,
@@ -242,7 +250,7 @@ class RegistrantCalls:
         return self._call("status", session_id, json=body_of(body))
 
     def delete(self, session_id: int | str, registrant_id: str) -> PreparedCall[None]:
-        return self._call("delete", session_id, registrant_id=registrant_id)
+        return self._call("delete", session_id, registrant_id)
 
     def questions(self, session_id: int | str) -> PreparedCall[r.RegistrationQuestions]:
         return self._call("questions", session_id)
