@@ -46,9 +46,9 @@ class ZoomClient(BaseZoomClient):
         self._own_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self.timeout)
         # The resources (and the models they validate with) load with the first client.
-        from zoomlive._resources import MEETINGS, WEBINARS, Sessions, Users
+        from zoomlive._resources import MEETINGS, WEBINARS, Sessions, Users, WebinarSessions
 
-        self.webinars = Sessions(self._run, WEBINARS)
+        self.webinars = WebinarSessions(self._run, WEBINARS)
         self.meetings = Sessions(self._run, MEETINGS)
         self.users = Users(self._run)
 
@@ -126,9 +126,15 @@ class AsyncZoomClient(BaseZoomClient):
         self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
         self._lock: asyncio.Lock | None = None
         # The resources (and the models they validate with) load with the first client.
-        from zoomlive._resources import MEETINGS, WEBINARS, AsyncSessions, AsyncUsers
+        from zoomlive._resources import (
+            MEETINGS,
+            WEBINARS,
+            AsyncSessions,
+            AsyncUsers,
+            AsyncWebinarSessions,
+        )
 
-        self.webinars = AsyncSessions(self._run, WEBINARS)
+        self.webinars = AsyncWebinarSessions(self._run, WEBINARS)
         self.meetings = AsyncSessions(self._run, MEETINGS)
         self.users = AsyncUsers(self._run)
 

@@ -24,6 +24,8 @@ import zoomlive
 from tests.conftest import DEMO_WEBINAR, Server
 from tests.support.sdk import Both
 from zoomlive import _resources
+from zoomlive.api import registrants as r
+from zoomlive.api import users as u
 from zoomlive.api import wire as w
 from zoomlive.api.catalog import BY_ID
 
@@ -31,9 +33,10 @@ from zoomlive.api.catalog import BY_ID
 @dataclass(frozen=True)
 class Call:
     expr: str
-    """An SDK call on ``client``, with ``webinar_id`` and ``meeting_id`` (made by the calls
-    before) and ``live_id`` (the demo webinar, started) in scope."""
-    answer: type[BaseModel] | None
+    """An SDK call on ``client``, with ``webinar_id``, ``meeting_id``, ``registrant_id``,
+    ``panelist_id`` and ``user_id`` (made by the calls before) and ``live_id`` (the demo webinar,
+    started) in scope."""
+    answer: type[BaseModel] | type[dict[str, Any]] | None
     """The model of its answer; for ``iterates``, of each item."""
     iterates: bool = False
 
@@ -41,7 +44,7 @@ class Call:
 STREAM = 'stream_url="rtmp://127.0.0.1:1935/live", stream_key="k", page_url="https://x.test/p"'
 CALLS = [
     Call("client.users.get()", w.UserInfo),
-    Call('client.webinars.create(topic="Typed")', w.Webinar),
+    Call('client.webinars.create(topic="Typed", settings={"approval_type": 1})', w.Webinar),
     Call("client.webinars.get(webinar_id)", w.Webinar),
     Call('client.webinars.update(webinar_id, agenda="A")', None),
     Call("client.webinars.page(page_size=1)", w.WebinarList),
@@ -51,7 +54,8 @@ CALLS = [
     Call("client.webinars.livestream.get(live_id)", w.LiveStreamDetails),
     Call('client.webinars.livestream.start(live_id, display_name="T")', None),
     Call("client.webinars.livestream.stop(live_id)", None),
-    Call('client.meetings.create(topic="Typed")', w.Meeting),
+    Call("client.webinars.livestream.join_token(live_id)", u.JoinTokenAnswer),
+    Call('client.meetings.create(topic="Typed", settings={"approval_type": 1})', w.Meeting),
     Call("client.meetings.get(meeting_id)", w.Meeting),
     Call('client.meetings.update(meeting_id, agenda="A")', None),
     Call("client.meetings.page()", w.MeetingList),
@@ -59,6 +63,43 @@ CALLS = [
     Call("client.iter_meetings()", w.MeetingListItem, iterates=True),
     Call(f"client.meetings.livestream.update(meeting_id, {STREAM})", None),
     Call("client.meetings.livestream.get(meeting_id)", w.LiveStreamDetails),
+    Call("client.meetings.livestream.join_token(meeting_id)", u.JoinTokenAnswer),
+    *(
+        Call(f"client.{plural}.registrants.{expr}", answer, iterates=expr.startswith("list("))
+        for plural, sid in (("webinars", "webinar_id"), ("meetings", "meeting_id"))
+        for expr, answer in (
+            (f'create({sid}, email="a@example.org", first_name="A")', r.RegistrantCreated),
+            (
+                f'batch({sid}, [{{"email": "b@example.org", "first_name": "B"}}])',
+                r.BatchRegistrants,
+            ),
+            (f'page({sid}, status="pending")', r.RegistrantList),
+            (f"get({sid}, registrant_id)", r.Registrant),
+            (f"approve({sid}, registrant_id)", None),
+            (f'deny({sid}, "b@example.org")', None),
+            (f"cancel({sid}, registrant_id)", None),
+            (f'update_status({sid}, "approve", [registrant_id])', None),
+            (f"list({sid})", r.Registrant),
+            (f'update_questions({sid}, questions=[{{"field_name": "org"}}])', None),
+            (f"questions({sid})", r.RegistrationQuestions),
+            (f"delete({sid}, registrant_id)", None),
+        )
+    ),
+    Call(
+        'client.webinars.panelists.add(webinar_id, [{"name": "P", "email": "p@example.org"}])',
+        r.PanelistsAdded,
+    ),
+    Call("client.webinars.panelists.list(webinar_id)", r.PanelistList),
+    Call("client.webinars.panelists.delete(webinar_id, panelist_id)", None),
+    Call("client.webinars.panelists.delete_all(webinar_id)", None),
+    Call('client.users.create("typed@example.org", action="custCreate")', u.UserCreated),
+    Call("client.users.page()", u.UserList),
+    Call("client.users.list()", dict, iterates=True),
+    Call('client.users.update(user_id, dept="Live")', None),
+    Call("client.users.settings(user_id)", u.UserSettings),
+    Call('client.users.update_settings(user_id, {"in_meeting": {"chat": False}})', None),
+    Call('client.users.token(type="zak")', u.UserToken),
+    Call('client.users.delete(user_id, action="delete")', None),
     Call("client.meetings.end(meeting_id)", None),
     Call("client.meetings.delete(meeting_id)", None),
     Call("client.webinars.end(live_id)", None),
@@ -71,7 +112,9 @@ NOT_RUN = [  # typed like the rest, but the emulator's state above does not allo
 ]
 
 
-def name(model: type[BaseModel] | None) -> str:
+def name(model: type[BaseModel] | type[dict[str, Any]] | None) -> str:
+    if model is dict:
+        return "dict[str, Any]"
     return "None" if model is None else f"{model.__module__}.{model.__qualname__}"
 
 
@@ -90,12 +133,26 @@ from typing import reveal_type
 from zoomlive import AsyncZoomClient, ZoomClient
 
 
-def sync_calls(client: ZoomClient, webinar_id: int, meeting_id: int, live_id: int) -> None:
+def sync_calls(
+    client: ZoomClient,
+    webinar_id: int,
+    meeting_id: int,
+    live_id: int,
+    registrant_id: str,
+    panelist_id: str,
+    user_id: str,
+) -> None:
 {sync}
 
 
 async def async_calls(
-    client: AsyncZoomClient, webinar_id: int, meeting_id: int, live_id: int
+    client: AsyncZoomClient,
+    webinar_id: int,
+    meeting_id: int,
+    live_id: int,
+    registrant_id: str,
+    panelist_id: str,
+    user_id: str,
 ) -> None:
 {async_}
 """
@@ -148,6 +205,9 @@ MISUSES = {
     "aclient.webinars.get(1).topic": '"Coroutine[Any, Any, Webinar]" has no attribute "topic"',
     "(await aclient.webinars.get(1)).no_such_field": '"Webinar" has no attribute',
     "[m.no_such_field async for m in aclient.meetings.list()]": '"MeetingListItem" has no',
+    "client.meetings.panelists": 'has no attribute "panelists"',
+    "client.webinars.registrants.get(1, 'r').no_such_field": '"Registrant" has no attribute',
+    "(await aclient.users.token()).expire_in": '"UserToken" has no attribute "expire_in"',
 }
 
 
@@ -192,9 +252,22 @@ def test_each_builders_type_is_the_catalogs_model() -> None:
             "start": live.start(1),
             "stop": live.stop(1),
         }
+        regs = calls.registrants
+        built_regs = {
+            "create": regs.create(1, {"email": "a@example.org", "first_name": "A"}),
+            "batch": regs.batch(1, [{"email": "a@example.org", "first_name": "A"}]),
+            "page": regs.page(1, status="approved", page_size=1, next_page_token=None),
+            "get": regs.get(1, "r"),
+            "update_status": regs.update_status(1, "approve", ["r"]),
+            "delete": regs.delete(1, "r"),
+            "questions": regs.questions(1),
+            "update_questions": regs.update_questions(1, questions=[]),
+        }
+        built_live["join_token"] = live.join_token(1)
         for owner, made in (
             (_resources.SessionCalls, built),
             (_resources.LiveStreamCalls, built_live),
+            (_resources.RegistrantCalls, built_regs),
         ):
             for method, call in made.items():
                 [declared] = typing.get_args(
@@ -204,9 +277,29 @@ def test_each_builders_type_is_the_catalogs_model() -> None:
                 model = BY_ID[call.operation_id].response_model
                 assert declared is (model or type(None)), (const, method)
                 checked += 1
-    [user] = typing.get_args(typing.get_type_hints(_resources.UserCalls.get)["return"])
-    assert user is BY_ID[_resources.USERS.get("me").operation_id].response_model is w.UserInfo
-    assert checked == 20
+    users, panelists = _resources.USERS, _resources.PANELISTS
+    others = {
+        (_resources.UserCalls, "get"): users.get("me"),
+        (_resources.UserCalls, "page"): users.page(
+            status="active", page_size=1, next_page_token=None
+        ),
+        (_resources.UserCalls, "create"): users.create("create", {"email": "a@example.org"}),
+        (_resources.UserCalls, "update"): users.update("me", {}),
+        (_resources.UserCalls, "delete"): users.delete("u", {}),
+        (_resources.UserCalls, "settings"): users.settings("me"),
+        (_resources.UserCalls, "update_settings"): users.update_settings("me", {}),
+        (_resources.UserCalls, "token"): users.token("me", "zak", None),
+        (_resources.PanelistCalls, "list"): panelists.list(1),
+        (_resources.PanelistCalls, "add"): panelists.add(1, [{"name": "P", "email": "p@x.org"}]),
+        (_resources.PanelistCalls, "delete"): panelists.delete(1, "p"),
+        (_resources.PanelistCalls, "delete_all"): panelists.delete_all(1),
+    }
+    for (owner, method), call in others.items():
+        [declared] = typing.get_args(typing.get_type_hints(getattr(owner, method))["return"])
+        assert declared is (BY_ID[call.operation_id].response_model or type(None)), method
+        checked += 1
+    assert BY_ID[users.get("me").operation_id].response_model is w.UserInfo
+    assert checked == 2 * (6 + 5 + 8) + 12
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -234,6 +327,12 @@ def test_each_call_returns_its_typed_model(sdk: Both) -> None:
             scope["webinar_id"] = answer.id
         if call.expr.startswith("client.meetings.create"):
             scope["meeting_id"] = answer.id
+        if ".registrants.create" in call.expr:
+            scope["registrant_id"] = answer.registrant_id
+        if call.expr.startswith("client.webinars.panelists.list"):
+            scope["panelist_id"] = answer.panelists[0].id
+        if call.expr.startswith("client.users.create"):
+            scope["user_id"] = answer.id
 
 
 def test_the_package_says_it_is_typed() -> None:

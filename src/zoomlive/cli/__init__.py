@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import typer
 
-from zoomlive.cli import emulator
+from zoomlive.api.sessions import SESSION_KINDS
+from zoomlive.cli import emulator, people
 from zoomlive.cli.sessions import session_app
 
 app = typer.Typer(
@@ -16,8 +17,10 @@ app = typer.Typer(
     add_completion=False,
 )
 emulator.register(app)
-app.add_typer(session_app("webinar"), name="webinar")
-app.add_typer(session_app("meeting"), name="meeting")
+for _kind in SESSION_KINDS:
+    _sessions = session_app(_kind)
+    people.register(_sessions, _kind)
+    app.add_typer(_sessions, name=_kind)
 
 
 @app.command()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -107,10 +107,15 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _guard(action: Callable[[], Any], as_json: bool, check: str | None = None) -> None:
-    """Run one call; print its result; map failures to one line and an exit code. ``check``:
-    how to see whether the call took effect when its answer was lost (instead of the SDK's
-    hint, which names SDK calls)."""
+def _guard(
+    action: Callable[[], Any],
+    as_json: bool,
+    check: str | None = None,
+    show: Callable[[Any, bool], None] | None = None,
+) -> None:
+    """Run one call; print its result (with ``show``, by default :func:`_print`); map failures
+    to one line and an exit code. ``check``: how to see whether the call took effect when its
+    answer was lost (instead of the SDK's hint, which names SDK calls)."""
     try:
         result = action()
     except ZoomAPIError as err:
@@ -120,9 +125,19 @@ def _guard(action: Callable[[], Any], as_json: bool, check: str | None = None) -
     except APIConnectionError as err:
         _fail(str(err), EXIT_UNREACHABLE)
     except ValueError as err:
-        _fail(str(err), EXIT_USAGE)
+        _fail(_one_line(err), EXIT_USAGE)
     else:
-        _print(result, as_json)
+        (show or _print)(result, as_json)
+
+
+def _one_line(err: ValueError) -> str:
+    """A bad argument in one line: pydantic's report names each field and what is wrong."""
+    if isinstance(err, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'value'}: {e['msg']}"
+            for e in err.errors()
+        )
+    return str(err)
 
 
 def _print(result: Any, as_json: bool) -> None:
@@ -144,6 +159,10 @@ def _print(result: Any, as_json: bool) -> None:
     for key, value in data.items():
         if not isinstance(value, dict | list):
             typer.echo(f"{key}: {value}")
+
+
+REGISTRATION = {"auto": 0, "manual": 1, "off": 2}
+"""``--registration``: Zoom's ``settings.approval_type``."""
 
 
 def session_app(kind: SessionKind) -> typer.Typer:
@@ -187,13 +206,28 @@ def session_app(kind: SessionKind) -> typer.Typer:
         start_time: Annotated[str | None, typer.Option(help="ISO 8601 start time.")] = None,
         duration: Annotated[int | None, typer.Option(help="Minutes.")] = None,
         agenda: Annotated[str | None, typer.Option(help="Agenda.")] = None,
+        registration: Annotated[
+            str | None,
+            typer.Option(
+                help="Registration: auto (approved at once), manual (you approve), off (default)."
+            ),
+        ] = None,
         base_url: BaseUrl = None,
         token: Token = None,
         as_json: AsJson = False,
     ) -> None:
         """Create one."""
-        fields = {"topic": topic, "start_time": start_time, "duration": duration, "agenda": agenda}
+        fields: dict[str, Any] = {
+            "topic": topic,
+            "start_time": start_time,
+            "duration": duration,
+            "agenda": agenda,
+        }
         fields = {k: v for k, v in fields.items() if v is not None}
+        if registration is not None:
+            if registration not in REGISTRATION:
+                _fail(f"--registration: {registration!r} is none of auto, manual, off", EXIT_USAGE)
+            fields["settings"] = {"approval_type": REGISTRATION[registration]}
         check = (
             f"the {kind} may have been created all the same: look for it in "
             f"`zoomlive {kind} list --user {user}` before creating it again"
@@ -250,6 +284,17 @@ def session_app(kind: SessionKind) -> typer.Typer:
         """End a running one."""
         with _client(base_url, token) as client:
             _guard(lambda: sessions(client).end(session_id), as_json)
+
+    @command(app, "join-token")
+    def join_token(
+        session_id: str = id_arg(),
+        base_url: BaseUrl = None,
+        token: Token = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """A token for a live-streaming app to join (valid for expire_in seconds)."""
+        with _client(base_url, token) as client:
+            _guard(lambda: sessions(client).livestream.join_token(session_id), as_json)
 
     @command(live, "get")
     def ls_get(
