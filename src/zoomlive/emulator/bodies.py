@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from zoomlive.api.errors import INVALID_JSON, FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import E, FieldError, validation_failed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,7 +75,7 @@ def parse_json(raw: bytes, model: type[M]) -> M:
         kinds = {e["type"] for e in exc.errors()}
         top = [e for e in exc.errors() if not e["loc"]]
         if "json_invalid" in kinds or top:
-            raise ZoomError(400, 300, INVALID_JSON) from None
+            raise E.INVALID_JSON.error() from None
         raise validation_failed(_field_errors(exc)) from None
     if b"\\u0000" not in raw and b"\x00" not in raw:
         return parsed  # JSON can write a NUL only as \u0000 (a raw one is invalid anyway)
@@ -141,7 +141,7 @@ def parse_multipart(content_type: str, raw: bytes) -> dict[str, str]:
     if not boundary:
         match = _BOUNDARY_LINE.match(raw)
         if match is None:
-            raise ZoomError(400, 300, INVALID_JSON)
+            raise E.INVALID_JSON.error()
         boundary = match.group(1)
     fields: dict[str, str] = {}
     state: dict[str, Any] = {"headers": {}, "name": None, "data": bytearray(), "hname": b""}
@@ -183,7 +183,7 @@ def parse_multipart(content_type: str, raw: bytes) -> dict[str, str]:
         parser.write(raw)
         parser.finalize()
     except Exception:
-        raise ZoomError(400, 300, INVALID_JSON) from None
+        raise E.INVALID_JSON.error() from None
     return fields
 
 
@@ -191,7 +191,7 @@ def parse_urlencoded(raw: bytes) -> dict[str, str]:
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
-        raise ZoomError(400, 300, INVALID_JSON) from None
+        raise E.INVALID_JSON.error() from None
     fields: dict[str, str] = {}
     for key, value in pairs:
         fields.setdefault(key, value)
@@ -208,7 +208,7 @@ def parse_body(content_type: str | None, raw: bytes, model: type[M]) -> M:
     # A JSON text sent as a form (curl -d '{...}' says urlencoded) is read as the JSON it is,
     # like any other non-form body: reading it as a form would silently find no field at all.
     if not raw.strip():
-        raise ZoomError(400, 300, INVALID_JSON)
+        raise E.INVALID_JSON.error()
     return parse_json(raw, model)
 
 

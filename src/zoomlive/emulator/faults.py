@@ -37,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoomlive.api import catalog
-from zoomlive.api.errors import FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import E, FieldError, ZoomError, by_words, validation_failed
 from zoomlive.emulator.control.routes import ControlRequest, endpoint
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.http import error_response, validate_model
@@ -229,7 +229,7 @@ class FaultInjector:
             return self._add_shared(rule)
         with self._lock:
             if len(self._rules) >= MAX_RULES:
-                raise ZoomError(409, 409, f"At most {MAX_RULES} fault rules at once.")
+                raise E.FAULTS_FULL.error(limit=MAX_RULES)
             if rule.id is None:
                 taken = {a.rule.id for a in self._rules}
                 while f"fault-{self._next_id}" in taken:
@@ -237,7 +237,7 @@ class FaultInjector:
                 rule = rule.model_copy(update={"id": f"fault-{self._next_id}"})
                 self._next_id += 1
             elif any(a.rule.id == rule.id for a in self._rules):
-                raise ZoomError(409, 409, f"Fault {rule.id} already exists.")
+                raise E.CONTROL_CONFLICT.error(what="Fault", id=rule.id)
             seed = rule.seed if rule.seed is not None else self._rng.getrandbits(64)
             self._rules.append(_Active(rule, random.Random(seed), rule.count))
         return rule
@@ -250,13 +250,13 @@ class FaultInjector:
             try:
                 added = self._rows.add_fault(named.model_dump(), named.count, MAX_RULES)
             except OverflowError:
-                raise ZoomError(409, 409, f"At most {MAX_RULES} fault rules at once.") from None
+                raise E.FAULTS_FULL.error(limit=MAX_RULES) from None
             if added:
                 self._announce()
                 return named
             if given is not None:
-                raise ZoomError(409, 409, f"Fault {given} already exists.")
-        raise ZoomError(409, 409, "Could not name the fault rule.")  # pragma: no cover
+                raise E.CONTROL_CONFLICT.error(what="Fault", id=given)
+        raise E.FAULT_UNNAMED.error()  # pragma: no cover
 
     def list(self) -> builtins.list[FaultRule]:
         """The rules in force, oldest first."""
@@ -395,7 +395,7 @@ def fault_error(status: int, target: _Target | None, now: float) -> ZoomError:
                 "X-RateLimit-Reset": str((int(now) // limit.window + 1) * limit.window),
             }
         )
-    return ZoomError(status, code, message, headers=headers)
+    return by_words(status, code, message).error(headers=headers)
 
 
 def _find_transport(receive: Any, depth: int = 0) -> Any:
@@ -506,7 +506,7 @@ class FaultMiddleware:
 def injector_of(env: Env) -> FaultInjector:
     injector = getattr(env, "faults", None)
     if not isinstance(injector, FaultInjector):
-        raise ZoomError(404, 404, "Fault injection is not enabled on this emulator.")
+        raise E.FAULTS_OFF.error()
     return injector
 
 
@@ -531,7 +531,7 @@ def clear_faults(env: Env, req: ControlRequest) -> Response:
 def delete_fault(env: Env, req: ControlRequest) -> Response:
     fault_id = req.path["faultId"]
     if not injector_of(env).remove(fault_id):
-        raise ZoomError(404, 404, f"Fault {fault_id} does not exist.")
+        raise E.CONTROL_NOT_FOUND.error(what="Fault", id=fault_id)
     return Response(status_code=204)
 
 

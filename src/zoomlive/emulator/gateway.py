@@ -37,7 +37,7 @@ from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from zoomlive.api import catalog
-from zoomlive.api.errors import FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import E, FieldError, ZoomError, validation_failed
 from zoomlive.api.sessions import BY_ID_PARAM
 from zoomlive.emulator.bodies import parse_body, parse_query
 from zoomlive.emulator.env import Env
@@ -57,7 +57,7 @@ from zoomlive.emulator.store.core import NeedsWrite
 log = logging.getLogger("zoomlive.server")
 
 JSON = b"application/json;charset=UTF-8"
-NOT_FOUND = ZoomError(404, 404, "The requested resource was not found.")
+NOT_FOUND = E.RESOURCE_NOT_FOUND.error()
 MAX_PATH_PARAM = 1024
 
 
@@ -166,7 +166,7 @@ class Gateway:
                     await _send(send, NOT_FOUND, head)
                     return
                 allowed = ", ".join(sorted({*every, *(("HEAD",) if "GET" in every else ())}))
-                refused = ZoomError(405, 405, "Method not allowed.", headers={"Allow": allowed})
+                refused = E.METHOD_NOT_ALLOWED.error(headers={"Allow": allowed})
                 await _send(send, refused, head)
                 return
         assert op is not None
@@ -196,10 +196,10 @@ class Gateway:
             answer = await self._run(env, request)
         except (StoreClosed, StoreFailed) as exc:
             log.error("%s %s: %s", scope["method"], scope["path"], exc)
-            answer = ZoomError(503, 503, "Service Unavailable.")
+            answer = E.SERVICE_UNAVAILABLE.error()
         except Exception:
             log.exception("unhandled error in %s", op.operation_id)
-            answer = ZoomError(500, 500, "Internal server error.")
+            answer = E.INTERNAL_ERROR.error()
         await _send(send, answer, head)
 
     async def _run(self, env: Env, request: _Request) -> Result | ZoomError:
@@ -266,7 +266,7 @@ class Gateway:
         limit = self.max_body
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
-            raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+            raise E.BODY_TOO_LARGE.error(limit=limit)
         body: bytes = b""
         while True:
             message = await receive()
@@ -284,7 +284,7 @@ class Gateway:
                 raise _Disconnected
             body += bytes(message.get("body", b""))
             if len(body) > limit:
-                raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+                raise E.BODY_TOO_LARGE.error(limit=limit)
             if not message.get("more_body", False):
                 return body
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "testserver"})
 """``testserver`` is the name Starlette's in-process ``TestClient`` sends."""
@@ -38,8 +38,8 @@ BODY_TYPES = frozenset(
 )
 """Accepted bodies of state-changing control requests (none is CORS-safelisted)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MISSING_HOST = ZoomError(400, 400, "A Host header is required.")
-BAD_HOST = ZoomError(400, 400, "Invalid Host header.")
+MISSING_HOST = E.HOST_HEADER_MISSING.error()
+BAD_HOST = E.HOST_HEADER_INVALID.error()
 
 
 def host_name(value: str) -> str:
@@ -118,9 +118,7 @@ class RequestGuard:
             if len(headers) != len(raw) and sum(k.lower() == b"host" for k, _ in raw) > 1:
                 return BAD_HOST
             if self.hosts is not None and host_name(host) not in self.hosts:
-                return ZoomError(
-                    403, 403, f"Host {host_name(host)!r} is not served here (see --allowed-host)."
-                )
+                return E.HOST_NOT_SERVED.error(host=host_name(host))
         if not scope["path"].startswith(CONTROL_PREFIX):
             return None
         origin = headers.get(b"origin")
@@ -128,7 +126,7 @@ class RequestGuard:
             given_origin = origin.decode("latin-1").strip().lower()
             own = f"{scope.get('scheme', 'http')}://{host}".lower()
             if given_origin not in (own, self.public_origin):
-                return ZoomError(403, 403, "Cross-origin requests to the control API are refused.")
+                return E.CONTROL_CROSS_ORIGIN.error()
         if scope["method"] in SAFE_METHODS:
             return None
         media = headers.get(b"content-type", b"").decode("latin-1")
@@ -136,7 +134,5 @@ class RequestGuard:
         length = headers.get(b"content-length", b"0").strip()
         has_body = b"transfer-encoding" in headers or (length not in (b"", b"0"))
         if (has_body or media) and media not in BODY_TYPES:
-            return ZoomError(
-                403, 403, "Control requests with a body must be application/json (or YAML)."
-            )
+            return E.CONTROL_BODY_TYPE.error()
         return None

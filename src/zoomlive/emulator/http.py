@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zoomlive.api.errors import INVALID_JSON, ZoomError, validation_failed
+from zoomlive.api.errors import E, ZoomError, validation_failed
 from zoomlive.emulator.bodies import _checked, _field_errors
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.settings import BODY_TIMED_OUT
@@ -40,32 +40,32 @@ def error_response(err: ZoomError) -> Response:
 
 def internal_error() -> Response:
     # Never a stack trace on the wire; the log has it.
-    return error_response(ZoomError(500, 500, "Internal server error."))
+    return error_response(E.INTERNAL_ERROR.error())
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+        raise E.BODY_TOO_LARGE.error(limit=limit)
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise ZoomError(413, 300, f"Request Body is too large (limit {limit} bytes).")
+                raise E.BODY_TOO_LARGE.error(limit=limit)
             chunks.append(chunk)
     except ClientDisconnect:
         # A normal event on the internet, not an error of ours: one line, and nothing changes
         # (none here when serve's body deadline closed the connection: it said so).
         if BODY_TIMED_OUT in request.scope:
-            raise ZoomError(400, 300, INVALID_JSON) from None
+            raise E.INVALID_JSON.error() from None
         client = request.client
         where = f"{client.host}:{client.port}" if client else "a client"
         log.info(
             "%s %s: %s disconnected before its body ended", request.method, request.url.path, where
         )
-        raise ZoomError(400, 300, INVALID_JSON) from None
+        raise E.INVALID_JSON.error() from None
     return b"".join(chunks)
 
 
@@ -85,7 +85,7 @@ def parse_document(raw: bytes) -> Any:
     try:
         return yaml.safe_load(raw.decode("utf-8")) if raw.strip() else {}
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
-        raise ZoomError(400, 300, INVALID_JSON) from None
+        raise E.INVALID_JSON.error() from None
 
 
 def validate_model(model: type[M], data: Any) -> M:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from zoomlive._extras import require
 from zoomlive.api.catalog import Label
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError
 
 PER_SECOND_MESSAGE = (
     "You have reached the maximum per-second rate limit for this API. Try again later."
@@ -276,9 +276,7 @@ class RateLimiter:
                     hour=0, minute=0, second=0, microsecond=0
                 )
                 headers["Retry-After"] = midnight.strftime("%Y-%m-%dT%H:%M:%SZ")
-                raise self._refuse(
-                    account_id, label, ZoomError(429, 429, DAILY_MESSAGE, headers=headers)
-                )
+                raise self._refuse(account_id, label, E.RATE_LIMIT_DAILY.error(headers=headers))
         else:
             headers = {
                 **rule.qps_headers,
@@ -292,7 +290,5 @@ class RateLimiter:
                     "X-RateLimit-Reset": str((window + 1) * limit.window),
                 }
             )
-            raise self._refuse(
-                account_id, label, ZoomError(429, 429, PER_SECOND_MESSAGE, headers=headers)
-            )
+            raise self._refuse(account_id, label, E.RATE_LIMIT_PER_SECOND.error(headers=headers))
         return headers

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError, as_given
 from zoomlive.emulator.bodies import parse_urlencoded
 from zoomlive.emulator.http import (
     base_url,
@@ -78,18 +78,16 @@ async def openapi_json(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return error_response(ZoomError(404, 404, "The requested resource was not found."))
+    return error_response(E.RESOURCE_NOT_FOUND.error())
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return error_response(
-            ZoomError(405, 405, "Method not allowed.", headers=dict(exc.headers or {}))
-        )
+        return error_response(E.METHOD_NOT_ALLOWED.error(headers=dict(exc.headers or {})))
     if exc.status_code == 404:
         return await not_found(request, exc)
-    return error_response(ZoomError(exc.status_code, exc.status_code, str(exc.detail)))
+    return error_response(as_given(exc.status_code, exc.status_code, str(exc.detail)))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

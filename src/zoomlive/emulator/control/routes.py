@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from zoomlive._version import __version__
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.control import seed
@@ -66,7 +66,7 @@ def check_admin(env: Env, request: Request) -> None:
     keys = request.headers.getlist(ADMIN_HEADER)
     given = keys[0].encode("latin-1") if keys else b""
     if not hmac.compare_digest(given, key.encode("utf-8")) or len(keys) > 1:
-        raise ZoomError(401, 401, "A valid X-Admin-Key header is required for the control API.")
+        raise E.CONTROL_ADMIN_KEY.error()
 
 
 def endpoint(
@@ -113,9 +113,9 @@ def _page(req: ControlRequest, default: int, maximum: int = 1000) -> tuple[int, 
     """``page_size`` (1..maximum) and the cursor in ``next_page_token`` (a number)."""
     size, token = req.query.get("page_size"), req.query.get("next_page_token")
     if size is not None and (not size.isdigit() or not 1 <= int(size) <= maximum):
-        raise ZoomError(400, 300, f"Invalid field: page_size must be 1 to {maximum}.")
+        raise E.CONTROL_PAGE_SIZE.error(maximum=maximum)
     if token and not token.isdigit():
-        raise ZoomError(400, 300, "Invalid field: next_page_token.")
+        raise E.CONTROL_PAGE_TOKEN.error()
     return (int(size) if size else default), (int(token) if token else None)
 
 
@@ -133,7 +133,7 @@ def _array(items: list[Any], next_token: str) -> Response:
 
 def _account_or_404(tx: Any, account_id: str) -> None:
     if tx.get_account(account_id) is None:
-        raise ZoomError(404, 404, f"Account {account_id} does not exist.")
+        raise E.CONTROL_NOT_FOUND.error(what="Account", id=account_id)
 
 
 # handlers ------------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def update_account(env: Env, req: ControlRequest) -> Response:
     with env.store.write() as tx:
         account = tx.get_account(req.path["accountId"])
         if account is None:
-            raise ZoomError(404, 404, f"Account {req.path['accountId']} does not exist.")
+            raise E.CONTROL_NOT_FOUND.error(what="Account", id=req.path["accountId"])
         for key, value in patch.model_dump(exclude_none=True).items():
             setattr(account, key, value)
         tx.update_account(account)
@@ -248,7 +248,7 @@ def update_app(env: Env, req: ControlRequest) -> Response:
     with env.store.write() as tx:
         app = tx.get_app(req.path["clientId"])
         if app is None:
-            raise ZoomError(404, 404, f"App {req.path['clientId']} does not exist.")
+            raise E.CONTROL_NOT_FOUND.error(what="App", id=req.path["clientId"])
         for key, value in patch.model_dump(exclude_none=True).items():
             setattr(app, key, value)
         tx.update_app(app)
@@ -273,7 +273,7 @@ def _load(tx: Any, kind: SessionKind, req: ControlRequest, *, for_update: bool =
     assert session_id is not None
     found = tx.get_session(kind, session_id, for_update=for_update)
     if found is None:
-        raise ZoomError(404, 3001, f"{spec.noun} does not exist: {session_id}.")
+        raise E.CONTROL_SESSION_NOT_FOUND.error(noun=spec.noun, id=session_id)
     return cast(Session, found)
 
 
@@ -286,11 +286,11 @@ def host_action(kind: SessionKind, action: Literal["start", "end"]) -> ControlHa
             noun = KINDS[kind].noun
             if action == "start":
                 if found.status == "started":
-                    raise ZoomError(409, 409, f"{noun} {found.id} is already running.")
+                    raise E.CONTROL_ALREADY_RUNNING.error(noun=noun, id=found.id)
                 start_session(env, tx, found)
             else:
                 if found.status != "started":
-                    raise ZoomError(409, 409, f"{noun} {found.id} is not running.")
+                    raise E.CONTROL_NOT_RUNNING.error(noun=noun, id=found.id)
                 end_session(env, tx, found)
         return JSONResponse(session_record(found))
 
@@ -343,7 +343,7 @@ def switch_speaker(kind: SessionKind) -> ControlHandler:
         with env.store.read() as tx:
             found = _load(tx, kind, req)
         if env.media is None or not env.media.set_speaker(kind, found.id, body.name):
-            raise ZoomError(409, 409, f"{KINDS[kind].noun} {found.id} is not being streamed.")
+            raise E.CONTROL_NOT_STREAMED.error(noun=KINDS[kind].noun, id=found.id)
         return JSONResponse({"active_speaker": body.name})
 
     speaker.__name__ = f"{kind}_speaker"
@@ -368,7 +368,7 @@ async def set_webhook(env: Env, req: ControlRequest) -> Response:
     events = body.events if body.events is not None else list(webhooks.EVENTS)
     unknown = sorted(set(events) - set(webhooks.EVENTS))
     if unknown:
-        raise ZoomError(400, 300, f"Unknown events: {', '.join(unknown)}.")
+        raise E.CONTROL_UNKNOWN_EVENTS.error(events=", ".join(unknown))
     secret = body.secret_token or env.source.token()[:32]
     client_id = req.path["clientId"]
 
@@ -376,7 +376,7 @@ async def set_webhook(env: Env, req: ControlRequest) -> Response:
         with env.store.write() as tx:
             app = tx.get_app(client_id)
             if app is None:
-                raise ZoomError(404, 404, f"App {client_id} does not exist.")
+                raise E.CONTROL_NOT_FOUND.error(what="App", id=client_id)
             tx.put_subscription(
                 WebhookSubscription(
                     client_id=client_id,
@@ -439,11 +439,13 @@ def media_fault(kind: SessionKind) -> ControlHandler:
         with env.store.read() as tx:
             found = _load(tx, kind, req)
         if env.media is None or env.settings.media not in ("ffmpeg", "remote"):
-            raise ZoomError(409, 409, "Media faults need --media ffmpeg or remote.")
+            raise E.CONTROL_MEDIA_OFF.error()
         try:
             env.media.inject(kind, found.id, body.kind)
         except LookupError as exc:
-            raise ZoomError(409, 409, f"{KINDS[kind].noun} {found.id}: {exc}.") from None
+            raise E.CONTROL_MEDIA_REFUSED.error(
+                noun=KINDS[kind].noun, id=found.id, reason=exc
+            ) from None
         return JSONResponse({"injected": body.kind})
 
     fault.__name__ = f"{kind}_media_fault"
@@ -476,7 +478,7 @@ def thumbnail(kind: SessionKind) -> ControlHandler:
             found = _load(tx, kind, req)
         data = env.media.thumbnail(kind, found.id) if env.media is not None else None
         if data is None:
-            raise ZoomError(404, 404, "No frame yet.")
+            raise E.CONTROL_NO_FRAME.error()
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     thumb.__name__ = f"{kind}_thumbnail"

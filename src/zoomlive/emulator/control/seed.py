@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from zoomlive.api.catalog import all_scopes
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.api.wire import SessionTime
 from zoomlive.emulator.env import Env
@@ -153,15 +153,15 @@ def demo(base_url: str = "http://127.0.0.1:8080") -> SeedDoc:
 SEED_MODELS: dict[SessionKind, type[SeedWebinar]] = {"webinar": SeedWebinar, "meeting": SeedMeeting}
 
 
-def conflict(message: str) -> ZoomError:
-    return ZoomError(409, 409, message)
+def conflict(what: str, ident: object) -> ZoomError:
+    return E.CONTROL_CONFLICT.error(what=what, id=ident)
 
 
 def add_account(env: Env, tx: Tx, spec: SeedAccount) -> tuple[AccountRecord, list[dict[str, str]]]:
     """Create an account and everything under it; returns the app credentials created."""
     account_id = spec.id or env.source.user_id()
     if tx.get_account(account_id) is not None:
-        raise conflict(f"Account {account_id} already exists.")
+        raise conflict("Account", account_id)
     now = env.clock.now()
     account = AccountRecord(
         id=account_id,
@@ -185,10 +185,10 @@ def add_account(env: Env, tx: Tx, spec: SeedAccount) -> tuple[AccountRecord, lis
 def add_user(env: Env, tx: Tx, account_id: str, spec: SeedUser) -> User:
     email = spec.email.lower()
     if tx.get_user_by_email(email) is not None:
-        raise conflict(f"User {email} already exists.")
+        raise conflict("User", email)
     user_id = spec.id or env.source.user_id()
     if tx.get_user(user_id) is not None:
-        raise conflict(f"User {user_id} already exists.")
+        raise conflict("User", user_id)
     user = User(
         id=user_id,
         account_id=account_id,
@@ -208,7 +208,7 @@ def add_user(env: Env, tx: Tx, account_id: str, spec: SeedUser) -> User:
 def add_app(env: Env, tx: Tx, account_id: str, spec: SeedApp) -> dict[str, str]:
     client_id = spec.client_id or env.source.user_id()
     if tx.get_app(client_id) is not None:
-        raise conflict(f"App {client_id} already exists.")
+        raise conflict("App", client_id)
     secret = spec.client_secret or env.source.token()[:32]
     known = set(all_scopes())
     scopes = spec.scopes if spec.scopes is not None else sorted(known)
@@ -232,9 +232,9 @@ def add_session(
     """A webinar or meeting with its live stream configuration, started or ended as asked."""
     host = tx.get_user_by_email(spec.host) if "@" in spec.host else tx.get_user(spec.host)
     if host is None or host.account_id != account_id:
-        raise ZoomError(404, 1001, f"User does not exist: {spec.host}.")
+        raise E.USER_NOT_FOUND.error(id=spec.host)
     if spec.id is not None and tx.get_session(kind, spec.id) is not None:
-        raise conflict(f"{KINDS[kind].noun} {spec.id} already exists.")
+        raise conflict(KINDS[kind].noun, spec.id)
     session = new_session(env, tx, kind, host, spec.id)
     session.topic = spec.topic
     session.type = spec.type

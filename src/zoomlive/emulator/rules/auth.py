@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from zoomlive.api.catalog import Operation
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E
 from zoomlive.emulator.store import Token
 
 SCRYPT_COST = 2**14
@@ -81,21 +81,21 @@ def authenticate(
     """Resolve ``Authorization: Bearer <token>`` or raise Zoom's 401 code 124. ``lookup``
     finds a token by its hash (the store's :meth:`token_facts`: no write lock for a 401)."""
     if not authorization:
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise E.INVALID_TOKEN.error()
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 4096:
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise E.INVALID_TOKEN.error()
     digest = hash_token(token)
     found = lookup(digest)
     if found is None or not hmac.compare_digest(found[0].token_hash, digest):
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise E.INVALID_TOKEN.error()
     record, app_enabled, plan = found
     if record.expires_at <= now:
-        raise ZoomError(401, 124, "Access token is expired.")
+        raise E.TOKEN_EXPIRED.error()
     if not app_enabled:
         # Zoom: tokens stop working when the app is deactivated.
-        raise ZoomError(401, 124, "Invalid access token.")
+        raise E.INVALID_TOKEN.error()
     return Principal(record.account_id, record.client_id, frozenset(record.scopes), plan)
 
 
@@ -103,4 +103,4 @@ def require_scopes(principal: Principal, op: Operation) -> None:
     """Any one of the operation's classic or granular scopes is enough; else 400 code 4711."""
     if principal.scopes.isdisjoint(op.scopes):
         missing = ",".join(op.granular_scopes)
-        raise ZoomError(400, 4711, f"Invalid access token, does not contain scopes:[{missing}].")
+        raise E.MISSING_SCOPES.error(scopes=missing)

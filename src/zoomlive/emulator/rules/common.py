@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from zoomlive.api import wire as w
-from zoomlive.api.errors import FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import E, FieldError, ZoomError, by_words, validation_failed
 from zoomlive.api.sessions import KindSpec
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.auth import Principal
@@ -67,7 +67,7 @@ def parse_session_id(
         return int(raw), None
     if allow_uuid and _UUID.fullmatch(raw) and not raw.isdigit():
         return None, raw
-    raise ZoomError(400, 300, spec.invalid_id)
+    raise by_words(400, 300, spec.invalid_id).error()
 
 
 # users and plans ---------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def find_host(tx: Tx, call: Call) -> User:
     user_id = call.path["userId"]
     host = find_user(tx, call.principal, user_id)
     if host is None:
-        raise ZoomError(404, 1001, f"User {user_id} not exist or not belong to this account.")
+        raise E.USER_NOT_IN_ACCOUNT.error(id=user_id)
     return host
 
 
@@ -99,11 +99,8 @@ def has_webinar_plan(account: Account) -> bool:
 
 
 def plan_missing(user_id: str) -> ZoomError:
-    return ZoomError(
-        400,
-        200,
-        "Webinar plan is missing. You must subscribe to the webinar plan and enable webinars for "
-        f"this user in order to perform this action: {user_id}.",
+    return E.WEBINAR_PLAN_MISSING.error(
+        id=user_id,
     )
 
 
@@ -112,7 +109,7 @@ def require_webinar_plan(tx: Tx, webinar: Session) -> tuple[User, Account]:
     plan (400 code 200): the one gate of every webinar operation, live streams included."""
     pair = tx.get_user_and_account(webinar.host_id)
     if pair is None:
-        raise ZoomError(400, 1001, f"User does not exist: {webinar.host_id}.")
+        raise E.USER_NOT_FOUND_400.error(id=webinar.host_id)
     host, account = pair
     if not has_webinar_plan(account):
         raise plan_missing(host.id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from zoomlive.api import users as u
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import by_words
 from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import Call, Handler, Result
@@ -37,7 +37,7 @@ def join_token(kind: SessionKind, purpose: str) -> Handler:
         rules = RULES[kind]
         session = load_session(tx, call, kind, status=404, message=rules.not_found)
         if purpose == "live_streaming" and not tx.live_streaming_allowed(session.host_id, kind):
-            raise ZoomError(400, 3000, NOT_ALLOWED[kind])
+            raise by_words(400, 3000, NOT_ALLOWED[kind]).error()
         now = env.clock.now()
         for old in tx.select("join_tokens", lambda t: t.expires_at <= now):
             # expired (their sessions' or a deleted session's): nothing can check them any more

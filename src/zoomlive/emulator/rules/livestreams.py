@@ -15,7 +15,7 @@ from operator import attrgetter
 from typing import Any
 
 from zoomlive.api import wire as w
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError, by_words
 from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import Call, Handler, Result
@@ -29,7 +29,7 @@ DEFAULT_CLOSE_CAPTION = "burnt-in"
 def settings_only_while_stopped() -> ZoomError:
     # Zoom: "You can only update settings for a stopped live stream." The answer to a violation
     # is undocumented; the emulator refuses it with code 300 and that sentence (a choice).
-    return ZoomError(400, 300, "You can only update settings for a stopped live stream.")
+    return E.LIVESTREAM_SETTINGS_WHILE_RUNNING.error()
 
 
 def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> Session:
@@ -45,7 +45,7 @@ def gate(tx: Tx, call: Call, kind: SessionKind, *, for_update: bool = False) -> 
     )
     account = rules.livestream_gate(tx, found)
     if not account.custom_live_streaming:
-        raise ZoomError(400, 200, rules.feature_missing)
+        raise by_words(400, 200, rules.feature_missing).error()
     return found
 
 
@@ -54,7 +54,7 @@ def require_streaming_setting(tx: Tx, owner: Session) -> None:
     ``custom_live_streaming_service``; for webinars also the custom service among the webinar
     live-streaming services): else the same 200 as an account without the feature."""
     if not tx.live_streaming_allowed(owner.host_id, owner.kind):
-        raise ZoomError(400, 200, RULES[owner.kind].feature_missing)
+        raise by_words(400, 200, RULES[owner.kind].feature_missing).error()
 
 
 _BOOKKEEPING = frozenset({"updated_at", "version", "events", "effects"})
@@ -166,17 +166,11 @@ def update_status(kind: SessionKind) -> Handler:
             throttle = rules.start_throttle
             last = stream.last_start_request_at
             if throttle is not None and last is not None and now - last < throttle:
-                raise ZoomError(
-                    429,
-                    429,
-                    "Too many requests submitted to start the livestream of this meeting: "
-                    f"{owner.id}. If the livestream has not already started, retry making "
-                    "a new request after 30 seconds.",
-                )
+                raise E.LIVESTREAM_START_THROTTLED.error(id=owner.id)
             if not stream.configured:
-                raise ZoomError(400, 3000, rules.not_configured)
+                raise by_words(400, 3000, rules.not_configured).error()
             if owner.status != "started":
-                raise ZoomError(400, 200, f"{rules.spec.noun} {owner.id} has not started.")
+                raise E.SESSION_NOT_STARTED.error(noun=rules.spec.noun, id=owner.id)
             if running:
                 if _changes(stream, given):
                     raise settings_only_while_stopped()
@@ -194,7 +188,7 @@ def update_status(kind: SessionKind) -> Handler:
             _apply(stream, given)  # stopped now, so settings may change
         elif body.action == "mode":
             if not running:
-                raise ZoomError(400, 300, "The live stream has not started.")
+                raise E.LIVESTREAM_NOT_STARTED.error()
             assert isinstance(settings, w.MeetingLiveStreamSettings | None)
             if settings is not None:
                 if settings.layout is not None:

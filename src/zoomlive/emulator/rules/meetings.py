@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from zoomlive.api import wire as w
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import (
@@ -44,7 +44,7 @@ def create_meeting(env: Env, tx: Tx, call: Call) -> Result:
     user_id = call.path["userId"]
     host = find_user(tx, call.principal, user_id)
     if host is None:
-        raise ZoomError(404, 1001, f"User does not exist: {user_id}.")
+        raise E.USER_NOT_FOUND.error(id=user_id)
     count_create_update(env, tx, host, "meeting")
     body = call.body
     assert isinstance(body, w.MeetingCreate)
@@ -73,7 +73,7 @@ def update_meeting(env: Env, tx: Tx, call: Call) -> Result:
     meeting = _load(tx, call)
     host = tx.get_user(meeting.host_id)
     if host is None:
-        raise ZoomError(404, 1001, f"User {meeting.host_id} does not exist.")
+        raise E.HOST_NOT_FOUND.error(id=meeting.host_id)
     body = call.body
     assert isinstance(body, w.MeetingUpdate)
     count_create_update(env, tx, host, "meeting")
@@ -97,7 +97,7 @@ def delete_meeting(env: Env, tx: Tx, call: Call) -> Result:
     meeting = _load(tx, call)
     if meeting.status == "started":
         # Emulator choice, mirroring webinars' 3002.
-        raise ZoomError(400, 3002, "Sorry, you cannot delete this meeting since it is in progress.")
+        raise E.MEETING_IN_PROGRESS.error()
     if delete_occurrence_only(tx, meeting, call):
         return Result(204)
     tx.delete_session("meeting", meeting.id)

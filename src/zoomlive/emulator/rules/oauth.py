@@ -10,7 +10,7 @@ import base64
 import binascii
 from datetime import timedelta
 
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import ZoomError, by_words
 from zoomlive.api.wire import TokenResponse
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.auth import hash_token, verify_secret
@@ -18,7 +18,7 @@ from zoomlive.emulator.store import App, Store, Token, Tx
 
 
 def oauth_error(status: int, code: int, message: str, error: str) -> ZoomError:
-    return ZoomError(status, code, message, extra={"reason": message, "error": error})
+    return by_words(status, code, message).error(extra={"reason": message, "error": error})
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str]:

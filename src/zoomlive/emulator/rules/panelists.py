@@ -9,7 +9,7 @@ from typing import Any
 
 from zoomlive.api import registrants as r
 from zoomlive.api import wire as w
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E
 from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import Call, Handler, Result
@@ -71,7 +71,7 @@ def add_panelists(env: Env, tx: Tx, call: Call) -> Result:
         wanted[given.email.lower()] = given
     new = [email for email in wanted if email not in existing]
     if len(existing) + len(new) > MAX_PANELISTS:
-        raise ZoomError(400, 3000, LIMIT_REACHED)
+        raise E.PANELIST_LIMIT.error()
     for email, given in wanted.items():
         details = given.model_dump(exclude_none=True, include=set(r.PANELIST_DETAILS))
         found = existing.get(email)
@@ -104,7 +104,7 @@ def delete_panelist(env: Env, tx: Tx, call: Call) -> Result:
     panelist_id = call.path["panelistId"]
     found: Panelist | None = tx.get(TABLE, panelist_id)
     if found is None or found.session_id != webinar.id:
-        raise ZoomError(404, 3001, f"Panelist does not exist: {panelist_id}.")
+        raise E.PANELIST_NOT_FOUND.error(id=panelist_id)
     tx.delete(TABLE, panelist_id)
     return Result(204)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from zoomlive.api import users as u
 from zoomlive.api import wire as w
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import by_words
 from zoomlive.api.sessions import SessionKind
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import MAX_PAGE_SIZE, Call, Handler, Result, page_info
@@ -25,7 +25,7 @@ def _ended(tx: Tx, call: Call, kind: SessionKind) -> Session:
     rules = RULES[kind]
     session = load_session(tx, call, kind, status=404, message=rules.not_found)
     if session.status != "ended" or session.ended_at is None:
-        raise ZoomError(404, 3001, rules.not_found.format(id=call.path[rules.spec.id_param]))
+        raise by_words(404, 3001, rules.not_found).error(id=call.path[rules.spec.id_param])
     return session
 
 

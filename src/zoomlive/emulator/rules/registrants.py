@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from zoomlive.api import registrants as r
 from zoomlive.api import wire as w
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, by_words
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
@@ -69,10 +69,10 @@ def load(tx: Tx, call: Call, kind: SessionKind, *, paid: bool = True) -> tuple[S
         return session, host
     pair = tx.get_user_and_account(session.host_id)
     if pair is None:
-        raise ZoomError(404, 1001, f"User {session.host_id} does not exist.")
+        raise E.HOST_NOT_FOUND.error(id=session.host_id)
     host, account = pair
     if paid and account.plan == "free":
-        raise ZoomError(400, 200, f"Only available for paid users: {host.id}.")
+        raise E.PAID_USERS_ONLY.error(id=host.id)
     return session, host
 
 
@@ -86,7 +86,7 @@ def require_registration(session: Session, call: Call, table: dict[str, tuple[in
     if approval_type(session) == 2:
         code, message = table[session.kind]
         shown = call.path.get(KINDS[session.kind].id_param, str(session.id))
-        raise ZoomError(400, code, message.format(id=shown))
+        raise by_words(400, code, message).error(id=shown)
 
 
 # views ---------------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def _by_email(tx: Tx, session: Session, email: str) -> Registrant | None:
 def _registrant_id(call: Call) -> str:
     value = call.path["registrantId"]
     if not _REGISTRANT_ID.fullmatch(value):
-        raise ZoomError(400, 300, INVALID_REGISTRANT_ID)
+        raise E.INVALID_REGISTRANT_ID.error()
     return value
 
 
@@ -192,7 +192,7 @@ def _register(
     """A new registration (pending, or approved where the session approves at once or the
     caller asks), or the one this email already has; the host cannot register."""
     if person.email.lower() == host.email.lower():
-        raise ZoomError(400, 3027, "Host cannot register.")
+        raise E.HOST_CANNOT_REGISTER.error()
     everyone = _all(tx, session)
     wanted = person.email.lower()
     found = next((x for x in everyone if x.email.lower() == wanted), None)
@@ -232,11 +232,9 @@ def create(kind: SessionKind) -> Handler:
         assert isinstance(body, r.RegistrantCreate)
         require_registration(session, call, NOT_REQUIRED)
         if session.status == "ended":
-            raise ZoomError(
-                400,
-                3038,
-                f"{KINDS[kind].noun} is over, you cannot register now. If you have any "
-                f"questions, contact the {kind} host.",
+            raise E.SESSION_OVER_REGISTER.error(
+                noun=KINDS[kind].noun,
+                kind=kind,
             )
         auto = getattr(body, "auto_approve", None)
         reg = _register(env, tx, session, host, body, auto, call.base_url)
@@ -292,10 +290,10 @@ def create_batch(kind: SessionKind) -> Handler:
         assert isinstance(body, r.BatchRegistrantCreate)
         words = BATCH_RULES[kind]
         if session.type != BATCH_TYPES[kind]:
-            raise ZoomError(400, *words["type"])
+            raise by_words(400, *words["type"]).error()
         require_registration(session, call, {kind: words["off"]})
         if session.status == "ended":
-            raise ZoomError(400, *words["over"])
+            raise by_words(400, *words["over"]).error()
         made = [
             _register(env, tx, session, host, person, body.auto_approve, call.base_url)
             for person in body.registrants or []
@@ -341,7 +339,7 @@ def get(kind: SessionKind) -> Handler:
         require_registration(session, call, NOT_ENABLED)
         reg = _find(tx, session, registrant_id)
         if reg is None:
-            raise ZoomError(400, 3079, f"This registrant does not exist: {registrant_id}.")
+            raise E.REGISTRANT_DOES_NOT_EXIST.error(id=registrant_id)
         return Result(200, registrant_view(reg, call.base_url))
 
     return handler
@@ -354,7 +352,7 @@ def delete(kind: SessionKind) -> Handler:
         require_registration(session, call, NOT_ENABLED)
         reg = _find(tx, session, registrant_id)
         if reg is None:
-            raise ZoomError(400, 3000, f"Registrant {registrant_id} was not found.")
+            raise E.REGISTRANT_NOT_FOUND.error(id=registrant_id)
         tx.delete(REGISTRANT_TABLES[kind], reg.id)
         return Result(204)
 

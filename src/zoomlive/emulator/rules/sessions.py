@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from zoomlive.api import wire as w
 from zoomlive.api import zoomdoc
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, by_words
 from zoomlive.api.sessions import KINDS, KindSpec, SessionKind
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
@@ -31,11 +31,11 @@ M = TypeVar("M", bound=BaseModel)
 def _meeting_gate(tx: Tx, meeting: Session) -> Account:
     pair = tx.get_user_and_account(meeting.host_id)
     if pair is None:
-        raise ZoomError(404, 1001, f"User {meeting.host_id} does not exist.")
+        raise E.HOST_NOT_FOUND.error(id=meeting.host_id)
     account = pair[1]
     if account.plan == "free":
         # Zoom: "Meeting host must have a Pro license." Code 200 is Zoom's "no permission".
-        raise ZoomError(400, 200, "Meeting host must have a Pro license.")
+        raise E.PRO_LICENSE_REQUIRED.error()
     return account
 
 
@@ -278,7 +278,7 @@ def load_session(
         found = tx.get_session_by_uuid(kind, call.session_uuid or "")
     if found is None or found.account_id != call.principal.account_id:
         shown = call.path.get(KINDS[kind].id_param, "")
-        raise ZoomError(status, 3001, message.format(id=shown))
+        raise by_words(status, 3001, message).error(id=shown)
     return found
 
 
@@ -289,8 +289,8 @@ def count_create_update(env: Env, tx: Tx, host: User, kind: SessionKind) -> None
     cap = env.settings.webinar_daily_cap
     if count > cap:
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        message = RULES[kind].daily_cap.format(cap=cap)
-        raise ZoomError(429, 429, message, headers={"Retry-After": w.zoom_time(midnight) or ""})
+        retry = {"Retry-After": w.zoom_time(midnight) or ""}
+        raise by_words(429, 429, RULES[kind].daily_cap).error(cap=cap, headers=retry)
 
 
 # a new session -----------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def session_view(
         previous = bool(query and query.show_previous_occurrences)
         out.update(recurring_fields(session, oid, previous=previous or now is None, now=now))
     elif query is not None and query.occurrence_id is not None:
-        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+        raise E.INVALID_OCCURRENCE.error()
     return out
 
 
@@ -619,7 +619,7 @@ def find_occurrence(session: Session, oid: str | None) -> dict[str, Any] | None:
     for item in occurrences(session, previous=True):
         if item["occurrence_id"] == oid:
             return item
-    raise ZoomError(400, 300, INVALID_OCCURRENCE)
+    raise E.INVALID_OCCURRENCE.error()
 
 
 def apply_recurrence(session: Session, body: w.SessionCreate) -> None:
@@ -694,7 +694,7 @@ def update_occurrence_or_series(session: Session, call: Call, body: w.SessionCre
         apply_fields(session, body)
         return
     if session.recurrence is None:
-        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+        raise E.INVALID_OCCURRENCE.error()
     find_occurrence(session, oid)
     change_occurrence(session, oid, body)
 
@@ -707,7 +707,7 @@ def delete_occurrence_only(tx: Tx, session: Session, call: Call) -> bool:
     if oid is None:
         return False
     if session.recurrence is None:
-        raise ZoomError(400, 300, INVALID_OCCURRENCE)
+        raise E.INVALID_OCCURRENCE.error()
     find_occurrence(session, oid)
     if delete_occurrence(session, oid):
         return False

@@ -17,7 +17,7 @@ from typing import Any
 
 from zoomlive.api import users as u
 from zoomlive.api import wire as w
-from zoomlive.api.errors import FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import E, FieldError, validation_failed
 from zoomlive.api.zoomdoc import operations
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
@@ -151,7 +151,7 @@ def _owned(tx: Tx, call: Call) -> User:
     user_id = call.path["userId"]
     user = find_user(tx, call.principal, user_id)
     if user is None:
-        raise ZoomError(404, 1001, f"User does not exist: {user_id}.")
+        raise E.USER_NOT_FOUND.error(id=user_id)
     return user
 
 
@@ -196,7 +196,7 @@ def create_user(env: Env, tx: Tx, call: Call) -> Result:
     info = body.user_info
     email = info.email.lower()
     if tx.get_user_by_email(email) is not None:
-        raise ZoomError(409, 1005, f'Email "{email}" has already been used.')
+        raise E.EMAIL_TAKEN.error(email=email)
     if body.action == "custCreate" and info.type != 1:
         # Zoom: "custCreate": users of this kind "can only be a Basic user".
         raise validation_failed([FieldError(field="user_info.type", message="Invalid field.")])
@@ -268,19 +268,14 @@ def delete_user(env: Env, tx: Tx, call: Call) -> Result:
     if user.role_id == "0":
         # The account's owner cannot leave it (Zoom: "You can not disassociate an Admin user."
         # for admins; the owner is refused the same way: a choice, see docs/fidelity.md).
-        raise ZoomError(400, 1117, "You can not disassociate an Admin user.")
+        raise E.ADMIN_CANNOT_DISASSOCIATE.error()
     target: User | None = None
     if query.transfer_email:
         if query.transfer_email.lower() == user.email:
-            raise ZoomError(
-                400,
-                300,
-                "The transfer-to email address cannot be the same as the unlinked or deleted "
-                "user's email address.",
-            )
+            raise E.TRANSFER_TO_SELF.error()
         target = find_user(tx, call.principal, query.transfer_email)
         if target is None:
-            raise ZoomError(404, 1001, f"User does not exist: {query.transfer_email}.")
+            raise E.USER_NOT_FOUND.error(id=query.transfer_email)
     for table, wanted in (
         ("meetings", query.transfer_meeting),
         ("webinars", query.transfer_webinar),

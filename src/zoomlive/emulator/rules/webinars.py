@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from zoomlive.api import wire as w
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import (
@@ -75,9 +75,7 @@ def update_webinar(env: Env, tx: Tx, call: Call) -> Result:
     webinar = _load(tx, call)
     host, _ = require_webinar_plan(tx, webinar)
     if webinar.status == "started":
-        raise ZoomError(
-            400, 3000, "You cannot update or delete meetings that have started using this method."
-        )
+        raise E.STARTED_NO_UPDATE.error()
     body = call.body
     assert isinstance(body, w.WebinarUpdate)
     count_create_update(env, tx, host, "webinar")
@@ -101,9 +99,9 @@ def delete_webinar(env: Env, tx: Tx, call: Call) -> Result:
     webinar = _load(tx, call)
     host, _ = require_webinar_plan(tx, webinar)
     if webinar.status == "started":
-        raise ZoomError(400, 3002, "Sorry, you cannot delete this webinar since it is in progress.")
+        raise E.WEBINAR_IN_PROGRESS.error()
     if webinar.status == "ended":
-        raise ZoomError(400, 3007, "Sorry, you cannot delete this webinar since it has ended.")
+        raise E.WEBINAR_ENDED.error()
     if delete_occurrence_only(tx, webinar, call):
         return Result(204)
     tx.delete_session("webinar", webinar.id)
@@ -123,11 +121,8 @@ def update_webinar_status(env: Env, tx: Tx, call: Call) -> Result:
     account = tx.get_account(webinar.account_id)
     if account is None or not has_webinar_plan(account):
         # Zoom's documented oddity: HTTP 200 (not 204) with an error body.
-        raise ZoomError(
-            200,
-            200,
-            "Webinar plan subscription is missing. Enable webinar for this user once the "
-            f"subscription is added:{webinar.host_id}.",
+        raise E.WEBINAR_PLAN_SUBSCRIPTION_MISSING.error(
+            id=webinar.host_id,
         )
     if webinar.status == "started":
         end_session(env, tx, webinar)

@@ -24,7 +24,7 @@ import json
 import re
 from typing import Any, cast
 
-from zoomlive.api.errors import ZoomError
+from zoomlive.api.errors import E, ZoomError, as_given
 from zoomlive.api.sessions import KINDS
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.rules.common import Call, Result
@@ -230,13 +230,13 @@ def not_found(spec: SpecOp, named: Named, path: str) -> ZoomError:
             code, text = source.not_found
             for name, value in named.values.items():
                 text = text.replace("{" + name + "}", value).replace("$" + name, value)
-            return ZoomError(404, code, text)
+            return as_given(404, code, text)  # the document's own words
     segments = [s for s in path.split("/") if s]
     literal = [s for s in spec.doc.path.split("/") if s and not s.startswith("{")]
     noun = literal[-1].replace("_", " ") if literal else "resource"
     if spec.template.endswith("{}") and noun.endswith("s"):
         noun = noun[:-1]
-    return ZoomError(404, 404, f"{noun[:1].upper()}{noun[1:]} does not exist: {segments[-1]}.")
+    return E.RESOURCE_DOES_NOT_EXIST.error(noun=f"{noun[:1].upper()}{noun[1:]}", id=segments[-1])
 
 
 # answers -------------------------------------------------------------------------------------

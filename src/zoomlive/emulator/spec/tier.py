@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from zoomlive.api.errors import INVALID_JSON, FieldError, ZoomError, validation_failed
+from zoomlive.api.errors import E, FieldError, ZoomError, by_words, validation_failed
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator.bodies import parse_multipart, parse_urlencoded
 from zoomlive.emulator.rules.auth import ANONYMOUS
@@ -159,19 +159,19 @@ def _body(spec: SpecOp, content_type: str | None, raw: bytes) -> Any:
         )
         data = _form_values(fields, schema)
     elif spec.body_media != "application/json":
-        raise ZoomError(400, 300, INVALID_JSON)
+        raise E.INVALID_JSON.error()
     elif not raw.strip():
         if spec.body_required or spec.op.method in ("POST", "PATCH", "PUT"):
-            raise ZoomError(400, 300, INVALID_JSON)  # as bodies.py answers an empty body
+            raise E.INVALID_JSON.error()  # as bodies.py answers an empty body
         return {}
     else:
         try:
             data = json.loads(raw)
             json.dumps(data, ensure_ascii=False).encode()  # no lone surrogates: storable text
         except (ValueError, RecursionError, UnicodeError):
-            raise ZoomError(400, 300, INVALID_JSON) from None
+            raise E.INVALID_JSON.error() from None
         if schema.get("type", "object") == "object" and not isinstance(data, dict):
-            raise ZoomError(400, 300, INVALID_JSON)
+            raise E.INVALID_JSON.error()
     errors = field_errors(data, schema) + _nul_errors(data)
     if errors:
         raise validation_failed(errors)
@@ -229,14 +229,14 @@ def resolve(tx: Tx, call: SpecCall) -> Named:
                 else tx.get_session_by_uuid(kind, suuid or "")
             )
             if found is None or found.account_id != account:
-                raise ZoomError(404, 3001, RULES[kind].not_found.format(id=value))
+                raise by_words(404, 3001, RULES[kind].not_found).error(id=value)
             named.session, named.kind = found, kind
             named.host = tx.get_user(found.host_id)
             named.values[name] = str(found.id)
         elif name in USER_PARAMS:
             user = find_user(tx, call.principal, value)
             if user is None:
-                raise ZoomError(404, 1001, f"User does not exist: {value}.")
+                raise E.USER_NOT_FOUND.error(id=value)
             named.user = user
             named.values[name] = user.id
     return named
