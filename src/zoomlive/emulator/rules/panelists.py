@@ -23,10 +23,6 @@ from zoomlive.emulator.store.schema import INVITE_LINK_TABLES
 TABLE = "webinar_panelists"
 MAX_PANELISTS = 100
 """Panelists a webinar can have (Zoom's default capacity; larger plans exist)."""
-LIMIT_REACHED = (
-    "You have reached the limit for the number of panelists you can add. Contact Zoom Support "
-    "for more information."
-)
 
 
 def _panelists(tx: Tx, webinar: Session) -> list[Panelist]:

@@ -513,7 +513,6 @@ def end_session(env: Env, tx: Tx, session: Session) -> None:
 FIXED_TIME_RECURRING = {"meeting": 8, "webinar": 9}
 """The type of a recurring session with a fixed time, whose occurrences Zoom lists."""
 MAX_OCCURRENCES = 60
-INVALID_OCCURRENCE = "Invalid parameter: `occurrence_id`."
 
 
 def _month_day(year: int, month: int, week: int, weekday: int) -> int | None:
