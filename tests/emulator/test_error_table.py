@@ -127,3 +127,14 @@ def test_words_written_at_a_call_are_in_the_table() -> None:
                 by_words(status, code, words)
                 checked += 1
     assert checked >= 10  # the OAuth endpoint's answers
+
+
+def test_words_from_elsewhere_stay_where_they_are_quoted() -> None:
+    """``as_given`` (words the emulator quotes or is handed) is used only for Zoom's document's
+    404 texts and the web framework's HTTP errors, not as a way around the table."""
+    users = set()
+    for path in sorted(EMULATOR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "as_given":
+                users.add(str(path.relative_to(EMULATOR)))
+    assert users == {"spec/memory.py", "routes.py"}
