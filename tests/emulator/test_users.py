@@ -3,74 +3,20 @@ documented field of ``GET /users/{userId}``; bad input gets Zoom's error and cha
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.testclient import TestClient
 
 from tests.conftest import Api, get_token
+from tests.support.docfields import response_schema, walk
 from tests.support.helpers import assert_error, basic
-from zoomlive.api import zoomdoc
-
-
-def doc_response(doc: str, operation_id: str) -> Any:
-    for op in zoomdoc.operations(doc):  # type: ignore[arg-type]
-        if op.operation_id == operation_id:
-            return op.spec["responses"]["200"]["content"]["application/json"]["schema"]
-    raise AssertionError(operation_id)
-
-
-def documented_fields(schema: Any, prefix: str = "") -> set[str]:
-    """Every property path the schema documents (objects walked; variants and array items
-    merged; a path names an array's items with ``[]``)."""
-    out: set[str] = set()
-    if not isinstance(schema, dict):
-        return out
-    for key in ("allOf", "oneOf", "anyOf"):
-        for part in schema.get(key, ()):
-            out |= documented_fields(part, prefix)
-    if "items" in schema:
-        out |= documented_fields(schema["items"], f"{prefix}[]")
-    for name, sub in schema.get("properties", {}).items():
-        path = f"{prefix}.{name}" if prefix else name
-        out.add(path)
-        out |= documented_fields(sub, path)
-    return out
-
-
-def answered_fields(value: Any, prefix: str = "") -> set[str]:
-    out: set[str] = set()
-    if isinstance(value, list):
-        for item in value:
-            out |= answered_fields(item, f"{prefix}[]")
-    elif isinstance(value, dict):
-        for name, sub in value.items():
-            path = f"{prefix}.{name}" if prefix else name
-            out.add(path)
-            out |= answered_fields(sub, path)
-    return out
-
-
-def share(documented: set[str], answer: Any) -> float:
-    """The share of documented fields the answer carries. The fields of an array's items count
-    only where the answer has items (a user with no phone numbers has no ``phone_numbers[].code``
-    to carry)."""
-    answered = answered_fields(answer)
-
-    def has_items(path: str) -> bool:
-        items = path.split("[]", 1)[0] + "[]"
-        return any(a.startswith(items) for a in answered)
-
-    counted = {path for path in documented if "[]" not in path or has_items(path)}
-    return len(counted & answered) / len(counted)
 
 
 def test_get_user_carries_every_documented_field(api: Api) -> None:
-    documented = documented_fields(doc_response("users", "user"))
-    assert len(documented) > 40
     me = api.get("/v2/users/me")
     assert me.status_code == 200, me.text
     body = me.json()
-    assert share(documented, body) >= 0.95, sorted(documented - answered_fields(body))
+    found = walk(body, response_schema("user", "users"))
+    assert len(found.documented) > 40
+    assert found.share >= 0.95, found.missing
     assert body["role_name"] == "Owner" and body["role_id"] == "0"
     assert body["personal_meeting_url"].endswith(f"/j/{body['pmi']}")
     assert 1_000_000_000 <= body["pmi"] <= 9_999_999_999

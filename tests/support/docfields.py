@@ -41,15 +41,21 @@ class Walk:
         return len(self.present) / len(self.documented) if self.documented else 1.0
 
 
-def response_schema(operation_id: str, doc: zoomdoc.DocName = "meetings") -> dict[str, Any]:
-    """The success answer's schema of an operation, folded."""
+def response_schema(
+    operation_id: str, doc: zoomdoc.DocName = "meetings", variant: int | None = None
+) -> dict[str, Any]:
+    """The success answer's schema of an operation, folded (``variant``: only that one of its
+    ``oneOf`` answers, e.g. the user settings without an ``option``)."""
     for op in zoomdoc.operations(doc):
         if op.operation_id == operation_id:
             for status, resp in op.spec.get("responses", {}).items():
                 if str(status).startswith("2"):
                     content = resp.get("content", {}).get("application/json", {})
                     if "schema" in content:
-                        return _flat(fold(content["schema"]))
+                        schema = content["schema"]
+                        if variant is not None:
+                            schema = schema["oneOf"][variant]
+                        return _flat(fold(schema))
     raise KeyError(operation_id)
 
 
