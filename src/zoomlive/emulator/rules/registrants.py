@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from zoomlive.api import registrants as r
 from zoomlive.api import wire as w
-from zoomlive.api.errors import E, by_words
+from zoomlive.api.errors import E, ZoomErrorSpec, by_words
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator import webhooks
 from zoomlive.emulator.env import Env
@@ -332,14 +332,21 @@ def list_all(kind: SessionKind) -> Handler:
     return handler
 
 
+def _the_registrant(tx: Tx, call: Call, kind: SessionKind, unknown: ZoomErrorSpec) -> Registrant:
+    """The registrant the path names, in a session with registration on; ``unknown`` answers
+    an id it does not have (Zoom words it differently for a get and a delete)."""
+    session, _ = load(tx, call, kind)
+    registrant_id = _registrant_id(call)
+    require_registration(session, call, NOT_ENABLED)
+    reg = _find(tx, session, registrant_id)
+    if reg is None:
+        raise unknown.error(id=registrant_id)
+    return reg
+
+
 def get(kind: SessionKind) -> Handler:
     def handler(env: Env, tx: Tx, call: Call) -> Result:
-        session, _ = load(tx, call, kind)
-        registrant_id = _registrant_id(call)
-        require_registration(session, call, NOT_ENABLED)
-        reg = _find(tx, session, registrant_id)
-        if reg is None:
-            raise E.REGISTRANT_DOES_NOT_EXIST.error(id=registrant_id)
+        reg = _the_registrant(tx, call, kind, E.REGISTRANT_DOES_NOT_EXIST)
         return Result(200, registrant_view(reg, call.base_url))
 
     return handler
@@ -347,12 +354,7 @@ def get(kind: SessionKind) -> Handler:
 
 def delete(kind: SessionKind) -> Handler:
     def handler(env: Env, tx: Tx, call: Call) -> Result:
-        session, _ = load(tx, call, kind)
-        registrant_id = _registrant_id(call)
-        require_registration(session, call, NOT_ENABLED)
-        reg = _find(tx, session, registrant_id)
-        if reg is None:
-            raise E.REGISTRANT_NOT_FOUND.error(id=registrant_id)
+        reg = _the_registrant(tx, call, kind, E.REGISTRANT_NOT_FOUND)
         tx.delete(REGISTRANT_TABLES[kind], reg.id)
         return Result(204)
 
