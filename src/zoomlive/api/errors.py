@@ -315,6 +315,24 @@ class E:
     CONTROL_MEDIA_OFF = _e(409, 409, "Media faults need --media ffmpeg or remote.")
     CONTROL_MEDIA_REFUSED = _e(409, 409, "{noun} {id}: {reason}.")
     CONTROL_NO_FRAME = _e(404, 404, "No frame yet.")
+    # the control API: webhooks on demand (control/trigger.py)
+    CONTROL_UNKNOWN_EVENT = _e(
+        400, 300, "Unknown event: {event}. GET /_emulator/webhooks/events lists Zoom's events."
+    )
+    CONTROL_TRIGGER_IDS = _e(
+        400, 300, "Name one object at most: meeting_id, webinar_id or user_id."
+    )
+    CONTROL_TRIGGER_SUBJECT = _e(400, 300, "{event} takes {expected}, not {given}.")
+    CONTROL_TRIGGER_ACCOUNT = _e(400, 300, "{what} is not of account {account}.")
+    CONTROL_TRIGGER_WHICH_ACCOUNT = _e(
+        400, 300, "Name the account (account_id): the emulator has {count} accounts."
+    )
+    CONTROL_NO_SUBSCRIPTION = _e(
+        409,
+        409,
+        "{what} has no webhook subscription{condition}: subscribe an app first "
+        "(PUT /_emulator/apps/CLIENT_ID/webhook).",
+    )
     FAULTS_OFF = _e(404, 404, "Fault injection is not enabled on this emulator.")
     FAULTS_FULL = _e(409, 409, "At most {limit} fault rules at once.")
     FAULT_UNNAMED = _e(409, 409, "Could not name the fault rule.")

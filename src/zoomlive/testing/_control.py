@@ -5,6 +5,7 @@ state, to move the clock, to inject faults and to read the webhook log."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -155,6 +156,23 @@ class WebhookDelivery:
             raw_body=data["body"].encode("utf-8"),
             attempts=data.get("attempts") or [],
         )
+
+
+@dataclass(frozen=True)
+class TriggeredEvent:
+    """An event the emulator queued on demand (:meth:`Control.trigger`)."""
+
+    event: str
+    account_id: str
+    delivery_ids: list[int]
+    """One delivery per endpoint it goes to (see :meth:`Control.webhook_deliveries`)."""
+    urls: list[str]
+    body: dict[str, Any]
+    """The event as it is sent (parsed)."""
+    raw_body: bytes = field(repr=False)
+    """The event as it is sent, byte for byte (what the signature covers)."""
+    deliveries: list[WebhookDelivery] = field(default_factory=list)
+    """With ``wait``: the deliveries once each was tried (with its attempts)."""
 
 
 @dataclass(frozen=True)
@@ -371,3 +389,58 @@ class Control:
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         """The newest 200 webhook deliveries, newest first, with every attempt."""
         return [WebhookDelivery.from_json(d) for d in self.request("GET", "/webhooks/deliveries")]
+
+    def trigger(
+        self,
+        event: str,
+        *,
+        meeting_id: int | str | None = None,
+        webinar_id: int | str | None = None,
+        user_id: str | None = None,
+        url: str | None = None,
+        account_id: str | None = None,
+        client_id: str | None = None,
+        wait: float = 0.0,
+    ) -> TriggeredEvent:
+        """Fire any event of Zoom's webhook documents now (docs/webhooks.md), about the
+        meeting, webinar or user named (a made-up one when none is), through the normal
+        delivery path: to every validated subscription of the account, or only ``client_id``'s,
+        or to ``url`` instead (signed with the app's secret token). ``wait``: seconds to wait
+        until every delivery has been tried (``deliveries``)."""
+        body: dict[str, Any] = {"event": event}
+        for name, value in (
+            ("meeting_id", meeting_id),
+            ("webinar_id", webinar_id),
+            ("user_id", user_id),
+            ("url", url),
+            ("account_id", account_id),
+            ("client_id", client_id),
+        ):
+            if value is not None:
+                body[name] = value
+        data = self.request("POST", "/webhooks/trigger", body)
+        ids = [int(d["id"]) for d in data["deliveries"]]
+        tried: list[WebhookDelivery] = []
+        deadline = time.monotonic() + wait
+        while wait > 0:
+            log = {d.id: d for d in self.webhook_deliveries() if d.id in ids}
+            tried = [log[i] for i in ids if i in log and log[i].attempts]
+            if len(tried) == len(ids) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        return TriggeredEvent(
+            event=data["event"],
+            account_id=data["account_id"],
+            delivery_ids=ids,
+            urls=[d["url"] for d in data["deliveries"]],
+            body=json.loads(data["body"]),
+            raw_body=data["body"].encode("utf-8"),
+            deliveries=tried,
+        )
+
+    def webhook_events(self) -> list[dict[str, Any]]:
+        """Every event of Zoom's webhook documents that :meth:`trigger` fires: ``event``,
+        ``document``, ``needs`` (meeting, webinar, user or account), ``ids`` (the arguments that
+        name its object) and ``description``."""
+        data: list[dict[str, Any]] = self.request("GET", "/webhooks/events")
+        return data

@@ -23,7 +23,7 @@ from zoomlive._version import __version__
 from zoomlive.api.errors import E, ZoomError
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator import webhooks
-from zoomlive.emulator.control import seed
+from zoomlive.emulator.control import seed, trigger
 from zoomlive.emulator.control.state import account_record, state_dump, stream_state
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.feed import events_response
@@ -560,6 +560,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{p}/coverage", endpoint(coverage_report), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}/webhook", endpoint(set_webhook), methods=["PUT"]),
         Route(f"{p}/webhooks/deliveries", endpoint(webhook_deliveries), methods=["GET"]),
+        Route(f"{p}/webhooks/trigger", endpoint(trigger.trigger), methods=["POST"]),
+        Route(f"{p}/webhooks/events", endpoint(trigger.event_list), methods=["GET"]),
         Route(f"{p}/apps/{{clientId}}", endpoint(update_app), methods=["PATCH"]),
         *[
             Route(

@@ -445,7 +445,8 @@ class Tx:
 
     def insert_delivery(
         self, sub: WebhookSubscription, event: str, body: str, now: datetime
-    ) -> None:
+    ) -> int:
+        """Queue ``body`` for ``sub`` (to its URL); the delivery's id."""
         delivery = WebhookDelivery(
             id=self.s.next_delivery_id,
             client_id=sub.client_id,
@@ -460,6 +461,7 @@ class Tx:
         old_next = self.s.next_delivery_id
         self._undo.append(lambda: setattr(self.s, "next_delivery_id", old_next))
         self._put(E["webhook_deliveries"], delivery)
+        return delivery.id
 
     def next_delivery_due(self) -> datetime | None:
         times = [d.next_attempt_at for d in self.s.pending.values() if d.next_attempt_at]
