@@ -333,8 +333,13 @@ def payload_for(
         changed = _diff(new, before) or ({}, {})
         obj_names = obj_schema.get("properties") or {}
         kept = {k: new[k] for k in UPDATE_KEEP if k in new and k in obj_names}
+        # and what the document requires of each, changed or not (a renamed recording's type)
+        kept.update({k: new[k] for k in obj_schema.get("required", ()) if k in new})
+        old_schema = resolved(properties["old_object"])
+        was = {"id": before.get("id")} if "id" in (old_schema.get("properties") or {}) else {}
+        was.update({k: before[k] for k in old_schema.get("required", ()) if k in before})
         given["object"] = {**kept, **changed[0]}
-        given["old_object"] = {"id": before.get("id"), **changed[1]}
+        given["old_object"] = {**was, **changed[1]}
     else:
         given["object"] = new
     out: dict[str, Any] = {}
@@ -347,7 +352,7 @@ def payload_for(
             continue  # nobody to name, or no time given: left out rather than invented
         elif f"{event}.{name}" in CONDITIONAL:
             continue
-        elif name in DEFAULTS:
+        elif name in DEFAULTS and DEFAULTS[name] in resolved(sub).get("enum", [DEFAULTS[name]]):
             out[name] = DEFAULTS[name]
         elif name not in CONDITIONAL:
             out[name] = _neutral(resolved(sub), when)

@@ -378,6 +378,33 @@ def _targets(tx: Tx, body: TriggerBody, account_id: str) -> list[WebhookSubscrip
     return subs
 
 
+def _whole_parts(
+    payload: dict[str, Any], event: str, record: dict[str, Any], old: dict[str, Any], account: str
+) -> None:
+    """An update names what changed; a changed part other than ``settings`` (a user's TSP
+    credentials) is shown whole, old and new, as its document requires all its fields (the old
+    part's fields right in ``old_object`` where the document puts them there)."""
+    whole = payload_for(event, record, account_id=account)["object"]
+    was = payload_for(event, old, account_id=account)["object"]
+    for name in ("object", "old_object"):
+        part = payload.get(name)
+        full = whole if name == "object" else was
+        if not isinstance(part, dict):
+            continue
+        documented = resolved(payload_schema(event)["properties"][name]).get("properties") or {}
+        for key, value in list(part.items()):
+            if key == "settings" or not isinstance(value, dict):
+                continue
+            whole_part = full.get(key)
+            if not isinstance(whole_part, dict):
+                continue
+            if key in documented:
+                part[key] = whole_part
+            else:  # the old part's fields right in old_object (user.tsp_updated)
+                del part[key]
+                part.update({k: v for k, v in whole_part.items() if k in documented})
+
+
 def fire(env: Env, tx: Tx, body: TriggerBody) -> dict[str, Any]:
     """Queue ``body.event`` as asked; what was queued (the deliveries and the body)."""
     if body.event not in zoomdoc.webhook_events():
@@ -395,12 +422,19 @@ def fire(env: Env, tx: Tx, body: TriggerBody) -> dict[str, Any]:
     if needs in ("meeting", "webinar"):
         kind = subject.seed[0] if isinstance(subject.seed, tuple) else needs
         prefixes = (str(kind), "meeting") if kind != "meeting" else ("meeting",)
+    sample = made_up(body.event, subject.seed)
     record = {
-        **made_up(body.event, subject.seed),
+        **sample,
         **_aliases(subject.record, prefixes),
         **subject.record,
         "account_id": account_id,
     }
+    for key, schema in _object_properties(body.event).items():
+        allowed = resolved(schema).get("enum")
+        if allowed and key in record and record[key] not in allowed:
+            # the stored value is not one this event documents (a meeting converted to a
+            # webinar has a webinar's type): the made-up one is
+            record[key] = sample.get(key, allowed[0])
     old = (
         before(record, body.event)
         if "old_object" in (payload_schema(body.event).get("properties") or {})
@@ -415,6 +449,8 @@ def fire(env: Env, tx: Tx, body: TriggerBody) -> dict[str, Any]:
         operator=webhooks.owner_of(tx, account_id),
         now=now,
     )
+    if old is not None:
+        _whole_parts(payload, body.event, record, old, account_id)
     text = event_body(body.event, now, payload)
     queued = [
         {
