@@ -96,6 +96,7 @@ def test_every_event_carries_every_documented_field_named_or_made_up(
     rows = emulator.control("GET", "/webhooks/events").json()
     found = Walk()
     named: dict[str, dict[str, Any]] = {}
+    made: dict[str, dict[str, Any]] = {}
     for row in rows:
         for ids in (ids_for(row, meeting), {}):
             answer = fire(emulator, event=row["event"], **ids)
@@ -104,6 +105,8 @@ def test_every_event_carries_every_documented_field_named_or_made_up(
             assert body["payload"]["account_id"] == "demo-account"
             if ids:
                 named[row["event"]] = body["payload"]
+            else:
+                made[row["event"]] = body["payload"]
     print(f"\ntriggered fields: {found.present}/{found.documented} over {2 * len(rows)} events")
     assert found.missing == [], found.missing
     assert found.wrong == [], "\n".join(found.wrong)
@@ -123,6 +126,11 @@ def test_every_event_carries_every_documented_field_named_or_made_up(
     assert named["recording.completed"]["object"]["id"] == meeting
     assert named["user.signed_in"]["object"]["email"] == "host@example.com"
     assert named["user.signed_in"]["object"]["id"] == DEMO_HOST
+    # nothing named: a made-up object, hosted by the account's owner
+    invented = made["meeting.started"]["object"]
+    assert invented["topic"] == "Made-up meeting" and invented["id"] != str(meeting)
+    assert invented["host_email"] == "host@example.com" and invented["host_id"] == DEMO_HOST
+    assert made["user.created"]["object"]["email"].endswith("@example.com")
     # an update names one change, with its old value
     updated = named["meeting.updated"]
     assert updated["object"]["topic"] == TOPIC and updated["object"]["id"] == meeting
