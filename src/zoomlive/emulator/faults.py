@@ -118,6 +118,7 @@ _ID_PARAMS = (
     ("USER", "userId"),
     ("HOST", "userId"),
 )
+_NOUN_WORDS = ("WEBINAR", "MEETING", "PANELIST", "REGISTRANT", "USER")
 _NOUNS = {"webinarId": "Webinar", "meetingId": "Meeting", "userId": "User"}
 _DEFAULT_VALUES: dict[str, str | int] = {
     "noun": "Meeting",
@@ -308,8 +309,11 @@ def _resolve(
     values: dict[str, str | int] | None,
     prefix: str,
     out: builtins.list[FieldError],
+    operation: str | None = None,
 ) -> ZoomErrorSpec | None:
-    """The table's error a rule (or step) names, or None with the problem in ``out``."""
+    """The table's error a rule (or step) names, or None with the problem in ``out``. By
+    status and code, the table's first such error about the operation's object (a meeting's
+    404/3001 is ``MEETING_NOT_FOUND``), else its first such error."""
     spec: ZoomErrorSpec | None = None
     if error is not None:
         if status is not None or code is not None:
@@ -338,7 +342,8 @@ def _resolve(
                 )
             )
             return None
-        spec = found[0]
+        nouns = [n for n in _NOUN_WORDS if n.lower() in (operation or "").lower()]
+        spec = next((f for f in found if any(n in f.name for n in nouns)), found[0])
     elif status is not None:
         if status not in ERROR_BODIES:
             out.append(
@@ -376,6 +381,7 @@ def _action(
     latency_ms: int | None,
     prefix: str,
     out: builtins.list[FieldError],
+    operation: str | None = None,
 ) -> Action | None:
     before = len(out)
 
@@ -393,7 +399,7 @@ def _action(
     refuse("latency_ms", not delay and latency_ms is not None)
     spec: ZoomErrorSpec | None = None
     if kind == "error":
-        spec = _resolve(error, status, code, values, prefix, out)
+        spec = _resolve(error, status, code, values, prefix, out, operation)
     else:
         for name, value in (("status", status), ("error", error), ("code", code)):
             refuse(name, value is not None)
@@ -403,46 +409,34 @@ def _action(
     return Action(kind, spec, dict(values or {}), latency_ms or 0)
 
 
-def _step(step: str | FaultStep, prefix: str, out: builtins.list[FieldError]) -> Action | None:
+def _step(
+    step: str | FaultStep, prefix: str, out: builtins.list[FieldError], operation: str | None
+) -> Action | None:
+    """A sequence's step: ``"pass"``, an error's name, or a step object."""
     if isinstance(step, str):
         if step == "pass":
             return PASS
-        return _action(
-            "error",
-            error=step,
-            status=None,
-            code=None,
-            values=None,
-            latency_ms=None,
-            prefix=prefix,
-            out=out,
-        )
-    kind = step.kind
-    if kind is None:
-        if step.error is not None or step.status is not None or step.code is not None:
-            kind = "error"
-        else:
-            kind = "latency" if step.latency_ms is not None else "pass"
-    if kind == "pass":
-        return _action(
-            "pass",
-            error=step.error,
-            status=step.status,
-            code=step.code,
-            values=step.values,
-            latency_ms=step.latency_ms,
-            prefix=prefix,
-            out=out,
+        fields: dict[str, Any] = {"error": step}
+        kind = "error"
+    else:
+        fields = step.model_dump(include={"error", "status", "code", "values", "latency_ms"})
+        kind = step.kind or (
+            "error"
+            if step.error is not None or step.status is not None or step.code is not None
+            else "latency"
+            if step.latency_ms is not None
+            else "pass"
         )
     return _action(
         kind,
-        error=step.error,
-        status=step.status,
-        code=step.code,
-        values=step.values,
-        latency_ms=step.latency_ms,
+        error=fields.get("error"),
+        status=fields.get("status"),
+        code=fields.get("code"),
+        values=fields.get("values"),
+        latency_ms=fields.get("latency_ms"),
         prefix=prefix,
         out=out,
+        operation=operation,
     )
 
 
@@ -471,6 +465,7 @@ def compile_rule(rule: FaultRule) -> tuple[Program | None, builtins.list[FieldEr
             latency_ms=rule.latency_ms,
             prefix="",
             out=out,
+            operation=rule.operation,
         )
         if action is None or out:
             return None, out
@@ -484,14 +479,14 @@ def compile_rule(rule: FaultRule) -> tuple[Program | None, builtins.list[FieldEr
     actions: builtins.list[Action] = []
     total = 0
     for i, step in enumerate(rule.steps):
-        action = _step(step, f"steps.{i}.", out)
+        action = _step(step, f"steps.{i}.", out, rule.operation)
         times = step.times if isinstance(step, FaultStep) else 1
         total += times
         if action is not None and total <= MAX_STEPS:
             actions.extend([action] * times)
     if total > MAX_STEPS:
         out.append(FieldError(field="steps", message=f"At most {MAX_STEPS} steps in all."))
-    then = None if rule.then is None else _step(rule.then, "then.", out)
+    then = None if rule.then is None else _step(rule.then, "then.", out, rule.operation)
     if isinstance(rule.then, FaultStep) and rule.then.times != 1:
         out.append(FieldError(field="then.times", message="Not allowed on then."))
     kinds = {a.kind for a in [*actions, *([then] if then else [])]} - {"pass"}
