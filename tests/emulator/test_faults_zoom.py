@@ -22,7 +22,7 @@ from zoomlive.api.errors import E, lookup
 from zoomlive.testing import Control
 
 WEBINAR = f"/v2/webinars/{DEMO_WEBINAR}"
-FAST = {"retry_wait_scale": 0.01}
+FAST: dict[str, Any] = {"retry_wait_scale": 0.01}
 
 
 @pytest.fixture
