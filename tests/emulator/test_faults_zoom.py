@@ -6,17 +6,22 @@ once across two emulators on one PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from starlette.testclient import TestClient
 
 import zoomlive
-from tests.conftest import DEMO_WEBINAR, Api, Server
+from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
+from tests.emulator.test_dashboard import CHROMIUM, CHROMIUM_ARGS
+from tests.support.engines import EngineMissing
 from tests.support.helpers import SECRET, WebhookReceiver
 from zoomlive.api.errors import E, lookup
 from zoomlive.testing import Control
@@ -397,3 +402,53 @@ def test_the_sdk_raises_its_typed_error_for_an_expired_token(
     control.fault("webinar", error="TOKEN_EXPIRED", times=1)
     with sdk(server) as client:  # one expired answer: a new token, and the call goes through
         assert client.webinars.get(DEMO_WEBINAR).id == DEMO_WEBINAR
+
+
+# the dashboard's faults panel, in headless Chromium --------------------------------------------
+
+
+def test_the_dashboard_adds_and_removes_a_zoom_error(server: Server, control: Control) -> None:
+    if not Path(CHROMIUM).exists():
+        raise EngineMissing("Chromium at /usr/bin/chromium (Debian: chromium)")
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server.url + "/")
+        expect(page.locator("#zfault-error option[value=TOKEN_EXPIRED]")).to_have_count(1)
+        expect(page.locator("#zfault-empty")).to_be_visible()
+        page.select_option("#zfault-operation", "user")
+        page.select_option("#zfault-error", "TOKEN_EXPIRED")
+        page.fill("#zfault-times", "1")
+        page.click("#zfault-add")
+        expect(page.locator("#message")).to_have_text(re.compile("added: TOKEN_EXPIRED"))
+        [rule] = control.faults()
+        assert (rule["error"], rule["operation"], rule["count"]) == ("TOKEN_EXPIRED", "user", 1)
+        item = page.locator(f"#zfault-{rule['id']}")
+        expect(item).to_contain_text("TOKEN_EXPIRED on user (applied 0, 1 left)")
+
+        with httpx.Client(base_url=server.url) as http:  # the rule answers as Zoom would
+            expired = http.get(
+                "/v2/users/me", headers={"Authorization": f"Bearer {get_token(http)}"}
+            )
+        assert expired.status_code == 401 and expired.json()["code"] == 124
+        page.click("#zfault-refresh")
+        expect(item).to_have_count(0)  # spent
+
+        page.select_option("#zfault-operation", "meeting")
+        page.select_option("#zfault-error", "MEETING_NOT_FOUND")
+        page.fill("#zfault-times", "")
+        page.click("#zfault-add")
+        expect(page.locator("#message")).to_have_text(re.compile("added: MEETING_NOT_FOUND"))
+        [kept] = control.faults()
+        assert (kept["error"], kept["operation"], kept["count"]) == (
+            "MEETING_NOT_FOUND",
+            "meeting",
+            None,
+        )
+        page.click(f"#zfault-remove-{kept['id']}")
+        expect(page.locator("#message")).to_have_text(f"fault {kept['id']} removed")
+        assert control.faults() == []
+        browser.close()
+    assert errors == []
