@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import anyio
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -231,12 +231,12 @@ class FaultRule(BaseModel):
     """``error``: the message template's fields (default: from the request's path)."""
     event: str | None = None
     """Webhook kinds: the event whose deliveries are faulted, or null for every delivery."""
-    steps: builtins.list[str | FaultStep] | None = Field(
+    steps: builtins.list[str | dict[str, Any]] | None = Field(
         default=None, min_length=1, max_length=MAX_STEPS
     )
     """``sequence``: what the 1st, 2nd, ... matching request gets (``"pass"``, an error name,
     or a step object)."""
-    then: str | FaultStep | None = None
+    then: str | dict[str, Any] | None = None
     """``sequence``: what every request after the steps gets; absent: the rule ends."""
     probability: float = Field(default=1.0, ge=0.0, le=1.0)
     """The chance that a matching request is faulted."""
@@ -410,9 +410,20 @@ def _action(
 
 
 def _step(
-    step: str | FaultStep, prefix: str, out: builtins.list[FieldError], operation: str | None
+    step: str | dict[str, Any] | FaultStep,
+    prefix: str,
+    out: builtins.list[FieldError],
+    operation: str | None,
 ) -> Action | None:
-    """A sequence's step: ``"pass"``, an error's name, or a step object."""
+    """A sequence's step: ``"pass"``, an error's name, or a step object (:class:`FaultStep`)."""
+    if isinstance(step, dict):
+        try:
+            step = FaultStep.model_validate(step)
+        except ValidationError as exc:
+            for problem in exc.errors():
+                where = ".".join(str(part) for part in problem["loc"])
+                out.append(FieldError(field=f"{prefix}{where}", message=problem["msg"] + "."))
+            return None
     if isinstance(step, str):
         if step == "pass":
             return PASS
@@ -480,14 +491,15 @@ def compile_rule(rule: FaultRule) -> tuple[Program | None, builtins.list[FieldEr
     total = 0
     for i, step in enumerate(rule.steps):
         action = _step(step, f"steps.{i}.", out, rule.operation)
-        times = step.times if isinstance(step, FaultStep) else 1
+        times = step.get("times", 1) if isinstance(step, dict) else 1
+        times = times if isinstance(times, int) and times >= 1 else 1
         total += times
         if action is not None and total <= MAX_STEPS:
             actions.extend([action] * times)
     if total > MAX_STEPS:
         out.append(FieldError(field="steps", message=f"At most {MAX_STEPS} steps in all."))
     then = None if rule.then is None else _step(rule.then, "then.", out, rule.operation)
-    if isinstance(rule.then, FaultStep) and rule.then.times != 1:
+    if isinstance(rule.then, dict) and rule.then.get("times", 1) != 1:
         out.append(FieldError(field="then.times", message="Not allowed on then."))
     kinds = {a.kind for a in [*actions, *([then] if then else [])]} - {"pass"}
     webhook = bool(kinds & WEBHOOK_KINDS) or rule.event is not None
