@@ -23,6 +23,7 @@ from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
 from tests.emulator.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.support.engines import EngineMissing
 from tests.support.helpers import SECRET, WebhookReceiver
+from tests.support.sdk import Both
 from zoomlive.api.errors import E, lookup
 from zoomlive.testing import Control
 
@@ -349,16 +350,22 @@ def control(server: Server) -> Iterator[Control]:
     ctl.close()
 
 
-def sdk(server: Server, **options: Any) -> zoomlive.ZoomClient:
-    return zoomlive.ZoomClient(
-        account_id="demo-account",
-        client_id="demo-client-id",
-        client_secret="demo-client-secret",
-        base_url=server.url + "/v2",
-        oauth_base_url=server.url,
-        **FAST,
-        **options,
-    )
+@pytest.fixture(params=["sync", "async"])
+def sdk(request: pytest.FixtureRequest, server: Server) -> Callable[[], Both]:
+    """``sdk()``: a ``ZoomClient`` or ``AsyncZoomClient`` on the session's ``zoomlive serve``
+    (demo credentials, short backoff waits), closed after the test."""
+    made: list[Both] = []
+
+    def new() -> Both:
+        made.append(Both(request.param, server.url, **FAST))
+        return made[-1]
+
+    def close() -> None:
+        for both in made:
+            both.close()
+
+    request.addfinalizer(close)
+    return new
 
 
 def test_the_control_client_makes_every_kind(control: Control) -> None:
@@ -378,12 +385,14 @@ def test_the_control_client_makes_every_kind(control: Control) -> None:
         control.fault("webinar", error="NOT_AN_ERROR")
 
 
-def test_the_sdk_recovers_from_fail_twice_then_succeed(server: Server, control: Control) -> None:
+def test_the_sdk_recovers_from_fail_twice_then_succeed(
+    server: Server, control: Control, sdk: Callable[[], Both]
+) -> None:
     control.fault_sequence("webinar", [{"status": 503, "times": 2}])
     control.fault_sequence("user", ["RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_SECOND"])
-    with sdk(server) as client:
-        assert client.webinars.get(DEMO_WEBINAR).id == DEMO_WEBINAR
-        assert client.users.get("me").email == "host@example.com"
+    both = sdk()
+    assert both.run(both.client.webinars.get(DEMO_WEBINAR)).id == DEMO_WEBINAR
+    assert both.run(both.client.users.get("me")).email == "host@example.com"
     assert control.faults() == []  # both sequences ran out: three tries each
     log = httpx.get(server.url + "/_emulator/faults").json()["log"]
     assert [(e["operation"], e["status"]) for e in log] == [("webinar", 503)] * 2 + [
@@ -392,16 +401,17 @@ def test_the_sdk_recovers_from_fail_twice_then_succeed(server: Server, control: 
 
 
 def test_the_sdk_raises_its_typed_error_for_an_expired_token(
-    server: Server, control: Control
+    control: Control, sdk: Callable[[], Both]
 ) -> None:
     control.fault("webinar", error="TOKEN_EXPIRED", times=2)
-    with sdk(server) as client, pytest.raises(zoomlive.AuthenticationError) as caught:
-        client.webinars.get(DEMO_WEBINAR)  # renews its token once, then gives up
+    both = sdk()
+    with pytest.raises(zoomlive.AuthenticationError) as caught:
+        both.run(both.client.webinars.get(DEMO_WEBINAR))  # renews its token once, then gives up
     assert (caught.value.status_code, caught.value.code) == (401, 124)
     assert caught.value.message == "Access token is expired."
     control.fault("webinar", error="TOKEN_EXPIRED", times=1)
-    with sdk(server) as client:  # one expired answer: a new token, and the call goes through
-        assert client.webinars.get(DEMO_WEBINAR).id == DEMO_WEBINAR
+    again = sdk()  # one expired answer: a new token, and the call goes through
+    assert again.run(again.client.webinars.get(DEMO_WEBINAR)).id == DEMO_WEBINAR
 
 
 # the dashboard's faults panel, in headless Chromium --------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import functools
 import random
 import re
 import threading
@@ -180,6 +181,7 @@ def faultable(path: str) -> bool:
     return path == "/v2" or path.startswith("/v2/") or path == "/oauth/token"
 
 
+@functools.cache
 def known_events() -> frozenset[str]:
     """The webhook events a webhook fault may name: Zoom's documented ones and the emulator's."""
     from zoomlive.emulator.webhook_payloads import documented_events
