@@ -1,13 +1,16 @@
-"""Fault injection: added latency, Zoom-shaped 500/503/429 answers, dropped connections and
-dropped answers, per operation or for every Zoom request, on every request, a fraction of them,
-or the next N.
+"""Fault injection: added latency, any of Zoom's errors (from the error table, by name or by
+status and code, or the 500/503/429 shorthands), dropped connections and dropped answers, per
+operation or for every Zoom request, on every request, a fraction of them, the next N, or as a
+sequence of steps ("fail twice, then succeed"); and webhook delivery faults (delay, duplicate,
+reorder, drop an attempt).
 
 Rules are added through the control API (``/_emulator/faults``, see ``docs/faults.md``) and held
 by a :class:`FaultInjector`; :class:`FaultMiddleware` applies them before the request reaches the
 app, so a faulted request (error or drop) changes no state, except ``drop_after``: the request
 is handled and committed, then its answer is dropped, as when a network loses the answer to a
 request that succeeded. The control API itself, the OpenAPI document and anything else outside
-``/v2`` and ``/oauth/token`` is never faulted.
+``/v2`` and ``/oauth/token`` is never faulted. :class:`WebhookFaults` applies the webhook rules
+to the dispatcher's delivery attempts.
 
 A drop closes the client's TCP connection without a byte of answer. Under uvicorn the middleware
 reaches the connection's transport through uvicorn's ``receive`` callable and aborts it; in
@@ -727,8 +730,10 @@ class FaultInjector:
         return Decision(latency, terminal, None, fault_id)
 
     def _draw(
-        self, webhook: bool, matches: Any, about: dict[str, Any]
+        self, webhook: bool, matches: Callable[[FaultRule], bool], about: dict[str, Any]
     ) -> tuple[int, Action | None, str | None]:
+        """Draw every rule of one surface (requests or webhooks) that ``matches``: the delays
+        that fire, the first other action that fires, and its rule's id. (Under the lock.)"""
         latency = 0
         terminal: Action | None = None
         fault_id: str | None = None
