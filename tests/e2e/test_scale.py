@@ -85,6 +85,19 @@ def test_a_fault_rule_counts_across_hosts(pair: tuple[Server, Server]) -> None:
     assert codes.count(503) == 3, codes  # three in all, not three per host
     assert codes[3:] == [200] * 5
     assert httpx.get(a.url + "/_emulator/faults").json()["rules"] == []
+    # A sequence's steps are taken once in all, whichever host a request reaches.
+    steps = ["pass", "TOKEN_EXPIRED", {"status": 503}]
+    seq = {"kind": "sequence", "operation": "user", "id": "steps", "steps": steps}
+    assert httpx.post(b.url + "/_emulator/faults", json=seq).status_code == 201
+    deadline = time.monotonic() + 5
+    while not httpx.get(a.url + "/_emulator/faults").json()["rules"]:
+        assert time.monotonic() < deadline, "the sequence never reached the other host"
+        time.sleep(0.05)
+    with httpx.Client(base_url=a.url) as ha, httpx.Client(base_url=b.url) as hb:
+        auth = {"Authorization": f"Bearer {get_token(hb)}"}
+        codes = [(ha, hb)[i % 2].get("/v2/users/me", headers=auth).status_code for i in range(6)]
+    assert codes == [200, 401, 503, 200, 200, 200]
+    assert httpx.get(a.url + "/_emulator/faults").json()["rules"] == []
 
 
 def test_the_event_feed_shows_what_another_host_did(pair: tuple[Server, Server]) -> None:

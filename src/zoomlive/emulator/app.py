@@ -26,7 +26,7 @@ from zoomlive.emulator.control.seed import demo
 from zoomlive.emulator.control.seed import load as load_seed
 from zoomlive.emulator.dashboard import dashboard_routes
 from zoomlive.emulator.env import Env
-from zoomlive.emulator.faults import FaultInjector, FaultMiddleware, fault_routes
+from zoomlive.emulator.faults import FaultInjector, FaultMiddleware, WebhookFaults, fault_routes
 from zoomlive.emulator.feed import EventFeed
 from zoomlive.emulator.gateway import Gateway
 from zoomlive.emulator.guard import RequestGuard, allowed_hosts
@@ -118,6 +118,7 @@ def create_app(
             env.store.on_commit.append(env.feed.on_commit)
             env.webhooks = WebhookDispatcher(env.store, env.clock, settings.webhook_time_scale)
             env.webhooks.listeners.append(lambda data: env.feed.publish("webhook", data))
+            env.webhooks.faults = WebhookFaults(faults)
             await env.webhooks.start()
             if settings.media == "remote":
                 if env.bus is None:

@@ -283,5 +283,22 @@ class SharedRows:
         row = self._link.run(take)
         return None if row is None else int(row[0])
 
+    def step_fault(self, fault_id: str, last: int | None) -> int | None:
+        """Take a sequence rule's next position (1-based; its row counts up from 0), or None if
+        the rule is gone. At position ``last`` the rule is spent and its row removed."""
+
+        def take(conn: Any) -> Any:
+            row = conn.execute(
+                "UPDATE fault_rules SET remaining = remaining + 1 WHERE id = %s "
+                "RETURNING remaining",
+                (fault_id,),
+            ).fetchone()
+            if row is not None and last is not None and row[0] >= last:
+                conn.execute("DELETE FROM fault_rules WHERE id = %s", (fault_id,))
+            return row
+
+        row = self._link.run(take)
+        return None if row is None else int(row[0])
+
     def close(self) -> None:
         """Nothing of its own to close: the link is the store's."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -205,6 +206,8 @@ class WebhookDispatcher:
         self._revalidating: set[str] = set()
         self._closing = False
         self.listeners: list[Any] = []
+        self.faults: Any = None
+        """Webhook fault rules (``zoomlive.emulator.faults.WebhookFaults``), set by the app."""
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -373,8 +376,12 @@ class WebhookDispatcher:
         started = time.monotonic()
         code: int | None = None
         error: str | None = None
+        send = functools.partial(exchange, self._http, due.url, body, headers, self.deadline)
         try:
-            code, _ = await exchange(self._http, due.url, body, headers, self.deadline)
+            if self.faults is not None and self.faults.active:
+                code, error = await self.faults.deliver(due.event, due.id, send)
+            else:
+                code, _ = await send()
         except (TimeoutError, httpx.HTTPError) as exc:
             error = http_error(exc, self.deadline)
         elapsed = int((time.monotonic() - started) * 1000)

@@ -358,6 +358,83 @@ class Control:
         data = self.request("POST", "/faults", body)
         return str(data["id"])
 
+    def fault(
+        self,
+        operation: str | None = None,
+        *,
+        error: str | None = None,
+        status: int | None = None,
+        code: int | None = None,
+        values: dict[str, str | int] | None = None,
+        times: int | None = None,
+        probability: float = 1.0,
+    ) -> str:
+        """Answer ``operation`` (a Zoom operationId, ``oauthToken``, or None for all) with one
+        of Zoom's errors: by name from the error table (``error="TOKEN_EXPIRED"``), or by
+        ``status`` and ``code`` (``status=404, code=3001``), its message's fields from the
+        request's path unless ``values`` gives them; the next ``times`` requests, or always.
+        Its id (docs/faults.md)."""
+        body: dict[str, Any] = {"kind": "error", "probability": probability}
+        for name, value in (
+            ("operation", operation),
+            ("error", error),
+            ("status", status),
+            ("code", code),
+            ("values", values),
+            ("count", times),
+        ):
+            if value is not None:
+                body[name] = value
+        return str(self.request("POST", "/faults", body)["id"])
+
+    def fault_sequence(
+        self,
+        operation: str | None,
+        steps: list[str | dict[str, Any]],
+        *,
+        then: str | dict[str, Any] | None = None,
+    ) -> str:
+        """Give the 1st, 2nd, ... request to ``operation`` the steps in order: ``"pass"`` (the
+        normal answer), an error name, or a step object (``{"status": 503, "times": 2}``,
+        ``{"latency_ms": 500}``, ``{"kind": "drop"}``); after them ``then`` (default: normal
+        answers, the rule ends). ``fault_sequence("webinar", [{"status": 503, "times": 2}])``
+        fails twice, then succeeds. Its id."""
+        body: dict[str, Any] = {"kind": "sequence", "steps": steps}
+        if operation is not None:
+            body["operation"] = operation
+        if then is not None:
+            body["then"] = then
+        return str(self.request("POST", "/faults", body)["id"])
+
+    def webhook_fault(
+        self,
+        kind: Literal["delay", "duplicate", "reorder", "drop"],
+        *,
+        event: str | None = None,
+        times: int | None = None,
+        delay_ms: int | None = None,
+    ) -> str:
+        """Misdeliver webhooks of ``event`` (or all): ``delay`` waits ``delay_ms`` before
+        sending, ``duplicate`` sends twice, ``reorder`` holds one delivery until the next has
+        gone, ``drop`` sends nothing and counts a failed attempt (Zoom's retries follow); the
+        next ``times`` attempts, or always. Its id."""
+        body: dict[str, Any] = {"kind": f"webhook_{kind}"}
+        if kind == "delay":
+            body["latency_ms"] = 1000 if delay_ms is None else delay_ms
+        for name, value in (("event", event), ("count", times)):
+            if value is not None:
+                body[name] = value
+        return str(self.request("POST", "/faults", body)["id"])
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force, each with ``applied`` and ``remaining``."""
+        rules: list[dict[str, Any]] = self.request("GET", "/faults")["rules"]
+        return rules
+
+    def remove_fault(self, fault_id: str) -> None:
+        """Remove one fault rule."""
+        self.request("DELETE", f"/faults/{fault_id}")
+
     def clear_faults(self) -> None:
         """Remove every fault rule."""
         self.request("DELETE", "/faults")
