@@ -462,3 +462,12 @@ def test_the_dashboard_adds_and_removes_a_zoom_error(server: Server, control: Co
         assert control.faults() == []
         browser.close()
     assert errors == []
+
+
+def test_zooms_validation_code_answers_validation_failed_on_any_operation(inproc: Api) -> None:
+    add(inproc, kind="error", status=400, code=300, operation="webinar", count=1)
+    webinars = inproc.get("/v2/users/me/webinars").json()["webinars"]
+    faulted = inproc.get(f"/v2/webinars/{webinars[0]['id']}") if webinars else None
+    assert faulted is not None
+    assert faulted.status_code == 400
+    assert faulted.json() == {"code": 300, "message": "Validation Failed."}

@@ -318,7 +318,8 @@ def _resolve(
 ) -> ZoomErrorSpec | None:
     """The table's error a rule (or step) names, or None with the problem in ``out``. By
     status and code, the table's first such error about the operation's object (a meeting's
-    404/3001 is ``MEETING_NOT_FOUND``), else its first such error."""
+    404/3001 is ``MEETING_NOT_FOUND``), else its first such error (300, Zoom's validation code,
+    is always "Validation Failed.")."""
     spec: ZoomErrorSpec | None = None
     if error is not None:
         if status is not None or code is not None:
@@ -348,6 +349,8 @@ def _resolve(
             )
             return None
         nouns = [n for n in _NOUN_WORDS if n.lower() in (operation or "").lower()]
+        if code == E.VALIDATION_FAILED.code:
+            nouns = []  # Zoom's 300 is its validation code: "Validation Failed." to any call
         spec = next((f for f in found if any(n in f.name for n in nouns)), found[0])
     elif status is not None:
         if status not in ERROR_BODIES:
