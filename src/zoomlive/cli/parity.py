@@ -66,18 +66,16 @@ def record(
 
 def parity(
     cassette: Annotated[Path, typer.Argument(help="A cassette written by zoomlive record.")],
-    url: Annotated[
-        str, typer.Option(help="The emulator's root URL.", envvar="ZOOMLIVE_URL")
-    ] = "http://127.0.0.1:8080",
+    url: Annotated[str, typer.Option(help="The emulator's root URL.")] = "http://127.0.0.1:8080",
     account_id: Annotated[
         str | None,
         typer.Option(
-            help="Credentials of an app on the emulator (default: a new account).",
-            envvar="ZOOM_ACCOUNT_ID",
+            help="An app on the emulator (default: a new account each run). ZOOM_* variables "
+            "are not read here: they hold Zoom's credentials.",
         ),
     ] = None,
-    client_id: Annotated[str | None, typer.Option(envvar="ZOOM_CLIENT_ID")] = None,
-    client_secret: Annotated[str | None, typer.Option(envvar="ZOOM_CLIENT_SECRET")] = None,
+    client_id: Annotated[str | None, typer.Option(help="With --account-id.")] = None,
+    client_secret: Annotated[str | None, typer.Option(help="With --account-id.")] = None,
     admin_key: Annotated[
         str | None,
         typer.Option(help="The emulator's control API key.", envvar="ZOOMLIVE_ADMIN_KEY"),

@@ -218,9 +218,12 @@ class Recorder:
             content,
         )
         redactor = self.redactor
+        # A path may name a user by e-mail address; a violation may quote the path.
+        violations = [redactor.text(v) for v in violations]
+        shown = redactor.text(path)
         exchange = Exchange(
             method=scope["method"],
-            path=path,
+            path=shown,
             query=redactor.pairs(parse_qsl(query, keep_blank_values=True)),
             auth=auth_kind(header_map.get("authorization")),
             content_type=content_type,
@@ -233,7 +236,7 @@ class Recorder:
         async with self.lock:
             self.cassette.entries.append(exchange)
             self.cassette.save(self.out)
-        line = f"{scope['method']} {path} -> {answer.status_code}"
+        line = f"{scope['method']} {shown} -> {answer.status_code}"
         if violations:
             log.warning("%s; violates Zoom's document: %s", line, "; ".join(violations))
         else:
