@@ -5,6 +5,7 @@ deliberate divergence. Every process is a real one, as a user runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -22,7 +23,9 @@ import zoomlive
 from tests.conftest import Server
 from tests.support.helpers import free_port, popen
 from zoomlive.cli import app as cli_app
+from zoomlive.parity import document
 from zoomlive.parity.cassette import REDACTED, Redactor, load
+from zoomlive.parity.proxy import Recorder
 from zoomlive.testing import ZoomEmulator
 
 pytestmark = pytest.mark.socket
@@ -100,16 +103,16 @@ class RecordProxy:
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
+def recording(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     """The SDK through the proxy: OAuth, a webinar created, read, its live stream configured,
     a registrant, the host starts it, the stream starts and stops, an unknown id and a bad
-    body."""
+    body. The upstream is the session's ``zoomlive serve``, reset to the demo seed."""
     folder = tmp_path_factory.mktemp("parity")
-    upstream = Server(folder / "upstream.db")
+    upstream = server
+    assert httpx.post(upstream.url + "/_emulator/reset", json={"demo": True}).is_success
     out = folder / "webinar.json"
-    proxy = RecordProxy(upstream.url, out)  # both start at once
+    proxy = RecordProxy(upstream.url, out)
     try:
-        upstream.start()
         proxy.wait()
         client = zoomlive.ZoomClient(
             account_id="demo-account",
@@ -159,21 +162,15 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
         violations = bad.headers.get("x-zoomlive-violations", "")
     finally:
         log = proxy.stop()
-        upstream.stop()
     yield Recording(out, upstream, token, made.id, person.registrant_id, violations, log)
 
 
-@dataclass
-class Fresh:
-    url: str
-
-
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Fresh]:
+def emulator() -> Iterator[ZoomEmulator]:
     """A fresh emulator the cassettes are replayed against, on loopback in this process (each
     replay makes its own account, so replays do not meet)."""
     emu = ZoomEmulator(rate_limits="off").start()
-    yield Fresh(emu.url)
+    yield emu
     emu.stop()
 
 
@@ -231,7 +228,7 @@ def test_violations_are_flagged_in_a_header_and_kept(recording: Recording) -> No
     assert load(recording.path).exchanges[6].violations == []
 
 
-def test_parity_with_a_fresh_emulator(recording: Recording, emulator: Fresh) -> None:
+def test_parity_with_a_fresh_emulator(recording: Recording, emulator: ZoomEmulator) -> None:
     result = zoomlive_cli("parity", str(recording.path), "--url", emulator.url, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
@@ -241,7 +238,9 @@ def test_parity_with_a_fresh_emulator(recording: Recording, emulator: Fresh) -> 
     assert code == 0 and "10 exchanges and 1 host steps replayed: 0 differences" in out, out
 
 
-def test_a_divergence_is_reported(recording: Recording, emulator: Fresh, tmp_path: Path) -> None:
+def test_a_divergence_is_reported(
+    recording: Recording, emulator: ZoomEmulator, tmp_path: Path
+) -> None:
     data: dict[str, Any] = json.loads(recording.path.read_text())
     exchanges = [e for e in data["entries"] if e["kind"] == "exchange"]
     exchanges[2]["response"]["json"]["zoom_only_field"] = "x"  # the GET of the webinar
@@ -264,8 +263,25 @@ def test_a_divergence_is_reported(recording: Recording, emulator: Fresh, tmp_pat
     assert "Webinar does not exist" in out
 
 
+def test_an_emulator_that_answers_otherwise_is_reported(
+    recording: Recording, emulator: ZoomEmulator
+) -> None:
+    """The other way round: the cassette as recorded, the emulator told (a fault rule) to
+    answer the webinar's GET with a 503."""
+    emulator.control.set_fault("error", operation="webinar", status=503, count=1)
+    try:
+        code, out, err = parity(str(recording.path), "--url", emulator.url, "--json")
+    finally:
+        emulator.control.clear_faults()
+    assert code == 1, out + err
+    differences = json.loads(out)["differences"]
+    assert [(d["entry"], d["what"], d["recorded"], d["emulator"]) for d in differences] == [
+        (2, "status", "200", "503")
+    ]
+
+
 def test_values_are_compared_when_asked_with_volatile_ones_masked(
-    recording: Recording, emulator: Fresh, tmp_path: Path
+    recording: Recording, emulator: ZoomEmulator, tmp_path: Path
 ) -> None:
     data: dict[str, Any] = json.loads(recording.path.read_text())
     get = [e for e in data["entries"] if e["kind"] == "exchange"][2]["response"]["json"]
@@ -302,6 +318,57 @@ def test_a_malformed_cassette_is_one_line_and_exit_2(
     assert line.startswith("zoomlive: ") and says in line, line
 
 
+def test_a_missing_emulator_and_a_bad_out_folder_are_one_line(tmp_path: Path) -> None:
+    code, _, err = parity(
+        str(CASSETTES / "example-emulator-webinar-livestream.json"),
+        "--url",
+        f"http://127.0.0.1:{free_port()}",
+    )
+    assert code == 3 and err.startswith("zoomlive: cannot reach the emulator"), err
+    assert len(err.strip().splitlines()) == 1
+    result = CliRunner().invoke(cli_app, ["record", "--out", str(tmp_path / "no" / "c.json")])
+    assert result.exit_code == 2 and "not a file in an existing folder" in result.stderr
+
+
+def test_the_document_check_both_ways() -> None:
+    """What the recorder flags: an undocumented status, an answer off its schema, a path Zoom
+    does not document, a query value of the wrong type; nothing for a good exchange."""
+    ok = json.dumps({"code": 3001, "message": "Webinar does not exist: 1."}).encode()
+    assert document.check("GET", "/v2/webinars/1", "", None, b"", 404, ok) == []
+    assert document.check("GET", "/v2/webinars/1", "", None, b"", 503, ok) == [
+        "response: status 503 is not documented (200, 400, 404, 429)"
+    ]
+    assert document.check("GET", "/v2/webinars/1", "", None, b"", 200, b'{"id": "x"}') == [
+        "response: id: Invalid field."
+    ]
+    assert document.check("GET", "/v2/nowhere", "", None, b"", 404, ok) == [
+        "request: GET /v2/nowhere is not in Zoom's documents"
+    ]
+    error = json.dumps({"code": 300, "message": "Validation Failed."}).encode()
+    listed = document.check("GET", "/v2/users/me/webinars", "page_size=many", None, b"", 400, error)
+    assert listed == ["request: query page_size: Invalid field."]
+    assert document.check("GET", "/v2/webinars/1", "", None, b"", 404, b"oops") == [
+        "response: an error without Zoom's JSON body"
+    ]
+
+
+def test_host_steps_that_make_no_sense_are_refused(tmp_path: Path) -> None:
+    recorder = Recorder("http://127.0.0.1:9", tmp_path / "c.json")
+
+    async def post(body: bytes) -> httpx.Response:
+        transport = httpx.ASGITransport(app=recorder)
+        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as http:
+            return await http.post("/_zoomlive/host", content=body)
+
+    assert asyncio.run(post(b'{"action": "pause", "webinar": 1}')).status_code == 400
+    assert asyncio.run(post(b"[]")).status_code == 400
+    assert load(tmp_path / "c.json").entries == []
+    assert asyncio.run(post(b'{"action": "end", "meeting": 5}')).status_code == 204
+    assert [e.to_json() for e in load(tmp_path / "c.json").entries] == [
+        {"kind": "host", "action": "end", "session": "meeting", "id": 5}
+    ]
+
+
 def test_redaction_of_values() -> None:
     redactor = Redactor()
     got = redactor.value(
@@ -328,7 +395,7 @@ def test_redaction_of_values() -> None:
 
 
 @pytest.mark.parametrize("path", sorted(CASSETTES.glob("*.json")), ids=lambda p: p.name)
-def test_every_contributed_cassette_has_parity(path: Path, emulator: Fresh) -> None:
+def test_every_contributed_cassette_has_parity(path: Path, emulator: ZoomEmulator) -> None:
     code, out, err = parity(str(path), "--url", emulator.url, "--json")
     assert code == 0, out + err
     assert json.loads(out)["exchanges"] > 0

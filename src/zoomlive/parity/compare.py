@@ -396,7 +396,8 @@ class Replayer:
         recorded = ex.response.value if ex.response.kind != "none" else None
         if response.status_code != ex.status:
             found.append(("status", "", str(ex.status), str(response.status_code)))
-        error = ex.status >= 400 or response.status_code >= 400
+        # Zoom's code and message when both are errors (else the status says it all).
+        error = ex.status >= 400 and response.status_code >= 400
         if error and isinstance(recorded, dict) and isinstance(emulated, dict):
             if recorded.get("code") != emulated.get("code"):
                 found.append(
