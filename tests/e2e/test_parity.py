@@ -39,6 +39,7 @@ STREAM_KEY = "sk-live-7f3a9c"
 
 
 def zoomlive_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``zoomlive ...`` as a process, as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", "zoomlive", *args],
         capture_output=True,
@@ -328,6 +329,31 @@ def test_a_missing_emulator_and_a_bad_out_folder_are_one_line(tmp_path: Path) ->
     assert len(err.strip().splitlines()) == 1
     result = CliRunner().invoke(cli_app, ["record", "--out", str(tmp_path / "no" / "c.json")])
     assert result.exit_code == 2 and "not a file in an existing folder" in result.stderr
+
+
+def test_record_needs_the_emulator_extra_and_parity_only_the_base(tmp_path: Path) -> None:
+    """Without the emulator's modules, ``record`` names the extra in one line; ``parity`` runs
+    (here it reads a cassette and refuses it)."""
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    code = (
+        "import sys\n"
+        "for name in ['starlette', 'uvicorn', 'jsonschema_rs', 'sqlalchemy']: "
+        "sys.modules[name] = None\n"
+        "sys.argv = ['zoomlive', *sys.argv[1:]]\n"
+        "from zoomlive.cli import main\n"
+        "main()\n"
+    )
+    for argv, says in (
+        (["record", "--out", str(tmp_path / "c.json")], "pip install 'zoomlive[emulator]'"),
+        (["parity", str(bad)], "is not a zoomlive cassette"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert says in line, line
 
 
 def test_the_document_check_both_ways() -> None:

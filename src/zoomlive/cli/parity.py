@@ -1,6 +1,7 @@
 """``zoomlive record`` (a recording proxy in front of Zoom) and ``zoomlive parity`` (a cassette
-replayed against the emulator, with its differences). Both need the emulator extra (the proxy
-runs on uvicorn, the checks use the spec tier's schemas) and say so. docs/parity.md."""
+replayed against an emulator, with its differences). ``record`` needs the emulator extra (the
+proxy runs as the emulator is served, the checks use the spec tier's schemas) and says so;
+``parity`` is HTTP calls and a table, the base install's. docs/parity.md."""
 
 from __future__ import annotations
 
@@ -88,7 +89,6 @@ def parity(
     """Replay a cassette's requests against the emulator and report how its answers differ
     from the recorded ones (status, Zoom's code and message, body shape). Exit 1 on any
     difference, 0 when none."""
-    require_emulator("parity", "jsonschema_rs")
     from zoomlive.parity.cassette import CassetteError, load
     from zoomlive.parity.compare import Credentials, Replayer, ReplayError
 

@@ -21,7 +21,7 @@ import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -226,7 +226,16 @@ def mapped_text(text: str, ids: dict[str, str]) -> str:
 
 
 def mapped_path(path: str, ids: dict[str, str]) -> str:
-    return "/".join(quote(ids.get(s, s), safe="@:=+") for s in path.split("/"))
+    """The path as sent, its recorded ids replaced (an encoded UUID by the encoded new one)."""
+
+    def segment(s: str) -> str:
+        if s in ids:
+            return quote(ids[s], safe="@:=+")
+        if unquote(s) in ids:  # "abc%2Fdef==" for the UUID "abc/def==" (Zoom: double-encode)
+            return quote(quote(ids[unquote(s)], safe=""), safe="@:=+")
+        return quote(s, safe="@:=+")
+
+    return "/".join(segment(s) for s in path.split("/"))
 
 
 # the replay ---------------------------------------------------------------------------------

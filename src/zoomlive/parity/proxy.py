@@ -192,7 +192,10 @@ class Recorder:
         path: str = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         base = self.oauth_upstream if path.startswith("/oauth/") else self.upstream
-        url = base + path + (f"?{query}" if query else "")
+        # As sent: a meeting's UUID with a "/" travels double-encoded, the decoded path would
+        # lose that.
+        raw_path = scope.get("raw_path") or path.encode()
+        url = base + raw_path.decode("latin-1") + (f"?{query}" if query else "")
         headers = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in scope["headers"]
