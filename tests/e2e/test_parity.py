@@ -139,6 +139,9 @@ def recording(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 made.id, email=PERSON_EMAIL, first_name="Ada", last_name="Lovelace"
             )
             client.webinars.registrants.get(made.id, person.registrant_id)
+            with pytest.raises(zoomlive.BadRequestError) as early:
+                client.webinars.livestream.start(made.id, display_name="Too early")
+            assert early.value.message == f"Webinar {made.id} has not started."
             # The host starts the webinar in the Zoom app (here: the upstream's control API),
             # and tells the recorder, which no API call shows.
             assert httpx.post(f"{upstream.url}/_emulator/webinars/{made.id}/start").is_success
@@ -193,6 +196,7 @@ def test_the_cassette_keeps_each_exchange_and_no_secret(recording: Recording) ->
         ("PATCH", f"/v2/webinars/{wid}/livestream", 204),
         ("POST", f"/v2/webinars/{wid}/registrants", 201),
         ("GET", f"/v2/webinars/{wid}/registrants/{recording.registrant_id}", 200),
+        ("PATCH", f"/v2/webinars/{wid}/livestream/status", 400),
         ("PATCH", f"/v2/webinars/{wid}/livestream/status", 204),
         ("PATCH", f"/v2/webinars/{wid}/livestream/status", 204),
         ("GET", "/v2/webinars/98765432109", 404),
@@ -226,17 +230,21 @@ def test_violations_are_flagged_in_a_header_and_kept(recording: Recording) -> No
     last = load(recording.path).exchanges[-1]
     assert "request: stream_url: Invalid field." in last.violations
     # What the document accepts both ways is not flagged.
-    assert load(recording.path).exchanges[6].violations == []
+    assert load(recording.path).exchanges[7].violations == []
 
 
 def test_parity_with_a_fresh_emulator(recording: Recording, emulator: ZoomEmulator) -> None:
     result = zoomlive_cli("parity", str(recording.path), "--url", emulator.url, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["exchanges"] == 10 and report["host_steps"] == 1
+    assert report["exchanges"] == 11 and report["host_steps"] == 1
+    # The webinar the emulator created stood for the recorded one (paths, the host step, the
+    # "has not started" message).
+    mapped = report["ids"][str(recording.webinar_id)]
+    assert mapped != str(recording.webinar_id)
     assert report["differences"] == []
     code, out, _ = parity(str(recording.path), "--url", emulator.url)
-    assert code == 0 and "10 exchanges and 1 host steps replayed: 0 differences" in out, out
+    assert code == 0 and "11 exchanges and 1 host steps replayed: 0 differences" in out, out
 
 
 def test_a_divergence_is_reported(
@@ -246,8 +254,8 @@ def test_a_divergence_is_reported(
     exchanges = [e for e in data["entries"] if e["kind"] == "exchange"]
     exchanges[2]["response"]["json"]["zoom_only_field"] = "x"  # the GET of the webinar
     del exchanges[2]["response"]["json"]["topic"]
-    exchanges[8]["response"]["json"]["message"] = "Webinar does not exist: 98765432109"
-    exchanges[6]["response"]["status"] = 202
+    exchanges[9]["response"]["json"]["message"] = "Webinar does not exist: 98765432109"
+    exchanges[7]["response"]["status"] = 202
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(data))
     code, out, err = parity(str(edited), "--url", emulator.url, "--json")

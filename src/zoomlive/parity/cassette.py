@@ -111,6 +111,12 @@ PERSONAL_KEYS = frozenset(
         "contact_name",
         "contact_email",
         "comments",
+        "account_number",
+        "employee_unique_id",
+        "cms_user_id",
+        "manager",
+        "dept",
+        "location",
     }
 )
 """Keys whose value is personal data."""

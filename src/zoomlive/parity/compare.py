@@ -83,6 +83,7 @@ class Report:
             "exchanges": self.exchanges,
             "host_steps": self.host_steps,
             "differences": [asdict(d) for d in self.differences],
+            "ids": self.ids,
         }
 
 
@@ -391,6 +392,8 @@ class Replayer:
                 headers["Content-Type"] = ex.content_type
         path = mapped_path(ex.path, ids)
         response = self._send(ex.method, path, params=query, headers=headers, **kwargs)
+        if oauth and response.status_code == 200 and self._token is None:
+            self._token = str(response.json().get("access_token") or "") or None
         self._compare(index, ex, response, report)
 
     def _compare(self, index: int, ex: Exchange, response: httpx.Response, report: Report) -> None:
