@@ -2,6 +2,7 @@
 
 ``cassette``: the file format, loading and redaction; ``document``: an exchange checked against
 Zoom's documents; ``proxy``: the recording proxy (``zoomlive record``); ``compare``: the replay
-and its differences (``zoomlive parity``). Needs the emulator extra (uvicorn for the proxy, the
-spec tier's schema checks).
+and its differences (``zoomlive parity``). ``document`` and ``proxy`` need the emulator extra
+(the spec tier's schemas, and the emulator's way of serving); ``cassette`` and ``compare`` only
+the base install.
 """
