@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from zoomlive.api.sessions import SESSION_KINDS
-from zoomlive.cli import emulator, people, trigger
+from zoomlive.cli import emulator, parity, people, trigger
 from zoomlive.cli.sessions import session_app
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 emulator.register(app)
 trigger.register(app)
+parity.register(app)
 for _kind in SESSION_KINDS:
     _sessions = session_app(_kind)
     people.register(_sessions, _kind)
