@@ -811,7 +811,7 @@ def _response_bytes(answer: httpx.Response, method: str) -> bytes:
 # aiohttp ------------------------------------------------------------------------------------
 
 
-async def _aiohttp_connect(self: Any, req: Any, *args: Any, **kwargs: Any) -> Any:
+async def _aiohttp_connect(self: Any, req: Any, traces: Any, *args: Any, **kwargs: Any) -> Any:
     url = req.url
     host = url.host or ""
     if is_zoom_host(host):
@@ -819,13 +819,14 @@ async def _aiohttp_connect(self: Any, req: Any, *args: Any, **kwargs: Any) -> An
         if mock is not None:
             if route(host, url.path) == "blocked":
                 raise _blocked(req.method, str(url), host)
-            return await _aiohttp_connection(self, req, mock)
+            return await _aiohttp_connection(self, req, traces or (), mock)
     elif _registry.active is None:
         _registry.release_if_done()
-    return await _registry.original(_aiohttp_connector(), "connect")(self, req, *args, **kwargs)
+    connect = _registry.original(_aiohttp_connector(), "connect")
+    return await connect(self, req, traces, *args, **kwargs)
 
 
-async def _aiohttp_connection(connector: Any, req: Any, mock: MockZoom) -> Any:
+async def _aiohttp_connection(connector: Any, req: Any, traces: Any, mock: MockZoom) -> Any:
     """A connection for one request to Zoom, on a socket pair whose far end answers it; never
     pooled, so nothing of it is reused once the mock has ended."""
     from aiohttp.client_proto import ResponseHandler
@@ -835,6 +836,8 @@ async def _aiohttp_connection(connector: Any, req: Any, mock: MockZoom) -> Any:
         from aiohttp import ClientConnectionError
 
         raise ClientConnectionError("Connector is closed.")
+    for trace in traces:
+        await trace.send_connection_create_start()
     loop = asyncio.get_running_loop()
     sock = _front(mock, req.url.scheme, req.url.host)
     try:
@@ -843,6 +846,8 @@ async def _aiohttp_connection(connector: Any, req: Any, mock: MockZoom) -> Any:
         sock.close()
         raise
     protocol.force_close()
+    for trace in traces:
+        await trace.send_connection_create_end()
     return Connection(connector, req.connection_key, protocol, loop)
 
 
