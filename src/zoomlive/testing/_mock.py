@@ -648,7 +648,9 @@ def _urllib3_urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any
         if mock is not None:
             bound = _urlopen_signature().bind(self, method, url, *args, **kwargs)
             bound.apply_defaults()
-            return _urllib3_answer(self, mock, method, target, bound.arguments)
+            # urllib3 1.x takes the response's options as **response_kw
+            arguments = {**bound.arguments.get("response_kw", {}), **bound.arguments}
+            return _urllib3_answer(self, mock, method, target, arguments)
     elif _registry.active is None:
         _registry.release_if_done()
     return _registry.original(_urllib3_pool(), "urlopen")(self, method, url, *args, **kwargs)
@@ -702,8 +704,8 @@ def _urllib3_answer(
             status=answer.status_code,
             version=11,
             reason=_reason(answer.status_code),
-            preload_content=arguments["preload_content"],
-            decode_content=arguments["decode_content"],
+            preload_content=arguments.get("preload_content", True),
+            decode_content=arguments.get("decode_content", True),
             retries=retries,
             request_method=method,
             request_url=shown,
