@@ -752,7 +752,8 @@ def _serve_one(mock: MockZoom, sock: socket.socket, scheme: str, host: str) -> N
         if target.startswith(("http://", "https://")):  # absolute form (a proxied http request)
             url = httpx.URL(target)
         else:
-            url = httpx.URL(f"{scheme}://{host}").copy_with(raw_path=target.encode("ascii"))
+            raw = target.encode("latin-1")  # the bytes as sent
+            url = httpx.URL(f"{scheme}://{host}").copy_with(raw_path=raw)
         try:
             answer = mock._exchange(method, url, headers, body)
         except (httpx.TransportError, MockZoomError):
