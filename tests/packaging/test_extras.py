@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 OPTIONAL: dict[str, list[str]] = PROJECT["optional-dependencies"]
 
-# Imported only where they are the caller's own: pytest (the plugin runs under it), requests
-# and urllib3 (zoomlive.testing answers requests' calls when the caller has requests).
-CALLERS_OWN = {"pytest", "_pytest", "requests", "urllib3"}
+# Imported only where they are the caller's own: pytest (the plugin runs under it), requests,
+# urllib3 and aiohttp (zoomlive.testing answers their calls when the caller has them).
+CALLERS_OWN = {"pytest", "_pytest", "requests", "urllib3", "aiohttp"}
 # Declared but imported by uvicorn, not by zoomlive: its fast event loop and HTTP parser.
 USED_THROUGH_UVICORN = {"uvloop", "httptools"}
 # Parts of pydantic that pydantic itself requires (pydantic-core at the exact version it was

@@ -5,10 +5,10 @@ helpers. The pytest fixtures are in test_testing_plugin.py."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import logging
 import socket
 import threading
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -298,9 +298,9 @@ def test_other_zoom_hosts_are_refused_and_do_not_resolve(zoom: MockZoom) -> None
         httpx.get("https://marketplace.zoom.us/")
     with pytest.raises(MockZoomError, match="nothing was sent"):
         requests.get("https://us02web.zoom.us/j/123", timeout=10)
-    # A client the mock does not answer for cannot even find Zoom.
-    with pytest.raises(urllib.error.URLError, match=r"mock_zoom\(\) is active"):
-        urllib.request.urlopen("https://api.zoom.us/v2/users/me", timeout=5)
+    # A client the mock does not answer for (plain http.client) cannot even find Zoom.
+    with pytest.raises(socket.gaierror, match=r"mock_zoom\(\) is active"):
+        http.client.HTTPSConnection("api.zoom.us", timeout=5).request("GET", "/v2/users/me")
 
 
 def test_nested_mocks_are_refused_and_say_where_the_first_began() -> None:

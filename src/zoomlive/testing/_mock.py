@@ -1,18 +1,32 @@
 """``mock_zoom()``: Zoom's API hosts answered by a zoomlive emulator in this process.
 
-While a mock is active, every request that httpx (sync and async, whatever the client and
-however old) or requests (sessions and module functions) sends to ``api.zoom.us`` or to
-``zoom.us/oauth/token`` goes to the process's shared emulator on 127.0.0.1 instead. The patches
-sit on the transport classes (``httpx.HTTPTransport.handle_request``,
-``httpx.AsyncHTTPTransport.handle_async_request``, ``requests.adapters.HTTPAdapter.send``), the
-place every client's request passes through last, so nothing is rewired and clients created
-before the mock are caught too. Requests to other hosts pass through untouched.
+While a mock is active, every request that a common Python HTTP client sends to ``api.zoom.us``
+or to ``zoom.us/oauth/token`` goes to the process's shared emulator on 127.0.0.1 instead, with
+the client unchanged: httpx (sync and async, whatever the client and however old), requests
+(sessions and module functions), urllib3 (``PoolManager``, connection pools, ``urllib3.request``),
+aiohttp (any ``ClientSession``, ``aiohttp.request``) and urllib (``urlopen``, any opener). Each
+patch sits where that client's request passes last on its way out, on a class, so nothing is
+rewired and clients created before the mock are caught too:
+
+* httpx: ``HTTPTransport.handle_request``, ``AsyncHTTPTransport.handle_async_request``;
+* requests: ``requests.adapters.HTTPAdapter.send``;
+* urllib3: ``urllib3.connectionpool.HTTPConnectionPool.urlopen`` (what ``PoolManager`` and
+  requests call too), answered with a ``urllib3.HTTPResponse`` and urllib3's own ``Retry``;
+* aiohttp: ``aiohttp.BaseConnector.connect``, which hands aiohttp a real connection (a socket
+  pair) whose far end answers one request as Zoom would, so aiohttp writes the request and
+  parses the answer itself (streaming, ``json()``, ``raise_for_status()``, redirects, cookies);
+* urllib: ``urllib.request.AbstractHTTPHandler.do_open``, where every HTTP(S) handler, custom
+  ones included, opens its connection: an ``http.client.HTTPConnection`` on such a socket pair,
+  so ``http.client`` writes and parses, and urllib raises its own ``HTTPError``.
+
+Only a client that is installed is patched (aiohttp, requests and urllib3 are the caller's own).
+Requests to other hosts pass through untouched.
 
 Nothing reaches Zoom while a mock is active: another ``*.zoom.us`` host raises
 :class:`MockZoomError`, a path of Zoom's hosts outside ``/v2`` and ``/oauth/token`` gets Zoom's
-404 here, and the names of Zoom's hosts do not resolve for other clients (urllib, aiohttp...).
-A call the emulator does not implement gets Zoom's 404 (or 405) and a warning on the
-``zoomlive.testing`` logger naming the method and path.
+404 here, and the names of Zoom's hosts do not resolve for any other client (raw sockets,
+``http.client``, pycurl...). A call the emulator does not implement gets Zoom's 404 (or 405) and
+a warning on the ``zoomlive.testing`` logger naming the method and path.
 
 Leaving the mock restores the classes, except for one case: a thread other than the one that
 left it, which called Zoom during the mock (or was started during it), gets
@@ -22,7 +36,9 @@ The patches come off once those threads have ended.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import http.client
 import inspect
 import io
 import json
@@ -30,13 +46,15 @@ import logging
 import socket
 import sys
 import threading
+import urllib.request
 import uuid
 import weakref
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar, cast, overload
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -145,6 +163,13 @@ class _Registry:
             adapter = _requests_adapter()
             if adapter is not None:
                 targets.append((adapter, "send", _requests_send))
+            pool = _urllib3_pool()
+            if pool is not None:
+                targets.append((pool, "urlopen", _urllib3_urlopen))
+            connector = _aiohttp_connector()
+            if connector is not None:
+                targets.append((connector, "connect", _aiohttp_connect))
+            targets.append((urllib.request.AbstractHTTPHandler, "do_open", _urllib_do_open))
             for owner, name, patched in targets:
                 self.originals[(owner, name)] = owner.__dict__[name]
                 setattr(owner, name, patched)
@@ -194,6 +219,22 @@ def _requests_adapter() -> Any:
     except ImportError:  # requests is not installed: nothing of it to catch
         return None
     return HTTPAdapter
+
+
+def _urllib3_pool() -> Any:
+    try:
+        from urllib3.connectionpool import HTTPConnectionPool
+    except ImportError:  # urllib3 is not installed: nothing of it to catch
+        return None
+    return HTTPConnectionPool
+
+
+def _aiohttp_connector() -> Any:
+    try:
+        from aiohttp import BaseConnector
+    except ImportError:  # aiohttp is not installed: nothing of it to catch
+        return None
+    return BaseConnector
 
 
 def _caller_location() -> str:
@@ -375,10 +416,7 @@ class MockZoom:
         404 here, or refused."""
         what = route(url.host, url.path)
         if what == "blocked":
-            raise MockZoomError(
-                f"{method} {url}: mock_zoom() is active, and zoomlive does not stand in for "
-                f"{url.host} (only api.zoom.us/v2 and zoom.us/oauth/token); nothing was sent"
-            )
+            raise _blocked(method, str(url), url.host)
         if not implemented(method, url.host, url.path):
             log.warning(
                 "mock_zoom: %s %s is not implemented by the zoomlive emulator; answered as Zoom "
@@ -415,7 +453,16 @@ class MockZoom:
         )
 
 
-_HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+def _blocked(method: str, url: str, host: str) -> MockZoomError:
+    return MockZoomError(
+        f"{method} {url}: mock_zoom() is active, and zoomlive does not stand in for "
+        f"{host} (only api.zoom.us/v2 and zoom.us/oauth/token); nothing was sent"
+    )
+
+
+_HOP_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "expect", "keep-alive"}
+)
 _KEPT = ("http_version", "reason_phrase")
 
 
@@ -524,18 +571,7 @@ def _requests_answer(adapter: Any, mock: MockZoom, request: Any, url: httpx.URL)
     from requests import exceptions
     from urllib3 import HTTPResponse
 
-    body = request.body
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        data = body.encode("utf-8")
-    elif isinstance(body, bytes | bytearray):
-        data = bytes(body)
-    elif hasattr(body, "read"):
-        data = body.read()
-        data = data.encode("utf-8") if isinstance(data, str) else data
-    else:  # an iterable of chunks
-        data = b"".join(c.encode("utf-8") if isinstance(c, str) else c for c in body)
+    data = _body_bytes(request.body)
     try:
         answer = mock._exchange(request.method, url, list(request.headers.items()), data)
     except httpx.TimeoutException as exc:
@@ -558,6 +594,21 @@ def _requests_answer(adapter: Any, mock: MockZoom, request: Any, url: httpx.URL)
     return adapter.build_response(request, raw)
 
 
+def _body_bytes(body: Any) -> bytes:
+    """A request body as requests and urllib3 accept it, read whole."""
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    # an iterable of chunks
+    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
+
+
 def _reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -575,7 +626,268 @@ def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if _registry.active is not None or thread in _registry.lingering:
             raise socket.gaierror(
                 socket.EAI_NONAME,
-                f"mock_zoom() is active: {name} does not resolve (only httpx and requests "
-                "calls to Zoom are answered by the emulator; nothing else may reach Zoom)",
+                f"mock_zoom() is active: {name} does not resolve (only httpx, requests, "
+                "urllib3, aiohttp and urllib calls to Zoom are answered by the emulator; "
+                "nothing else may reach Zoom)",
             )
     return _registry.original(socket, "getaddrinfo")(host, *args, **kwargs)
+
+
+# urllib3 ------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _urlopen_signature() -> inspect.Signature:
+    return inspect.signature(_registry.original(_urllib3_pool(), "urlopen"))
+
+
+def _urllib3_urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    target = _urllib3_target(self, url)
+    if target is not None:
+        mock = _registry.current(method, str(target))
+        if mock is not None:
+            bound = _urlopen_signature().bind(self, method, url, *args, **kwargs)
+            bound.apply_defaults()
+            # urllib3 1.x takes the response's options as **response_kw
+            arguments = {**bound.arguments.get("response_kw", {}), **bound.arguments}
+            return _urllib3_answer(self, mock, method, target, arguments)
+    elif _registry.active is None:
+        _registry.release_if_done()
+    return _registry.original(_urllib3_pool(), "urlopen")(self, method, url, *args, **kwargs)
+
+
+def _urllib3_target(pool: Any, url: str) -> httpx.URL | None:
+    """Where a pool's request goes, if that is one of Zoom's hosts (a proxied request names it
+    in full; otherwise the pool's host does)."""
+    if url.startswith(("http://", "https://")):
+        return httpx.URL(url) if is_zoom_host(urlsplit(url).hostname or "") else None
+    host = pool.host or ""
+    if not is_zoom_host(host):
+        return None
+    path = url if url.startswith("/") else "/" + url
+    port = f":{pool.port}" if pool.port else ""
+    return httpx.URL(f"{pool.scheme}://{host}{port}{path}")
+
+
+def _urllib3_answer(
+    pool: Any, mock: MockZoom, method: str, url: httpx.URL, arguments: dict[str, Any]
+) -> Any:
+    """What ``urlopen`` returns for a request to Zoom: the emulator's answer as an
+    ``HTTPResponse``, after the retries the caller's ``Retry`` asks for (on a dropped
+    connection, or on a status in its list or answered with ``Retry-After``)."""
+    from urllib3 import HTTPResponse
+    from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError
+    from urllib3.util.retry import Retry
+
+    headers = arguments["headers"]
+    headers = list((pool.headers if headers is None else headers).items())
+    body = _body_bytes(arguments["body"])
+    redirect = arguments["redirect"]
+    retries = Retry.from_int(arguments["retries"], redirect=redirect, default=pool.retries)
+    shown = str(url)
+    while True:
+        try:
+            answer = mock._exchange(method, url, headers, body)
+        except httpx.TransportError as exc:
+            error: Exception
+            if isinstance(exc, httpx.TimeoutException):
+                error = ReadTimeoutError(pool, shown, f"Read timed out. ({exc})")
+            else:
+                error = ProtocolError("Connection aborted.", exc)
+            # urllib3's own decision: raise now, or count the error and try again
+            retries = retries.increment(method, shown, error=error, _pool=pool)
+            retries.sleep()
+            continue
+        response = HTTPResponse(
+            body=io.BytesIO(answer.read()),
+            headers=cast(Any, answer.headers.multi_items()),
+            status=answer.status_code,
+            version=11,
+            reason=_reason(answer.status_code),
+            preload_content=arguments.get("preload_content", True),
+            decode_content=arguments.get("decode_content", True),
+            retries=retries,
+            request_method=method,
+            request_url=shown,
+        )
+        has_retry_after = bool(response.headers.get("Retry-After"))
+        if not retries.is_retry(method, response.status, has_retry_after):
+            return response
+        try:
+            retries = retries.increment(method, shown, response=response, _pool=pool)
+        except MaxRetryError:
+            if retries.raise_on_status:
+                raise
+            return response
+        retries.sleep(response)
+
+
+# the front: one of Zoom's hosts, for clients that open their own connections ----------------
+
+
+def _front(mock: MockZoom, scheme: str, host: str) -> socket.socket:
+    """One end of a connected socket pair; a thread at the other end reads one HTTP/1.1
+    request, answers it as Zoom's ``host`` (through the emulator) and closes. A request the
+    emulator drops (a fault) gets no answer: the connection just closes, as a dropped one does."""
+    near, far = socket.socketpair()
+    far.settimeout(_FRONT_IDLE_S)
+    threading.Thread(
+        target=_serve_one, args=(mock, far, scheme, host), name="zoomlive-front", daemon=True
+    ).start()
+    return near
+
+
+_FRONT_IDLE_S = 300.0  # a client that opened a connection and never wrote to it
+
+
+def _serve_one(mock: MockZoom, sock: socket.socket, scheme: str, host: str) -> None:
+    with sock, sock.makefile("rb") as reader:
+        try:
+            request = _read_request(reader, sock)
+        except (OSError, ValueError, http.client.HTTPException):
+            return  # the client went away, or sent no HTTP
+        if request is None:
+            return
+        method, target, headers, body = request
+        if target.startswith(("http://", "https://")):  # absolute form (a proxied http request)
+            url = httpx.URL(target)
+        else:
+            raw = target.encode("latin-1")  # the bytes as sent
+            url = httpx.URL(f"{scheme}://{host}").copy_with(raw_path=raw)
+        try:
+            answer = mock._exchange(method, url, headers, body)
+        except (httpx.TransportError, MockZoomError):
+            return
+        try:
+            sock.sendall(_response_bytes(answer, method))
+        except OSError:
+            return  # the client went away
+
+
+def _read_request(
+    reader: BinaryIO, sock: socket.socket
+) -> tuple[str, str, list[tuple[str, str]], bytes] | None:
+    line = reader.readline(65537)
+    if not line:
+        return None
+    method, target, _version = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    message = http.client.parse_headers(reader)
+    headers = [(k, v) for k, v in message.items() if k.lower() not in _HOP_HEADERS]
+    if message.get("expect", "").lower() == "100-continue":
+        sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if "chunked" in message.get("transfer-encoding", "").lower():
+        body = _read_chunked(reader)
+    else:
+        body = reader.read(int(message.get("content-length") or 0))
+    return method, target, headers, body
+
+
+def _read_chunked(reader: BinaryIO) -> bytes:
+    out = bytearray()
+    while True:
+        size = int(reader.readline(65537).split(b";")[0].strip(), 16)
+        if size == 0:
+            while reader.readline(65537).strip():  # trailers, up to the blank line
+                pass
+            return bytes(out)
+        out += reader.read(size)
+        reader.readline(65537)
+
+
+def _response_bytes(answer: httpx.Response, method: str) -> bytes:
+    """The emulator's answer as it went on the wire, buffered: its status line, headers and
+    body (with a length where it streamed)."""
+    body = answer.read()
+    reason = answer.extensions.get("reason_phrase") or _reason(answer.status_code).encode()
+    head = [b"HTTP/1.1 %d %s" % (answer.status_code, reason)]
+    sized = False
+    for name, value in answer.headers.raw:
+        if name.lower() == b"transfer-encoding":
+            continue
+        sized = sized or name.lower() == b"content-length"
+        head.append(name + b": " + value)
+    if not sized and answer.status_code not in (204, 304) and method != "HEAD":
+        head.append(b"content-length: %d" % len(body))
+    return b"\r\n".join(head) + b"\r\n\r\n" + (b"" if method == "HEAD" else body)
+
+
+# aiohttp ------------------------------------------------------------------------------------
+
+
+async def _aiohttp_connect(self: Any, req: Any, traces: Any, *args: Any, **kwargs: Any) -> Any:
+    url = req.url
+    host = url.host or ""
+    if is_zoom_host(host):
+        mock = _registry.current(req.method, str(url))
+        if mock is not None:
+            if route(host, url.path) == "blocked":
+                raise _blocked(req.method, str(url), host)
+            return await _aiohttp_connection(self, req, traces or (), mock)
+    elif _registry.active is None:
+        _registry.release_if_done()
+    connect = _registry.original(_aiohttp_connector(), "connect")
+    return await connect(self, req, traces, *args, **kwargs)
+
+
+async def _aiohttp_connection(connector: Any, req: Any, traces: Any, mock: MockZoom) -> Any:
+    """A connection for one request to Zoom, on a socket pair whose far end answers it; never
+    pooled, so nothing of it is reused once the mock has ended."""
+    from aiohttp.client_proto import ResponseHandler
+    from aiohttp.connector import Connection
+
+    if connector.closed:
+        from aiohttp import ClientConnectionError
+
+        raise ClientConnectionError("Connector is closed.")
+    for trace in traces:
+        await trace.send_connection_create_start()
+    loop = asyncio.get_running_loop()
+    sock = _front(mock, req.url.scheme, req.url.host)
+    try:
+        _, protocol = await loop.create_connection(lambda: ResponseHandler(loop), sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+    protocol.force_close()
+    for trace in traces:
+        await trace.send_connection_create_end()
+    return Connection(connector, req.connection_key, protocol, loop)
+
+
+# urllib -------------------------------------------------------------------------------------
+
+
+def _urllib_do_open(
+    self: urllib.request.AbstractHTTPHandler,
+    http_class: type[http.client.HTTPConnection],
+    req: urllib.request.Request,
+    **http_conn_args: Any,
+) -> http.client.HTTPResponse:
+    parts = urlsplit(req.full_url)
+    host = parts.hostname or ""
+    original = _registry.original(urllib.request.AbstractHTTPHandler, "do_open")
+    if is_zoom_host(host):
+        method = req.get_method()
+        mock = _registry.current(method, req.full_url)
+        if mock is not None:
+            if route(host, parts.path) == "blocked":
+                raise _blocked(method, req.full_url, host)
+            response: http.client.HTTPResponse = original(
+                self, _front_connection(mock, parts.scheme, host), req
+            )
+            return response
+    elif _registry.active is None:
+        _registry.release_if_done()
+    response = original(self, http_class, req, **http_conn_args)
+    return response
+
+
+def _front_connection(mock: MockZoom, scheme: str, host: str) -> type[http.client.HTTPConnection]:
+    """An ``http.client`` connection class whose connections reach the front, not the network
+    (urllib builds one per request and closes it after)."""
+
+    class ZoomConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = _front(mock, scheme, host)
+
+    return ZoomConnection
