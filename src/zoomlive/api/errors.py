@@ -315,6 +315,7 @@ class E:
     CONTROL_MEDIA_OFF = _e(409, 409, "Media faults need --media ffmpeg or remote.")
     CONTROL_MEDIA_REFUSED = _e(409, 409, "{noun} {id}: {reason}.")
     CONTROL_NO_FRAME = _e(404, 404, "No frame yet.")
+    CONTROL_BAD_STATE = _e(400, 300, "Invalid state file: {reason}")
     FAULTS_OFF = _e(404, 404, "Fault injection is not enabled on this emulator.")
     FAULTS_FULL = _e(409, 409, "At most {limit} fault rules at once.")
     FAULT_UNNAMED = _e(409, 409, "Could not name the fault rule.")
