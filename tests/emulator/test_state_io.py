@@ -17,12 +17,16 @@ import httpx
 import pytest
 from sqlalchemy import BigInteger, Boolean, DateTime, Integer, LargeBinary
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
-from tests.conftest import DEMO_WEBINAR, Api, get_token
+from tests.conftest import DEMO_WEBINAR, Api, Server, get_token
 from tests.support.helpers import WebhookReceiver, assert_error
-from zoomlive.emulator.control import snapshots
+from zoomlive._atomic import write_atomically
+from zoomlive.cli import app as cli
+from zoomlive.emulator.store import open_store
 from zoomlive.emulator.store.dump import NOT_STATE, state_tables
 from zoomlive.emulator.store.schema import ENTITIES, metadata
+from zoomlive.testing import ZoomEmulator
 
 SECRET = "state-io-secret-token"
 CONFIG = {
@@ -369,14 +373,176 @@ def test_a_crash_while_writing_leaves_the_previous_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "state.json"
-    snapshots.write_atomically(target, '{"old": true}\n')
+    write_atomically(target, '{"old": true}\n')
 
     def broken(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", broken)  # the disk fails half way through the write
     with pytest.raises(OSError):
-        snapshots.write_atomically(target, '{"new": true, "big": "' + "x" * 100_000 + '"}\n')
+        write_atomically(target, '{"new": true, "big": "' + "x" * 100_000 + '"}\n')
     monkeypatch.undo()
     assert target.read_text() == '{"old": true}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]  # no temporary left
+
+
+# the testing kit --------------------------------------------------------------------------------
+
+STATE_FILE = Path(__file__).parent / "state" / "demo-v1.json"
+"""A version-1 state file, exported by the emulator (the demo, one webinar more, a token, a
+frozen clock): it must stay readable as the store grows."""
+FILE_TOKEN = "3a5IDnOdcdbWB2dC4_DSDC6Lc1mxLpQ2yMK_Ye9FZ1wUVl4nuYV-d8fNYvvDbzDZ"
+FILE_WEBINAR = 59451272745
+
+
+@pytest.mark.zoomlive(state="state/demo-v1.json")
+def test_the_fixture_starts_from_a_state_file(zoom_emulator: ZoomEmulator) -> None:
+    bearer = {"Authorization": f"Bearer {FILE_TOKEN}"}  # a token the file's emulator gave
+    with httpx.Client(base_url=zoom_emulator.base_url, headers=bearer, trust_env=False) as http:
+        got = http.get(f"/webinars/{FILE_WEBINAR}")
+        assert got.status_code == 200, got.text
+        assert got.json()["topic"] == "From a state file"
+        assert got.json()["start_time"] == "2030-01-02T03:04:05Z"
+        control = zoom_emulator.control
+        assert control.snapshot("kit")["name"] == "kit"
+        assert http.delete(f"/webinars/{FILE_WEBINAR}").status_code == 204
+        assert http.get(f"/webinars/{FILE_WEBINAR}").status_code == 404
+        assert control.restore("kit")["rows"]["webinars"] == 2
+        assert http.get(f"/webinars/{FILE_WEBINAR}").content == got.content
+        assert [s["name"] for s in control.snapshots()] == ["kit"]
+        control.delete_snapshot("kit")
+        assert control.snapshots() == []
+    # the demo app is in the file: its credentials are the fixture's
+    assert zoom_emulator.credentials.client_id == "demo-client-id"
+    exported = zoom_emulator.control.export_state()
+    assert {w["id"] for w in exported["tables"]["webinars"]} == {DEMO_WEBINAR, FILE_WEBINAR}
+    assert zoom_emulator.control.import_state(STATE_FILE)["rows"]["webinars"] == 2
+
+
+# the CLI ----------------------------------------------------------------------------------------
+
+
+def test_the_cli_exports_imports_and_snapshots(live: Api, tmp_path: Path) -> None:
+    url, runner = str(live.client.base_url), CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, [*args, "--url", url] if args[0] == "state" else list(args))
+
+    target = tmp_path / "state.json"
+    done = run("state", "export", str(target))
+    assert done.exit_code == 0, done.output
+    assert "exported" in done.output and tables_of(target.read_text())["webinars"]
+    made = live.post("/v2/users/me/webinars", json={"topic": "After the export"}).json()["id"]
+    assert run("state", "snapshot", "with-extra").exit_code == 0
+    listed = run("state", "snapshot", "list")
+    assert listed.exit_code == 0 and listed.output.startswith("with-extra\t")
+
+    back = run("state", "import", str(target))
+    assert back.exit_code == 0, back.output
+    assert live.get(f"/v2/webinars/{made}").status_code == 404
+    assert run("state", "snapshot", "restore", "with-extra").exit_code == 0
+    assert live.get(f"/v2/webinars/{made}").status_code == 200
+    assert run("state", "snapshot", "delete", "with-extra").exit_code == 0
+
+    # zoomlive seed takes a state file too
+    seeded = run("seed", str(target), "--url", url)
+    assert seeded.exit_code == 0, seeded.output
+    assert live.get(f"/v2/webinars/{made}").status_code == 404
+
+    # refusals: one line, an exit code, nothing changed
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "zoomlive-state", "version": 9, "tables": {}}')
+    refused = run("state", "import", str(bad))
+    assert refused.exit_code == 1
+    assert refused.stderr.strip().count("\n") == 0 and "version 9" in refused.stderr
+    missing = run("state", "snapshot", "restore", "nope")
+    assert missing.exit_code == 1 and "Snapshot nope does not exist" in missing.stderr
+    assert run("state", "snapshot", "restore").exit_code == 2
+    assert live.get(f"/v2/webinars/{DEMO_WEBINAR}").status_code == 200
+    gone = runner.invoke(cli, ["state", "export", str(target), "--url", "http://127.0.0.1:9"])
+    assert gone.exit_code == 3 and tables_of(target.read_text())  # the old file is whole
+
+
+def test_seed_imports_a_state_file_into_a_store(tmp_path: Path) -> None:
+    db = tmp_path / "seeded.db"
+    done = CliRunner().invoke(cli, ["seed", str(STATE_FILE), "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    store = open_store(str(db))
+    try:
+        with store.read() as tx:
+            assert tx.get_session("webinar", FILE_WEBINAR) is not None
+    finally:
+        store.close()
+
+
+# zoomlive serve ---------------------------------------------------------------------------------
+
+
+def test_serve_exports_on_sigterm_and_imports_at_start(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
+    saved = tmp_path / "exit.json"
+    saved.write_text("previous\n")
+    first = Server(tmp_path / "one.db", "--export-on-exit", str(saved)).start()
+    try:
+        with httpx.Client(base_url=first.url, timeout=30) as http:
+            api = Api(http, "socket")
+            ids = build_state(api, receiver)
+            before = answers(api, ids)
+            token = api.token
+    finally:
+        first.stop()  # SIGTERM
+    assert "state exported to" in first.output, first.output
+    assert tables_of(saved.read_text())["webinar_registrants"]
+
+    second = Server(tmp_path / "two.db", "--import", str(saved), "--no-demo").start()
+    try:
+        with httpx.Client(base_url=second.url, timeout=30) as http:
+            api = Api.__new__(Api)
+            api.client, api.kind, api.token = http, "socket", token
+            after = answers(api, ids)
+    finally:
+        second.stop()
+    # the stream was pushed again at start, as after a restart: its runtime answer and the
+    # dump's (state, history) moved on; what Zoom's API answers did not
+    stream_path = f"/webinars/{ids['webinar']}/livestream"
+    for path in (stream_path, "/livestreams", "/state"):
+        before.pop(path), after.pop(path)
+    # join URLs name the server's address: the second one listens on another port
+    moved = {k: v.replace(first.url.encode(), second.url.encode()) for k, v in before.items()}
+    assert after == moved
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "zoomlive-state", "version": 1, "tables": {"users": 5}}')
+    refused = Server(tmp_path / "three.db", "--import", str(broken))
+    with pytest.raises(RuntimeError, match=r"cannot import .*tables\.users: expected a list"):
+        refused.start()
+
+
+# PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def test_round_trip_on_postgresql(
+    make_client: Callable[..., TestClient], pg_url: str, receiver: WebhookReceiver
+) -> None:
+    """Export at one instant (a REPEATABLE READ transaction), import in one write round, and
+    the logs' ids: an imported file whose ids are past the database's sequences still leaves
+    room for the next row."""
+    api = Api(make_client(db=pg_url), "inprocess")
+    ids = build_state(api, receiver)
+    before = answers(api, ids)
+    exported = api.control("GET", "/state/export").content
+    doc = json.loads(exported)
+    for event in doc["tables"]["livestream_events"]:
+        event["id"] += 5000  # as if from a store that logged more
+    assert api.control("POST", "/reset", json={"demo": False}).status_code == 200
+    assert import_file(api.client, json.dumps(doc).encode()).status_code == 200
+    stream_path = f"/webinars/{ids['webinar']}/livestream"  # it lists the events' ids
+    assert before.pop(stream_path) != (after := answers(api, ids)).pop(stream_path)
+    assert after == before
+    status = f"/v2/webinars/{ids['webinar']}/livestream/status"
+    assert api.patch(status, json={"action": "stop"}).status_code == 204  # logs a new event
+    events = tables_of(api.control("GET", "/state/export").content)["livestream_events"]
+    assert events[-1]["to_state"] == "stopped" and events[-1]["id"] > 5000
+    assert_error(import_file(api.client, b'{"format": "zoomlive-state", "version": 1}'), 400, 300)
+    assert answers(api, ids)["/v2/users/me"] == before["/v2/users/me"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from zoomlive.api.sessions import SESSION_KINDS
-from zoomlive.cli import emulator, people
+from zoomlive.cli import emulator, people, state
 from zoomlive.cli.sessions import session_app
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 emulator.register(app)
+state.register(app)
 for _kind in SESSION_KINDS:
     _sessions = session_app(_kind)
     people.register(_sessions, _kind)

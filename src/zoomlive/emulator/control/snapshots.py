@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from zoomlive._atomic import write_atomically
 from zoomlive._version import __version__
 from zoomlive.api.errors import E, ZoomError
 from zoomlive.emulator.control.routes import ControlRequest, backend_log, check_admin, endpoint
@@ -170,30 +170,6 @@ def import_state(env: Env, doc: Any) -> dict[str, Any]:
     if env.webhooks is not None:
         env.webhooks.poke()  # its outbox is the file's now
     return {"imported": True, "rows": {name: len(rows) for name, rows in tables.items()}}
-
-
-def write_atomically(path: str | os.PathLike[str], text: str) -> None:
-    """Write a file so that a crash leaves either the old file or the new one, never a part:
-    a temporary file beside it, flushed to disk, then renamed over it."""
-    target = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    try:
-        directory = os.open(target.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover (a platform without directory handles)
-        return
-    try:
-        os.fsync(directory)  # the rename itself survives a crash
-    finally:
-        os.close(directory)
 
 
 def export_to_file(env: Env, path: str | os.PathLike[str]) -> None:
