@@ -333,6 +333,7 @@ class E:
         "{what} has no webhook subscription{condition}: subscribe an app first "
         "(PUT /_emulator/apps/CLIENT_ID/webhook).",
     )
+    CONTROL_BAD_STATE = _e(400, 300, "Invalid state file: {reason}")
     FAULTS_OFF = _e(404, 404, "Fault injection is not enabled on this emulator.")
     FAULTS_FULL = _e(409, 409, "At most {limit} fault rules at once.")
     FAULT_UNNAMED = _e(409, 409, "Could not name the fault rule.")

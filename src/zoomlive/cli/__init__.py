@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from zoomlive.api.sessions import SESSION_KINDS
-from zoomlive.cli import emulator, parity, people, trigger
+from zoomlive.cli import emulator, parity, people, state, trigger
 from zoomlive.cli.sessions import session_app
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 emulator.register(app)
 trigger.register(app)
 parity.register(app)
+state.register(app)
 for _kind in SESSION_KINDS:
     _sessions = session_app(_kind)
     people.register(_sessions, _kind)

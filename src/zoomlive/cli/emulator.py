@@ -235,6 +235,22 @@ def serve(
             "critical, error, warning, info, debug or trace.", "ZOOMLIVE_LOG_LEVEL", "warning"
         ),
     ] = None,
+    import_state: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            help="Start from this state file (zoomlive state export), replacing the store's.",
+            dir_okay=False,
+        ),
+    ] = None,
+    export_on_exit: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-on-exit",
+            help="Write the state to this file when stopping (SIGTERM, Ctrl-C).",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the Zoom API emulator."""
     require_emulator(
@@ -297,6 +313,8 @@ def serve(
     except Exception as exc:
         sock.close()
         raise fail(f"cannot open the store {settings.db!r}: {exc}") from None
+    if import_state is not None or export_on_exit is not None:
+        _state_files(env, sock, import_state, export_on_exit)
     with env.store.read() as tx:
         seeded = any(a.id == "demo-account" for a in tx.list_accounts())
     typer.echo(banner(settings.advertised_url, seeded))
@@ -323,10 +341,41 @@ def serve(
         env.close()
 
 
+def _state_files(env: Any, sock: Any, load: Path | None, save: Path | None) -> None:
+    """``--import``: the file's state replaces the store's before serving (a bad file stops
+    here, with one line). ``--export-on-exit``: the state is written once the workers have
+    stopped, before the store closes."""
+    from zoomlive.emulator.control import snapshots
+    from zoomlive.emulator.store.dump import StateFileError
+
+    if load is not None:
+        try:
+            snapshots.import_from_file(env, load)
+        except StateFileError as exc:
+            sock.close()
+            env.close()
+            raise fail(f"cannot import {load}: {exc}") from None
+    if save is not None:
+        if not save.parent.is_dir():
+            sock.close()
+            env.close()
+            raise fail(f"cannot export on exit to {save}: no such directory")
+
+        def export() -> None:
+            try:
+                snapshots.export_to_file(env, save)
+            except Exception as exc:  # the previous file, if any, is intact
+                typer.echo(f"zoomlive: the state was not exported to {save}: {exc}", err=True)
+            else:
+                typer.echo(f"zoomlive: state exported to {save}", err=True)
+
+        env.on_close.append(export)
+
+
 SERVE_FLAGS = {
     name: "--" + name.replace("_", "-")
     for name in inspect.signature(serve).parameters
-    if name != "allowed_host"
+    if name not in ("allowed_host", "import_state", "export_on_exit")
 } | {"allowed_hosts": "--allowed-host"}
 """The flag of each setting ``serve`` takes (the rest are read from their variable only)."""
 
@@ -343,12 +392,16 @@ def seed_cmd(
         str | None, typer.Option(help="The emulator's admin key.", envvar="ZOOMLIVE_ADMIN_KEY")
     ] = None,
 ) -> None:
-    """Load accounts, users, apps and webinars from a seed file."""
+    """Load accounts, users, apps and webinars from a seed file, or a whole state from a state
+    file (zoomlive state export: it replaces what the store holds)."""
     if not url:
         require_emulator("seed", *store_modules(db))
     import json
 
     raw = file.read_bytes()
+    if _is_state_file(raw):
+        _seed_state(file, raw, db, url, admin_key)
+        return
     if url:
         import httpx
 
@@ -386,6 +439,43 @@ def seed_cmd(
     finally:
         env.close()
     typer.echo(json.dumps({"credentials": credentials}, indent=2))
+
+
+def _is_state_file(raw: bytes) -> bool:
+    """A state file says so in its first key (docs/state.md); a seed file never does."""
+    import json
+
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == "zoomlive-state"
+
+
+def _seed_state(file: Path, raw: bytes, db: str, url: str | None, admin_key: str | None) -> None:
+    """``zoomlive seed STATE_FILE``: the state imported, into a running emulator or a store."""
+    if url:
+        from zoomlive.cli.state import import_
+
+        import_(file, url, admin_key)
+        return
+    from zoomlive.emulator.app import open_env
+    from zoomlive.emulator.control import snapshots
+    from zoomlive.emulator.settings import SETTINGS_ERRORS, Settings
+    from zoomlive.emulator.store.dump import StateFileError
+
+    try:
+        settings = Settings.from_env(db=db, demo=False)
+    except SETTINGS_ERRORS as exc:
+        raise _refuse("seed", exc, {"db": "--db"}) from None
+    env = open_env(settings)
+    try:
+        result = snapshots.import_state(env, snapshots.parse_state(raw))
+    except StateFileError as exc:
+        raise fail(f"cannot import {file}: {exc}") from None
+    finally:
+        env.close()
+    typer.echo(f"imported {sum(result['rows'].values())} rows from {file} into {db}")
 
 
 def receive(

@@ -3,6 +3,7 @@ the services the app starts (media, rate limiter, webhooks, event feed, faults).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,9 +42,14 @@ class Env:
     (``zoomlive.emulator.shared.Bus``); None for one process."""
     shared_rows: Any = None
     """The shared clock setting and fault rules (``zoomlive.emulator.shared.SharedRows``)."""
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    """Run once when closing, before the store closes (``serve --export-on-exit``)."""
 
     def close(self) -> None:
         """The store (waiting for transactions in flight), then the shared connections."""
+        hooks, self.on_close = self.on_close, []
+        for hook in hooks:
+            hook()
         self.store.close()
         if self.bus is not None:
             self.bus.close()

@@ -521,3 +521,41 @@ class Control:
         name its object) and ``description``."""
         data: list[dict[str, Any]] = self.request("GET", "/webhooks/events")
         return data
+
+    # the state out and back in (docs/state.md) -------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """The whole state now (every stored table and the clock), as a state file holds it."""
+        data: dict[str, Any] = self.request("GET", "/state/export")
+        return data
+
+    def import_state(self, state: dict[str, Any] | str | Path) -> dict[str, Any]:
+        """Replace the state with an export (a document, or the path of a state file), all or
+        nothing. Rows imported, by table."""
+        raw = json.dumps(state).encode() if isinstance(state, dict) else Path(state).read_bytes()
+        response = self._http.post(
+            "/state/import", content=raw, headers={"Content-Type": "application/json"}
+        )
+        if response.status_code >= 400:
+            raise ControlError("POST", "/state/import", response)
+        data: dict[str, Any] = response.json()
+        return data
+
+    def snapshot(self, name: str, *, replace: bool = False) -> dict[str, Any]:
+        """Keep the state now under ``name`` (in the emulator's store)."""
+        data: dict[str, Any] = self.request(
+            "POST", "/snapshots", {"name": name, "replace": replace}
+        )
+        return data
+
+    def restore(self, name: str) -> dict[str, Any]:
+        """Put the state kept under ``name`` back, all or nothing."""
+        data: dict[str, Any] = self.request("POST", f"/snapshots/{name}/restore")
+        return data
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """The snapshots kept: name, created_at, size."""
+        data: list[dict[str, Any]] = self.request("GET", "/snapshots")
+        return data
+
+    def delete_snapshot(self, name: str) -> None:
+        self.request("DELETE", f"/snapshots/{name}")

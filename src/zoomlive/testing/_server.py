@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -197,6 +198,17 @@ class ZoomEmulator:
         self.all_credentials = []
         self.control.reset(demo=seed is None)
         self.all_credentials = [DEMO] if seed is None else self.control.seed(seed)
+        return self.all_credentials
+
+    def load_state(self, state: dict[str, Any] | str | Path) -> list[Credentials]:
+        """Replace the state with an export (``zoomlive state export``, docs/state.md). Apps'
+        secrets are kept hashed, so only the demo app's credentials are known afterwards (if
+        the state has it); keep your own apps' secrets beside the file."""
+        self.state_key = None
+        self.control.import_state(state)
+        doc = self.control.export_state()
+        apps = {a["client_id"] for a in doc["tables"].get("apps", [])}
+        self.all_credentials = [DEMO] if DEMO.client_id in apps else []
         return self.all_credentials
 
     def stop_streams(self) -> None:

@@ -8,7 +8,8 @@ Fixtures:
 * ``zoom_mock``: :func:`~zoomlive.testing.mock_zoom` for the test, on the same emulator.
 
 ``@pytest.mark.zoomlive(media="ffmpeg", seed={...} or "seed.yaml", scope="module",
-rate_limits="off", media_profile="small")`` on a test, class or module changes how; the
+rate_limits="off", media_profile="small", state="state.json")`` on a test, class or module
+changes how (``state``: start from a state file, ``zoomlive state export``); the
 ``--zoomlive-scope`` option (or the ``zoomlive_scope`` ini setting) sets the default scope of
 the state: ``function`` (fresh for each test), ``module`` or ``session`` (shared, reset once).
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from zoomlive.testing._server import ZoomEmulator
 
 SCOPES = ("function", "module", "session")
-MARKER_OPTIONS = ("media", "media_profile", "rate_limits", "seed", "scope")
+MARKER_OPTIONS = ("media", "media_profile", "rate_limits", "seed", "scope", "state")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,8 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "zoomlive(media='fake'|'ffmpeg'|'off', seed=dict|'seed.yaml', scope='function'|'module'|"
-        "'session', rate_limits='zoom'|'off', media_profile=None): how the zoom_emulator, "
-        "zoom_client and zoom_mock fixtures run (zoomlive.testing)",
+        "'session', rate_limits='zoom'|'off', media_profile=None, state='state.json'): how the "
+        "zoom_emulator, zoom_client and zoom_mock fixtures run (zoomlive.testing)",
     )
 
 
@@ -91,13 +92,16 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
     seed = options.get("seed")
     if isinstance(seed, str | Path):  # a file next to the test, unless absolute
         options["seed"] = Path(request.node.path).parent / seed
+    state = options.get("state")
+    if isinstance(state, str | Path):  # a state file (zoomlive state export), the same way
+        options["state"] = Path(request.node.path).parent / state
     return options
 
 
 def _state_key(request: pytest.FixtureRequest, options: dict[str, Any]) -> Any:
     """Tests with the same key share the emulator's state; a new key resets it."""
-    seed = options.get("seed")
-    seed_id = json.dumps(seed, sort_keys=True, default=str) if seed is not None else None
+    seed = options.get("seed"), options.get("state")
+    seed_id = json.dumps(seed, sort_keys=True, default=str) if seed != (None, None) else None
     scope = options["scope"]
     if scope == "session":
         return ("session", seed_id)
@@ -128,6 +132,8 @@ def zoom_emulator(request: pytest.FixtureRequest) -> Iterator[ZoomEmulator]:
     key = _state_key(request, options)
     if emulator.state_key != key:
         emulator.reset(options.get("seed"))
+        if options.get("state") is not None:
+            emulator.load_state(options["state"])
         emulator.state_key = key
     yield emulator
     if emulator.media == "ffmpeg" and options["scope"] == "function":

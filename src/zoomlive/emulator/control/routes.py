@@ -530,8 +530,11 @@ SESSION_PARAMS: tuple[tuple[SessionKind, str], ...] = tuple(
 
 
 def routes() -> list[BaseRoute]:
+    from zoomlive.emulator.control import snapshots  # it builds on this module
+
     p = "/_emulator"
     return [
+        *snapshots.routes(),
         Route(f"{p}/health", endpoint(health, guarded=False), methods=["GET"]),
         Route(f"{p}/state", endpoint(state), methods=["GET"]),
         Route(f"{p}/reset", endpoint(reset), methods=["POST"]),

@@ -22,7 +22,7 @@ from zoomlive.emulator.store.records import StreamEvent, WebhookAttempt, Webhook
 from zoomlive.emulator.store.schema import ENTITIES, Entity, metadata
 from zoomlive.emulator.store.state import State
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 """The Alembic head that a new database is created at (a test keeps them together)."""
 MIGRATION_LOCK = 0x7A6C6D69  # a PostgreSQL advisory lock key of our own ("zlmi")
 WRITE_LOCK = 0x7A6C7772  # ("zlwr"): one writer at a time across every host of a database

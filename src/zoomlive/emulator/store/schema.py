@@ -442,6 +442,16 @@ stream_reports = Table(
 )
 """What a media worker reports of a stream (metrics, the latest frame) and its active speaker."""
 
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("body", Text, nullable=False),
+)
+"""Named snapshots of the state (0013): each an export document (docs/state.md), restored on
+demand. Kept apart from the state: an export leaves this table out."""
+
 # Replication between the hosts of one PostgreSQL store (0007): every commit's changes, in
 # order. A host applies the ones it has not seen before it answers (see store/journal.py).
 
