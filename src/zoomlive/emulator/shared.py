@@ -156,7 +156,10 @@ class SharedClock(Clock):
         self._bus = bus
         self._rows = rows
         self._apply(rows.get("clock"))
-        bus.subscribe("clock", lambda message: self._apply(message.get("setting")))
+        # A message says the setting changed, not what it is now: the row is. Applying the
+        # message itself would let this process's own earlier change (a reset heard late)
+        # undo a later one made here (a state import) until the next message.
+        bus.subscribe("clock", lambda message: self.refresh())
         bus.subscribe(RESYNC, lambda message: self.refresh())
 
     def _apply(self, setting: Any) -> None:
