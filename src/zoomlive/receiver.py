@@ -233,6 +233,7 @@ class RtmpReceiver:
         on_connect: Callable[[PublishSession], None] | None = None,
         on_leave: Callable[[PublishSession], None] | None = None,
         on_frame: Callable[[DecodedFrame], None] | None = None,
+        on_packet: Callable[[PublishSession, Packet[Stream]], None] | None = None,
     ) -> None:
         if not 0 < port < 65536:
             raise ValueError(f"port must be 1-65535, not {port}")
@@ -249,6 +250,9 @@ class RtmpReceiver:
         self.on_connect = on_connect
         self.on_leave = on_leave
         self.on_frame = on_frame
+        self.on_packet = on_packet
+        """Called with each audio and video packet as demuxed (before it is recorded), e.g.
+        :meth:`zoomlive.watch.FlvRelay.on_packet`; it must not keep the packet's stream."""
 
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -574,6 +578,11 @@ class RtmpReceiver:
                 elif stream_type == "audio":
                     session.audio_packets += 1
                     session.audio_bytes += packet.size
+                if self.on_packet is not None and stream_type in ("video", "audio"):
+                    try:
+                        self.on_packet(session, packet)
+                    except Exception:
+                        log.exception("RTMP receiver packet hook failed")
                 if recorder is not None:
                     recorder.mux(packet, session)
                 if logs:

@@ -143,6 +143,23 @@ def serve(
             "ZOOMLIVE_MEDIA_PROFILE",
         ),
     ] = None,
+    demo_receiver: Annotated[
+        bool | None,
+        _setting(
+            "Also receive the demo target rtmp://127.0.0.1:1935/live/demo-stream-key "
+            "(watch it in the dashboard); on with the demo account and --media ffmpeg.",
+            "ZOOMLIVE_DEMO_RECEIVER",
+            None,
+            "--demo-receiver/--no-demo-receiver",
+        ),
+    ] = None,
+    watch_player: Annotated[
+        str | None,
+        _setting(
+            "mpegts.js, the dashboard's video player (scripts/player installs it).",
+            "ZOOMLIVE_WATCH_PLAYER",
+        ),
+    ] = None,
     rate_limits: Annotated[
         str | None,
         _setting(
@@ -261,6 +278,8 @@ def serve(
         "allowed_hosts": allowed_host,
         "media": media,
         "media_profile": media_profile,
+        "demo_receiver": demo_receiver,
+        "watch_player": watch_player,
         "rate_limits": rate_limits,
         "redis_url": redis_url,
         "workers": workers,
@@ -282,6 +301,8 @@ def serve(
         settings.host = "127.0.0.1"
     if settings.port is None:
         settings.port = 8080
+    if settings.demo_receiver is None:
+        settings.demo_receiver = True  # with the demo account and --media ffmpeg (watch.py)
     # Bind first, then lock and open the store: a second emulator on the same port or the same
     # SQLite file stops here, before it migrates, seeds or reconciles anything.
     try:
