@@ -252,7 +252,8 @@ class RtmpReceiver:
         self.on_frame = on_frame
         self.on_packet = on_packet
         """Called with each audio and video packet as demuxed (before it is recorded), e.g.
-        :meth:`zoomlive.watch.FlvRelay.on_packet`; it must not keep the packet's stream."""
+        :meth:`zoomlive.emulator.media.relay.FlvRelay.on_packet`; it must not keep the
+        packet's stream."""
 
         self._cond = threading.Condition()
         self._stopping = threading.Event()

@@ -6,9 +6,10 @@ demo webinar's target, ``rtmp://127.0.0.1:1935/live/demo-stream-key``, with an e
 call then goes ``live`` with no other command. ``--no-demo-receiver`` turns it off; without
 PyAV, or when the port is taken, one line says so and the emulator carries on.
 
-What it receives is relayed as live FLV (:class:`zoomlive.watch.FlvRelay`, stream copy) at
-``GET /_emulator/watch/{app}/{key}.flv``, which the dashboard plays with mpegts.js (served at
-``/_dashboard/player.js`` from ``--watch-player``, installed by ``scripts/player``).
+What it receives is relayed as live FLV (:class:`zoomlive.emulator.media.relay.FlvRelay`,
+stream copy) at ``GET /_emulator/watch/{app}/{key}.flv``, which the dashboard plays with
+mpegts.js (served at ``/_dashboard/player.js`` from ``--watch-player``, installed by
+``scripts/player``).
 ``GET /_emulator/watch`` lists the receivers and where the player is.
 """
 
@@ -56,8 +57,8 @@ class DemoReceiver:
     def start(self) -> bool:
         """Listen, or say in one line why not (no PyAV, port taken) and return False."""
         try:
+            from zoomlive.emulator.media.relay import FlvRelay
             from zoomlive.receiver import RtmpReceiver
-            from zoomlive.watch import FlvRelay
         except ImportError:
             log.warning(
                 "demo receiver off: it needs PyAV (pip install 'zoomlive[media]'); "
