@@ -12,6 +12,7 @@ import io
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +27,10 @@ from starlette.testclient import TestClient
 
 from tests.conftest import DEMO_BASIC, DEMO_WEBINAR, Server
 from tests.support.engines import EngineMissing, tool
+from tests.support.helpers import ffmpeg_publish_argv, free_port, popen
 from tests.support.ocr import read_band, reads
 from zoomlive.emulator import Settings, create_app
+from zoomlive.receiver import run_receive
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYER = ROOT / "web" / "node_modules" / "mpegts.js" / "dist" / "mpegts.js"
@@ -273,3 +276,52 @@ def test_no_demo_receiver_listens_on_nothing() -> None:
         assert port_free(DEMO_PORT)
         assert listening_sockets(os.getpid(), DEMO_PORT) == []
         assert http.get("/_emulator/watch").json()["receivers"] == []
+
+
+def test_zoomlive_receive_serves_what_arrives_to_watch() -> None:
+    """``zoomlive receive --watch-port``: the same relay, on its own HTTP port."""
+    rtmp, http_port = free_port(), free_port()
+    lines: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_receive,
+        kwargs={
+            "port": rtmp,
+            "key": "key",
+            "echo": lines.append,
+            "until": stop,
+            "watch_port": http_port,
+        },
+    )
+    thread.start()
+    url = f"http://127.0.0.1:{http_port}/live/key.flv"
+    pusher = None
+    try:
+        deadline = time.monotonic() + 10
+        while f"watch it at {url} (e.g. ffplay {url})" not in lines:
+            assert time.monotonic() < deadline and thread.is_alive(), lines
+            time.sleep(0.02)
+        assert httpx.get(url).status_code == 404  # nothing arrives yet
+        pusher = popen(ffmpeg_publish_argv(f"rtmp://127.0.0.1:{rtmp}/live/key", seconds=6))
+        received = b""
+        while not received:
+            assert time.monotonic() < deadline + 10, lines
+            with httpx.stream("GET", url, timeout=10) as response:
+                if response.status_code == 404:  # not live yet
+                    time.sleep(0.1)
+                    continue
+                assert response.headers["content-type"] == "video/x-flv"
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > 30_000:
+                        break
+    finally:
+        if pusher is not None:
+            pusher.kill()
+            pusher.wait()
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    with av.open(io.BytesIO(received), format="flv") as flv:
+        frame = next(flv.decode(video=0))
+    assert frame.key_frame and (frame.width, frame.height) == (320, 180)

@@ -422,13 +422,20 @@ def receive(
     frame: Annotated[
         Path | None, typer.Option(help="Keep the latest decoded frame in this PNG file.")
     ] = None,
+    watch_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve what arrives as live FLV on this HTTP port "
+            "(http://HOST:PORT/APP/KEY.flv; play it with ffplay or VLC)."
+        ),
+    ] = None,
 ) -> None:
     """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
     require_modules("receive", "av")  # PyAV alone: the media extra
     from zoomlive.receiver import ReceiverError, run_receive
 
     try:
-        run_receive(port, host, app_name, key, record, frame, typer.echo)
+        run_receive(port, host, app_name, key, record, frame, typer.echo, watch_port=watch_port)
     except ReceiverError as exc:
         raise fail(str(exc), 3) from None
     except KeyboardInterrupt:

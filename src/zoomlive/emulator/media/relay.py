@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from zoomlive.receiver import PublishSession
 
-__all__ = ["FlvRelay", "Viewer"]
+__all__ = ["FlvRelay", "FlvServer", "Viewer"]
 
 MAX_BEHIND = 2000
 """Tags a viewer may have queued (a minute at 30 fps with audio) before it is dropped."""
@@ -263,3 +263,85 @@ def _on_metadata(values: dict[str, float]) -> bytes:
 def _amf_name(name: str) -> bytes:
     raw = name.encode()
     return struct.pack(">H", len(raw)) + raw
+
+
+class FlvServer:
+    """A minimal HTTP server for one relay, on its own thread and event loop:
+    ``GET /{app}/{key}.flv`` answers the live FLV (``zoomlive receive --watch-port``; play it
+    with ffplay, VLC or mpegts.js). Anything else is 404; so is the stream between sessions."""
+
+    def __init__(self, relay: FlvRelay, path: str, host: str = "127.0.0.1", port: int = 0):
+        self.relay = relay
+        self.path = path
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    def start(self) -> FlvServer:
+        """Listen (raises ``OSError`` when the port cannot be listened on)."""
+        self._thread = threading.Thread(target=self._run, name="flv-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        try:
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._answer, self.host, self.port)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+        except OSError as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            self._server.close()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            method, target, *_ = [*head.split(b"\r\n", 1)[0].decode("latin-1").split(" "), ""]
+            if method != "GET" or target.split("?", 1)[0] != self.path or not self.relay.live:
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+                return
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-store\r\n"
+                b"Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n"
+            )
+            viewer = self.relay.subscribe()
+            try:
+                while (data := await viewer.queue.get()) is not None:
+                    writer.write(data)
+                    await writer.drain()
+            finally:
+                self.relay.unsubscribe(viewer)
+        except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError):
+            pass  # the viewer left, or sent no request
+        finally:
+            writer.close()
