@@ -271,11 +271,24 @@ def test_port_taken_is_one_line_and_the_emulator_carries_on(
 
 
 def test_no_demo_receiver_listens_on_nothing() -> None:
-    settings = Settings(db=":memory:", media="ffmpeg", demo_receiver=False, rate_limits="off")
+    """Also: the watch routes are the control API's, behind its admin key."""
+    settings = Settings(
+        db=":memory:", media="ffmpeg", demo_receiver=False, rate_limits="off", admin_key="k"
+    )
     with TestClient(create_app(settings), base_url="http://127.0.0.1:8080") as http:
         assert port_free(DEMO_PORT)
         assert listening_sockets(os.getpid(), DEMO_PORT) == []
-        assert http.get("/_emulator/watch").json()["receivers"] == []
+        refused = http.get("/_emulator/watch")
+        assert refused.status_code == 401 and refused.json()["code"] == 401
+        assert http.get("/_emulator/watch/live/demo-stream-key.flv").status_code == 401
+        watch = http.get("/_emulator/watch", headers={"X-Admin-Key": "k"}).json()
+        assert watch["receivers"] == []
+        missing = http.get("/_emulator/watch/live/demo-stream-key.flv?admin_key=k")
+        assert missing.status_code == 404
+        assert missing.json() == {
+            "code": 404,
+            "message": "Receiver live/demo-stream-key does not exist.",
+        }
 
 
 def test_zoomlive_receive_serves_what_arrives_to_watch() -> None:
