@@ -26,6 +26,9 @@ from zoomlive.emulator import Settings, create_app
 # `zoomlive serve` a test starts): seeding and token requests cost microseconds, not the tens of
 # milliseconds of production scrypt. Tests of the hashing itself use the functions directly.
 os.environ["ZOOMLIVE_CHEAP_SECRETS"] = "1"
+# Nor does a `zoomlive serve` a test starts hold the demo target's port 1935 (its embedded
+# receiver, docs/watch.md), unless the test asks for it (--demo-receiver).
+os.environ["ZOOMLIVE_DEMO_RECEIVER"] = "0"
 
 DEMO_BASIC = "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()
 DEMO_WEBINAR = 68423085

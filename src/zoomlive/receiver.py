@@ -233,6 +233,7 @@ class RtmpReceiver:
         on_connect: Callable[[PublishSession], None] | None = None,
         on_leave: Callable[[PublishSession], None] | None = None,
         on_frame: Callable[[DecodedFrame], None] | None = None,
+        on_packet: Callable[[PublishSession, Packet[Stream]], None] | None = None,
     ) -> None:
         if not 0 < port < 65536:
             raise ValueError(f"port must be 1-65535, not {port}")
@@ -249,6 +250,10 @@ class RtmpReceiver:
         self.on_connect = on_connect
         self.on_leave = on_leave
         self.on_frame = on_frame
+        self.on_packet = on_packet
+        """Called with each audio and video packet as demuxed (before it is recorded), e.g.
+        :meth:`zoomlive.emulator.media.relay.FlvRelay.on_packet`; it must not keep the
+        packet's stream."""
 
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -574,6 +579,11 @@ class RtmpReceiver:
                 elif stream_type == "audio":
                     session.audio_packets += 1
                     session.audio_bytes += packet.size
+                if self.on_packet is not None and stream_type in ("video", "audio"):
+                    try:
+                        self.on_packet(session, packet)
+                    except Exception:
+                        log.exception("RTMP receiver packet hook failed")
                 if recorder is not None:
                     recorder.mux(packet, session)
                 if logs:
@@ -800,14 +810,22 @@ def run_receive(
     echo: Callable[[str], None] = print,
     *,
     until: threading.Event | None = None,
+    watch_port: int | None = None,
 ) -> None:
     """``zoomlive receive``: listen, report each publisher, until Ctrl-C (or ``until``).
 
     With ``record_dir``, each session is copied to an FLV file there; with ``frame_png``, each
-    decoded keyframe (about one per GOP) is written there as PNG, replacing the last.
+    decoded keyframe (about one per GOP) is written there as PNG, replacing the last. With
+    ``watch_port``, what arrives is served as live FLV at
+    ``http://host:watch_port/{app}/{key}.flv`` (docs/watch.md).
     """
+    from zoomlive.emulator.media.relay import FlvRelay, FlvServer  # no emulator dependency
+
+    relay = FlvRelay() if watch_port is not None else None
 
     def connected(session: PublishSession) -> None:
+        if relay is not None:
+            relay.on_connect(session)
         parts = [
             f"publisher connected: app={session.app} key={session.key}",
             f"title={session.title!r}",
@@ -821,6 +839,8 @@ def run_receive(
         echo(" ".join(parts))
 
     def left(session: PublishSession) -> None:
+        if relay is not None:
+            relay.on_leave(session)
         fps = session.video_fps
         line = (
             f"publisher left after {session.duration:.1f} s ({session.end_reason}): "
@@ -853,9 +873,19 @@ def run_receive(
         on_connect=connected,
         on_leave=left,
         on_frame=frame if frame_png is not None else None,
+        on_packet=relay.on_packet if relay is not None else None,
     )
     receiver.start()
     echo(f"listening on rtmp://{host}:{port}/{app}/{key or '<any key>'} (Ctrl-C to stop)")
+    server = None
+    if relay is not None and watch_port is not None:
+        server = FlvServer(relay, f"/{app}/{key or 'stream'}.flv", host, watch_port)
+        try:
+            server.start()
+        except OSError as exc:
+            receiver.stop()
+            raise ReceiverError(f"cannot listen on {host}:{watch_port} to watch: {exc}") from None
+        echo(f"watch it at {server.url} (e.g. ffplay {server.url})")
     try:
         while receiver.running:
             if until is not None:
@@ -866,6 +896,10 @@ def run_receive(
     except KeyboardInterrupt:
         echo("stopping")
     finally:
+        if relay is not None:
+            relay.close()
+        if server is not None:
+            server.stop()
         receiver.stop()
     if receiver.error is not None:
         raise ReceiverError(receiver.error)

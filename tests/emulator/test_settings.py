@@ -60,10 +60,11 @@ BAD = [
     ("max_body_bytes", "0", "must be a whole number, at least 1"),
     ("webinar_daily_cap", "-1", "must be a whole number, at least 0"),
     ("cheap_secrets", "maybe", "must be 1 or 0 (true or false)"),
+    ("demo_receiver", "maybe", "must be 1 or 0 (true or false)"),
     ("extra", "x", "must be a JSON object of text values"),
 ]
 CHEAP = {"ZOOMLIVE_CHEAP_SECRETS": "1"}  # as tests/conftest.py sets it, for test runs
-SWITCHES = {"demo"}  # a flag without a value: only its variable can be bad
+SWITCHES = {"demo", "demo_receiver"}  # a flag without a value: only its variable can be bad
 
 
 def expected_line(setting: str, value: str, rule: str) -> str:
@@ -250,6 +251,8 @@ def test_to_env_rebuilds_the_same_settings(
         webinar_daily_cap=3,
         media="remote",
         media_profile="small",
+        demo_receiver=False,
+        watch_player="/opt/player/mpegts.js",
         rate_limits=str(limits),
         redis_url="redis://127.0.0.1:6390/0",
         webhook_time_scale=0.001,

@@ -143,6 +143,23 @@ def serve(
             "ZOOMLIVE_MEDIA_PROFILE",
         ),
     ] = None,
+    demo_receiver: Annotated[
+        bool | None,
+        _setting(
+            "Also receive the demo target rtmp://127.0.0.1:1935/live/demo-stream-key "
+            "(watch it in the dashboard); on with the demo account and --media ffmpeg.",
+            "ZOOMLIVE_DEMO_RECEIVER",
+            None,
+            "--demo-receiver/--no-demo-receiver",
+        ),
+    ] = None,
+    watch_player: Annotated[
+        str | None,
+        _setting(
+            "mpegts.js, the dashboard's video player (scripts/player installs it).",
+            "ZOOMLIVE_WATCH_PLAYER",
+        ),
+    ] = None,
     rate_limits: Annotated[
         str | None,
         _setting(
@@ -277,6 +294,8 @@ def serve(
         "allowed_hosts": allowed_host,
         "media": media,
         "media_profile": media_profile,
+        "demo_receiver": demo_receiver,
+        "watch_player": watch_player,
         "rate_limits": rate_limits,
         "redis_url": redis_url,
         "workers": workers,
@@ -298,6 +317,8 @@ def serve(
         settings.host = "127.0.0.1"
     if settings.port is None:
         settings.port = 8080
+    if settings.demo_receiver is None:
+        settings.demo_receiver = True  # with the demo account and --media ffmpeg (watch.py)
     # Bind first, then lock and open the store: a second emulator on the same port or the same
     # SQLite file stops here, before it migrates, seeds or reconciles anything.
     try:
@@ -491,13 +512,20 @@ def receive(
     frame: Annotated[
         Path | None, typer.Option(help="Keep the latest decoded frame in this PNG file.")
     ] = None,
+    watch_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve what arrives as live FLV on this HTTP port "
+            "(http://HOST:PORT/APP/KEY.flv; play it with ffplay or VLC)."
+        ),
+    ] = None,
 ) -> None:
     """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
     require_modules("receive", "av")  # PyAV alone: the media extra
     from zoomlive.receiver import ReceiverError, run_receive
 
     try:
-        run_receive(port, host, app_name, key, record, frame, typer.echo)
+        run_receive(port, host, app_name, key, record, frame, typer.echo, watch_port=watch_port)
     except ReceiverError as exc:
         raise fail(str(exc), 3) from None
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ from zoomlive.emulator.routes import http_error, server_error, zoom_routes
 from zoomlive.emulator.settings import Settings
 from zoomlive.emulator.shared import Bus, SharedClock, SharedRows
 from zoomlive.emulator.store import History, IntegrityError, open_store
+from zoomlive.emulator.watch import start_demo_receiver, stop_demo_receiver, watch_routes
 from zoomlive.emulator.webhooks import WebhookDispatcher
 
 log = logging.getLogger("zoomlive.server")
@@ -130,8 +131,11 @@ def create_app(
                     env.store, settings.media, profile=settings.media_profile, clock=env.clock
                 )
                 await env.media.start()
+            env.watch = await start_demo_receiver(settings)
             yield
         finally:
+            await stop_demo_receiver(env.watch)
+            env.watch = None
             # Workers first, the store last: close() waits for transactions in flight and
             # refuses new ones, so nothing touches the store once it is gone.
             if env.media is not None:
@@ -143,6 +147,7 @@ def create_app(
     routes = zoom_routes()
     routes += control.routes()
     routes += fault_routes()
+    routes += watch_routes()
     routes += dashboard_routes()
     app = Starlette(
         routes=routes,

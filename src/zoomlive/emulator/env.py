@@ -40,6 +40,8 @@ class Env:
     bus: Any = None
     """``NOTIFY``/``LISTEN`` between the workers and hosts of a PostgreSQL store
     (``zoomlive.emulator.shared.Bus``); None for one process."""
+    watch: Any = None
+    """The demo receiver, when it runs (``zoomlive.emulator.watch.DemoReceiver``)."""
     shared_rows: Any = None
     """The shared clock setting and fault rules (``zoomlive.emulator.shared.SharedRows``)."""
     on_close: list[Callable[[], None]] = field(default_factory=list)

@@ -149,6 +149,14 @@ class Settings(BaseSettings):
     """Free-form values for code built on the emulator (the emulator reads none). In the
     environment: a JSON object."""
 
+    demo_receiver: bool | None = None
+    """Also receive the demo webinar's target (``rtmp://127.0.0.1:1935/live/demo-stream-key``)
+    with an embedded receiver, watchable in the dashboard (docs/watch.md). None: on for
+    ``zoomlive serve`` with the demo account and ``media`` ffmpeg, off in process."""
+    watch_player: str | None = None
+    """mpegts.js, the dashboard's video player; default: where ``scripts/player`` installs it
+    (``web/node_modules/mpegts.js/dist/mpegts.js`` of the clone)."""
+
     # How ``zoomlive serve`` serves (serving.py); the app itself reads none of them.
     header_timeout: Annotated[float, Field(gt=0)] = DEFAULT_HEADER_TIMEOUT_S
     """Seconds a connection has to send a request's headers (from its start, or its previous
@@ -196,7 +204,9 @@ class Settings(BaseSettings):
         return {env_var(name): _env_text(getattr(self, name)) for name in type(self).model_fields}
 
     # rules -------------------------------------------------------------------------------------
-    @field_validator("admin_key", "public_url", "redis_url", "media_profile", mode="before")
+    @field_validator(
+        "admin_key", "public_url", "redis_url", "media_profile", "watch_player", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -15,9 +15,12 @@ FILES = {
     "app.js": "text/javascript; charset=utf-8",
     "faults.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    "watch.js": "text/javascript; charset=utf-8",
 }
 SECURITY = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; media-src 'self' blob:"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
