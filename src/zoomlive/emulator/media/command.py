@@ -157,17 +157,18 @@ def build_command(
         "-f",
         "lavfi",
         "-i",
-        f"testsrc2=size={profile.width}x{profile.height}:rate={profile.fps}",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
+        # Picture and tone from one input: ffmpeg reads next for the output stream that is
+        # furthest behind, and the 1 fps thumbnail stays behind for a second at a time; with
+        # the tone as a second input it went unread meanwhile, and the FLV muxer held the
+        # video back until audio came (0.35 s more to the first frame; docs/benchmarks.md).
+        f"testsrc2=size={profile.width}x{profile.height}:rate={profile.fps}[out0];"
+        "sine=frequency=440:sample_rate=44100[out1]",
         "-filter_complex",
         f"[0:v]{video},split=2[out][thumb]" if thumbnail else f"[0:v]{video}[out]",
         "-map",
         "[out]",
         "-map",
-        "1:a",
+        "0:a",
         "-c:v",
         "libx264",
         "-preset",
