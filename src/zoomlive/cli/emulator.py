@@ -401,13 +401,34 @@ def receive(
     frame: Annotated[
         Path | None, typer.Option(help="Keep the latest decoded frame in this PNG file.")
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Receive rtmps:// (TLS); without --cert/--key a self-signed certificate, "
+            "kept in ~/.cache/zoomlive/tls.",
+        ),
+    ] = False,
+    cert: Annotated[Path | None, typer.Option(help="--tls: certificate chain (PEM).")] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--key-file", help="--tls: private key (PEM).")
+    ] = None,
 ) -> None:
     """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
-    require_modules("receive", "av")  # PyAV alone: the media extra
+    require_modules("receive", "av", *(("cryptography",) if tls and cert is None else ()))
     from zoomlive.receiver import ReceiverError, run_receive
+    from zoomlive.tls import ServerTls, default_tls_dir, self_signed
 
+    server_tls = None
+    if tls:
+        if (cert is None) != (tls_key is None):
+            raise fail("--cert and --key-file go together", 2)
+        if cert is not None and tls_key is not None:
+            server_tls = ServerTls(cert, tls_key)
+        else:
+            server_tls = self_signed(default_tls_dir(), host)
     try:
-        run_receive(port, host, app_name, key, record, frame, typer.echo)
+        run_receive(port, host, app_name, key, record, frame, typer.echo, tls=server_tls)
     except ReceiverError as exc:
         raise fail(str(exc), 3) from None
     except KeyboardInterrupt:
