@@ -62,7 +62,9 @@ def banner(base: str, demo_seeded: bool) -> str:
 
 SERVE_EPILOG = (
     "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one on PATH, "
-    "apt-get install ffmpeg), ZOOMLIVE_FONT (the overlay font). Every option above shows "
+    "apt-get install ffmpeg), ZOOMLIVE_FONT (the overlay font), ZOOMLIVE_MEDIA_CA_FILE (CA "
+    "certificates to trust for rtmps:// targets, e.g. zoomlive receive --tls's), "
+    "ZOOMLIVE_MEDIA_TLS_VERIFY=0 (push rtmps:// to any certificate). Every option above shows "
     "the ZOOMLIVE_* variable it reads."
 )
 
