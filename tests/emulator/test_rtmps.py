@@ -162,3 +162,14 @@ def test_nothing_listening_at_an_rtmps_target_is_connection_refused(media: Media
 )
 def test_tls_failures_are_named(stderr: str, reason: str) -> None:
     assert classify(stderr, False, 1) == reason
+
+
+def test_receive_tls_takes_a_certificate_and_its_key_together(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "zoomlive", "receive", "--tls", "--cert", str(tmp_path / "c.pem")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--cert and --key-file go together" in done.stderr
