@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerTls", "TlsFront", "default_tls_dir", "self_signed"]
 
-_HANDSHAKE_S = 10.0
 #: How long a publisher may take to connect to the plain listener (it does not listen in the
 #: moment between two sessions).
 _CONNECT_RETRY_S = 2.0
@@ -133,9 +132,9 @@ class TlsFront:
     def start(self) -> None:
         """Bind (an ``OSError`` if the port is taken) and serve on a background thread."""
         self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, self.host, self.port)
+            asyncio.start_server(self._handle, self.host, self.port, ssl=self.context)
         )
-        self._loop.set_exception_handler(lambda _loop, _context: None)  # _handle says why
+        self._loop.set_exception_handler(lambda _loop, _context: None)  # logged per client
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"tls-front-{self.port}", daemon=True
         )
@@ -160,11 +159,10 @@ class TlsFront:
         self._thread = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:  # the handshake here, not in start_server: so that a failed one is seen
-            await asyncio.wait_for(writer.start_tls(self.context), _HANDSHAKE_S)
+        try:
             first = await reader.read(65536)
-        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
-            self._refuse(f"TLS handshake failed: {str(exc) or type(exc).__name__}")
+        except (OSError, ssl.SSLError) as exc:
+            self._refuse(f"TLS handshake failed: {exc}")
             writer.close()
             return
         if not first:
