@@ -117,8 +117,11 @@ def _names(host: str) -> list[GeneralName]:
 
 class TlsFront:
     """Accepts TLS on ``host:port`` and relays each connection to ``127.0.0.1:backend_port``,
-    on an event loop of its own thread. :attr:`refused` lists, newest last, why publishers
-    left before sending anything (a failed handshake, or a certificate they refused)."""
+    on an event loop of its own thread. :attr:`refused` lists, newest last, the publishers that
+    left after the handshake without sending anything (they refused the certificate). A
+    handshake that fails is not listed: asyncio's TLS server logs it only at debug level, and
+    doing the handshake in the handler instead (``start_tls``) races the ClientHello, which
+    the plain stream may have read already."""
 
     def __init__(self, host: str, port: int, backend_port: int, tls: ServerTls) -> None:
         self.host, self.port, self.backend_port = host, port, backend_port
@@ -134,7 +137,7 @@ class TlsFront:
         self._server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, self.host, self.port, ssl=self.context)
         )
-        self._loop.set_exception_handler(lambda _loop, _context: None)  # logged per client
+        self._loop.set_exception_handler(lambda _loop, _context: None)  # a client's own trouble
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"tls-front-{self.port}", daemon=True
         )
