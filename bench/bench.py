@@ -591,6 +591,10 @@ def store_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -
     return out
 
 
+MEDIA_RATIO = 1.1
+"""Start to first frame through the emulator, at most this much of the bare ffmpeg push."""
+
+
 def media_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -> dict[str, Any]:
     from zoomlive.emulator.media import command as media
     from zoomlive.receiver import RtmpReceiver
@@ -643,8 +647,12 @@ def media_scenario(args: argparse.Namespace, fleet: Fleet, scenario: Scenario) -
         rows.append([what, *(f"{f(values):.3f}" for f in (statistics.median, min, max))])
     print(render(rows))
     zl, bare = (statistics.median(v) for v in samples.values())
-    print(f"  zoomlive / bare ffmpeg: {zl / bare:.2f}x ({args.media_rounds} rounds)")
-    return {"status": 0, "samples_s": samples}
+    verdict = "PASS" if zl / bare <= MEDIA_RATIO else "MISS"
+    print(
+        f"  zoomlive / bare ffmpeg: {zl / bare:.2f}x ({args.media_rounds} rounds; "
+        f"target <= {MEDIA_RATIO}x)  {verdict}"
+    )
+    return {"status": 0, "samples_s": samples, "ratio": zl / bare, "verdict": verdict}
 
 
 RUNNERS = {"wrk": wrk_scenario, "store": store_scenario, "media": media_scenario}

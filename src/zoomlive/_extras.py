@@ -20,7 +20,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
         "yaml",
         "pydantic_settings",
     ),
-    "media": ("av",),
+    "media": ("av", "cryptography"),
     "postgres": ("psycopg",),
     "redis": ("redis",),
 }

@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from av.stream import Stream
     from av.video.stream import VideoStream
 
+    from zoomlive.tls import ServerTls, TlsFront
+
 __all__ = [
     "DecodedFrame",
     "FrameMode",
@@ -234,6 +236,7 @@ class RtmpReceiver:
         on_leave: Callable[[PublishSession], None] | None = None,
         on_frame: Callable[[DecodedFrame], None] | None = None,
         on_packet: Callable[[PublishSession, Packet[Stream]], None] | None = None,
+        tls: ServerTls | None = None,
     ) -> None:
         if not 0 < port < 65536:
             raise ValueError(f"port must be 1-65535, not {port}")
@@ -254,6 +257,11 @@ class RtmpReceiver:
         """Called with each audio and video packet as demuxed (before it is recorded), e.g.
         :meth:`zoomlive.emulator.media.relay.FlvRelay.on_packet`; it must not keep the
         packet's stream."""
+        self.tls = tls
+        """With a certificate: ``rtmps://`` through a TLS front (zoomlive.tls) on ``port``,
+        the plain listener on another loopback port."""
+        self.front: TlsFront | None = None
+        self._listen_port = port
 
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -271,7 +279,8 @@ class RtmpReceiver:
     @property
     def url(self) -> str:
         """The URL a publisher pushes to (any key is accepted; see :attr:`PublishSession.key`)."""
-        return f"rtmp://{self.host}:{self.port}/{self.app}/{self.key or 'stream'}"
+        scheme = "rtmps" if self.tls is not None else "rtmp"
+        return f"{scheme}://{self.host}:{self.port}/{self.app}/{self.key or 'stream'}"
 
     @property
     def running(self) -> bool:
@@ -303,6 +312,17 @@ class RtmpReceiver:
         level = av.logging.get_level()
         if level is None or level < av.logging.WARNING:
             av.logging.set_level(av.logging.WARNING)
+        if self.tls is not None:
+            from zoomlive.tls import TlsFront
+
+            with socket.socket() as probe:  # a free loopback port for the plain listener
+                probe.bind(("127.0.0.1", 0))
+                self._listen_port = probe.getsockname()[1]
+            try:  # a bad certificate or key (ssl.SSLError), the port taken
+                self.front = TlsFront(self.host, self.port, self._listen_port, self.tls)
+                self.front.start()
+            except OSError as exc:
+                raise ReceiverError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
         self._thread = threading.Thread(
             target=self._run, name=f"rtmp-receiver-{self.port}", daemon=True
         )
@@ -316,6 +336,8 @@ class RtmpReceiver:
         self._stopping.set()
         with self._cond:
             self._cond.notify_all()
+        if self.front is not None:
+            self.front.stop()
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             return
@@ -350,7 +372,7 @@ class RtmpReceiver:
                 raise ReceiverError(self._error)
             if stopped:
                 raise ReceiverError("receiver is not running")
-            if self._state == "listening" and _is_listening(self.port):
+            if self._state == "listening" and _is_listening(self._listen_port):
                 return
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{self.url} not listening within {timeout} s")
@@ -452,11 +474,11 @@ class RtmpReceiver:
     def _interrupt(self) -> None:
         """Unblock the receiver thread's accept or read (see the module docstring)."""
         if _PROC_NET:
-            for fd, _state in _own_sockets(self.port):
-                _shutdown_fd(fd, self.port)
+            for fd, _state in _own_sockets(self._listen_port):
+                _shutdown_fd(fd, self._listen_port)
         elif self._state == "listening":
             with contextlib.suppress(OSError):
-                socket.create_connection((self.host, self.port), timeout=0.2).close()
+                socket.create_connection((self.host, self._listen_port), timeout=0.2).close()
 
     # -- internals: the receiver thread --------------------------------------------------
 
@@ -476,8 +498,10 @@ class RtmpReceiver:
                         self._state = "listening"
                         self._cond.notify_all()
                     try:
+                        key = self.key or "stream"
+                        plain = f"rtmp://127.0.0.1:{self._listen_port}/{self.app}/{key}"
                         container = av.open(
-                            self.url,
+                            self.url if self.tls is None else plain,
                             mode="r",
                             format="flv",
                             options=options,
@@ -811,6 +835,7 @@ def run_receive(
     *,
     until: threading.Event | None = None,
     watch_port: int | None = None,
+    tls: ServerTls | None = None,
 ) -> None:
     """``zoomlive receive``: listen, report each publisher, until Ctrl-C (or ``until``).
 
@@ -874,9 +899,13 @@ def run_receive(
         on_leave=left,
         on_frame=frame if frame_png is not None else None,
         on_packet=relay.on_packet if relay is not None else None,
+        tls=tls,
     )
     receiver.start()
-    echo(f"listening on rtmp://{host}:{port}/{app}/{key or '<any key>'} (Ctrl-C to stop)")
+    scheme = "rtmp" if tls is None else "rtmps"
+    echo(f"listening on {scheme}://{host}:{port}/{app}/{key or '<any key>'} (Ctrl-C to stop)")
+    if tls is not None:
+        echo(f"certificate: {tls.cert} (the emulator trusts it with ZOOMLIVE_MEDIA_CA_FILE)")
     server = None
     if relay is not None and watch_port is not None:
         server = FlvServer(relay, f"/{app}/{key or 'stream'}.flv", host, watch_port)
@@ -886,8 +915,13 @@ def run_receive(
             receiver.stop()
             raise ReceiverError(f"cannot listen on {host}:{watch_port} to watch: {exc}") from None
         echo(f"watch it at {server.url} (e.g. ffplay {server.url})")
+    refused = 0
     try:
         while receiver.running:
+            if receiver.front is not None and len(receiver.front.refused) > refused:
+                for reason in receiver.front.refused[refused:]:
+                    echo(reason)
+                refused = len(receiver.front.refused)
             if until is not None:
                 if until.wait(0.25):
                     break

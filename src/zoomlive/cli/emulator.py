@@ -62,7 +62,9 @@ def banner(base: str, demo_seeded: bool) -> str:
 
 SERVE_EPILOG = (
     "Also read: ZOOMLIVE_FFMPEG (the ffmpeg binary; default the system one on PATH, "
-    "apt-get install ffmpeg), ZOOMLIVE_FONT (the overlay font). Every option above shows "
+    "apt-get install ffmpeg), ZOOMLIVE_FONT (the overlay font), ZOOMLIVE_MEDIA_CA_FILE (CA "
+    "certificates to trust for rtmps:// targets, e.g. zoomlive receive --tls's), "
+    "ZOOMLIVE_MEDIA_TLS_VERIFY=0 (push rtmps:// to any certificate). Every option above shows "
     "the ZOOMLIVE_* variable it reads."
 )
 
@@ -519,13 +521,44 @@ def receive(
             "(http://HOST:PORT/APP/KEY.flv; play it with ffplay or VLC)."
         ),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Receive rtmps:// (TLS); without --cert/--key a self-signed certificate, "
+            "kept in ~/.cache/zoomlive/tls.",
+        ),
+    ] = False,
+    cert: Annotated[Path | None, typer.Option(help="--tls: certificate chain (PEM).")] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--key-file", help="--tls: private key (PEM).")
+    ] = None,
 ) -> None:
     """Listen for RTMP publishers (e.g. the emulator's streams) and report what arrives."""
-    require_modules("receive", "av")  # PyAV alone: the media extra
+    require_modules("receive", "av", *(("cryptography",) if tls and cert is None else ()))
     from zoomlive.receiver import ReceiverError, run_receive
+    from zoomlive.tls import ServerTls, default_tls_dir, self_signed
 
+    server_tls = None
+    if tls:
+        if (cert is None) != (tls_key is None):
+            raise fail("--cert and --key-file go together", 2)
+        if cert is not None and tls_key is not None:
+            server_tls = ServerTls(cert, tls_key)
+        else:
+            server_tls = self_signed(default_tls_dir(), host)
     try:
-        run_receive(port, host, app_name, key, record, frame, typer.echo, watch_port=watch_port)
+        run_receive(
+            port,
+            host,
+            app_name,
+            key,
+            record,
+            frame,
+            typer.echo,
+            watch_port=watch_port,
+            tls=server_tls,
+        )
     except ReceiverError as exc:
         raise fail(str(exc), 3) from None
     except KeyboardInterrupt:

@@ -101,6 +101,25 @@ def rtmp_target(stream_url: str, stream_key: str) -> str:
     return stream_url.rstrip("/") + "/" + stream_key
 
 
+def tls_options(target: str) -> list[str]:
+    """ffmpeg's options for an ``rtmps://`` target: the receiver's certificate is verified
+    (``ZOOMLIVE_MEDIA_TLS_VERIFY=0`` turns that off), against the system's trust store or, with
+    ``ZOOMLIVE_MEDIA_CA_FILE``, against the CA certificates in that PEM file only (a receiver's
+    self-signed certificate, e.g. ``zoomlive receive --tls``). Nothing for ``rtmp://``."""
+    if not target.lower().startswith("rtmps://"):
+        return []
+    verify = os.environ.get("ZOOMLIVE_MEDIA_TLS_VERIFY", "1").strip().lower()
+    if verify in ("0", "false", "no", "off"):
+        return ["-tls_verify", "0"]
+    options = ["-tls_verify", "1"]
+    ca_file = os.environ.get("ZOOMLIVE_MEDIA_CA_FILE")
+    if ca_file:
+        if not os.access(ca_file, os.R_OK) or not Path(ca_file).is_file():
+            raise MediaUnavailable(f"ZOOMLIVE_MEDIA_CA_FILE={ca_file} is not a readable file")
+        options += ["-ca_file", ca_file]
+    return options
+
+
 def _drawtext(font: str, textfile: Path, size: int, y: str, color: str, reload: bool) -> str:
     # Paths are ours (a temp dir without ':' or quotes), so they need no filter escaping.
     parts = [
@@ -157,17 +176,18 @@ def build_command(
         "-f",
         "lavfi",
         "-i",
-        f"testsrc2=size={profile.width}x{profile.height}:rate={profile.fps}",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=44100",
+        # Picture and tone from one input: ffmpeg reads next for the output stream that is
+        # furthest behind, and the 1 fps thumbnail stays behind for a second at a time; with
+        # the tone as a second input it went unread meanwhile, and the FLV muxer held the
+        # video back until audio came (0.35 s more to the first frame; docs/benchmarks.md).
+        f"testsrc2=size={profile.width}x{profile.height}:rate={profile.fps}[out0];"
+        "sine=frequency=440:sample_rate=44100[out1]",
         "-filter_complex",
         f"[0:v]{video},split=2[out][thumb]" if thumbnail else f"[0:v]{video}[out]",
         "-map",
         "[out]",
         "-map",
-        "1:a",
+        "0:a",
         "-c:v",
         "libx264",
         "-preset",
@@ -192,6 +212,7 @@ def build_command(
         f"title={title}",
         "-rw_timeout",
         str(int(rw_timeout_s * 1_000_000)),
+        *tls_options(target),
         "-f",
         "flv",
         target,

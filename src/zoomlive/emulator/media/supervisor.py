@@ -89,6 +89,8 @@ def classify(stderr: str, saw_frames: bool, returncode: int) -> str:
     text = stderr.lower()
     if "connection refused" in text:
         return "connection refused"
+    if "[tls @" in text or "tls://" in text:
+        return _tls_reason(stderr)
     if "timed out" in text or "timeout" in text:
         return "receiver silent (I/O timeout)"
     if not saw_frames:
@@ -98,6 +100,24 @@ def classify(stderr: str, saw_frames: bool, returncode: int) -> str:
             return "invalid stream URL"
         return f"ffmpeg could not start the stream (exit {returncode})"
     return "connection lost"
+
+
+def _tls_reason(stderr: str) -> str:
+    """An ``rtmps://`` push that failed in TLS: the sender refused the receiver's certificate
+    (GnuTLS-built ffmpeg: "Peer certificate failed verification"; OpenSSL-built: "certificate
+    verify failed"), or the handshake itself failed (e.g. a plain RTMP receiver)."""
+    text = stderr.lower()
+    if "failed verification" in text or "verify failed" in text or "unable to verify" in text:
+        return "TLS handshake failed: certificate verify failed"
+    if "does not match hostname" in text or "hostname mismatch" in text:
+        return "TLS handshake failed: certificate does not match the host"
+    if "timed out" in text or "timeout" in text:
+        return "TLS handshake failed: receiver silent (I/O timeout)"
+    for line in stderr.splitlines():
+        if line.lower().startswith("[tls @"):
+            detail = line.split("]", 1)[1].strip().rstrip(".")
+            return f"TLS handshake failed: {detail}"[:120]
+    return "TLS handshake failed"
 
 
 @dataclass
@@ -385,15 +405,18 @@ class MediaSupervisor:
         overlays = self._overlay_files(job, plan)
         profile = profile_for(plan.resolution, self.profile)
         job.target_kbps = profile.video_kbps + profile.audio_kbps
-        argv = build_command(
-            self._ffmpeg,
-            self._font,
-            profile,
-            overlays,
-            plan.title,
-            plan.target,
-            thumbnail=job.workdir / "thumb.jpg",
-        )
+        try:
+            argv = build_command(
+                self._ffmpeg,
+                self._font,
+                profile,
+                overlays,
+                plan.title,
+                plan.target,
+                thumbnail=job.workdir / "thumb.jpg",
+            )
+        except MediaUnavailable as exc:  # a CA file that is not there (yet)
+            return f"TLS: {exc}"
         parent = os.getpid()
         try:
             proc = await asyncio.create_subprocess_exec(
