@@ -1,5 +1,5 @@
-"""Files written whole or not at all (state exports): a crash, a full disk or a kill while
-writing leaves the previous file as it was."""
+"""Files written whole or not at all (state exports, cassettes): a crash, a full disk or a
+kill while writing leaves the previous file as it was."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from zoomlive.emulator.rules import HANDLERS
 from zoomlive.emulator.spec import SpecOp, stateful_ids, table
 from zoomlive.emulator.spec.schemas import field_errors
 from zoomlive.emulator.spec.values import generate, seeded
+from zoomlive.parity.document import as_meant
 
 GENERIC_404 = {"code": 404, "message": "The requested resource was not found."}
 SPEC = table(stateful_ids(HANDLERS))
@@ -103,7 +104,7 @@ def test_every_document_operation_answers_with_its_documented_shape(client: Test
         if response.status_code != o.success:
             problem = f"{response.status_code} {response.text[:200]}"
         elif o.answer_schema is not None:
-            errors = field_errors(response.json(), _as_meant(o.answer_schema))
+            errors = field_errors(response.json(), as_meant(o.answer_schema))
             problem = ", ".join(e.field for e in errors)
         elif response.content:
             problem = f"a body where the document has none: {response.text[:100]}"
@@ -331,21 +332,6 @@ def test_writes_survive_a_restart(
 # schemathesis over the spec tier, with Zoom's document ----------------------------------------
 
 
-def _as_meant(schema: Any) -> Any:
-    """Zoom's answer schemas as they can be met. Two constructs of the documents no answer can
-    satisfy: ``oneOf`` of overlapping variants (user settings: one variant has no property, so
-    every object is valid under two), read as ``anyOf``; and a date-time string that is "an
-    object with format date-time, or the empty string", read as a string."""
-    if isinstance(schema, list):
-        return [_as_meant(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {("anyOf" if k == "oneOf" else k): _as_meant(v) for k, v in schema.items()}
-    if out.get("type") == "object" and out.get("format") == "date-time":
-        out["type"] = "string"
-    return out
-
-
 def _document_for(ids: dict[str, str], spec_ids: set[str]) -> dict[str, Any]:
     """Zoom's two documents as one, with only the operations named, and the path ids that
     name stored objects pinned to real ones (so answers are 2xx, and checked)."""
@@ -371,7 +357,7 @@ def _document_for(ids: dict[str, str], spec_ids: set[str]) -> dict[str, Any]:
                         pinned = int(value) if kind == "integer" else value
                         param["schema"] = {"type": kind, "enum": [pinned]}
                 for response in op.get("responses", {}).values():
-                    response.update(_as_meant(response))
+                    response.update(as_meant(response))
             if kept:
                 paths[path] = kept
     merged["paths"] = paths

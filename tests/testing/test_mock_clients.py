@@ -23,7 +23,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import pytest
 import urllib3
 from urllib3.util.retry import Retry
 
+from tests.support.helpers import LocalServer
 from zoomlive.testing import Credentials, MockZoom, MockZoomError, mock_zoom
 
 TOKEN_URL = "https://zoom.us/oauth/token"
@@ -87,43 +87,9 @@ def zoom() -> Iterator[MockZoom]:
         yield mock
 
 
-class Local:
-    """A plain HTTP server on 127.0.0.1 that records the paths it is asked for."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.paths.append(self.path)
-                body = b'{"local": true}'
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 @pytest.fixture
-def local() -> Iterator[Local]:
-    server = Local()
+def local() -> Iterator[LocalServer]:
+    server = LocalServer()
     yield server
     server.close()
 
@@ -426,7 +392,7 @@ def test_fancy_zoom_unchanged(zoom: MockZoom) -> None:
 
 
 def test_other_hosts_pass_through_and_other_zoom_hosts_are_refused(
-    zoom: MockZoom, local: Local
+    zoom: MockZoom, local: LocalServer
 ) -> None:
     async def with_aiohttp(url: str) -> Any:
         async with aiohttp.ClientSession() as session, session.get(url) as answer:
@@ -539,7 +505,7 @@ def patched() -> dict[str, Any]:
 
 
 def test_leaving_restores_every_patch_and_the_real_socket_path(
-    local: Local, monkeypatch: pytest.MonkeyPatch
+    local: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Zoom's API name is made to resolve to a loopback server: during the mock the clients'
     calls to it are answered by the emulator (the server sees none); after it, the same

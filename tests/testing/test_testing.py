@@ -11,7 +11,6 @@ import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import httpx
 import pytest
 import requests
 
-from tests.support.helpers import SECRET, WebhookReceiver, free_port
+from tests.support.helpers import SECRET, LocalServer, WebhookReceiver, free_port
 from zoomlive import AsyncZoomClient, ZoomClient
 from zoomlive.testing import (
     ControlError,
@@ -58,42 +57,9 @@ def zoom() -> Iterator[MockZoom]:
         yield mock
 
 
-class Local:
-    """A plain HTTP server on 127.0.0.1: proof that other hosts are not intercepted."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.paths.append(self.path)
-                body = b'{"local": true}'
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 @pytest.fixture
-def local() -> Iterator[Local]:
-    server = Local()
+def local() -> Iterator[LocalServer]:
+    server = LocalServer()
     yield server
     server.close()
 
@@ -246,7 +212,7 @@ def test_the_token_answer_names_zooms_api(zoom: MockZoom) -> None:
     assert response.json()["api_url"] == "https://api.zoom.us"
 
 
-def test_other_hosts_pass_through(zoom: MockZoom, local: Local) -> None:
+def test_other_hosts_pass_through(zoom: MockZoom, local: LocalServer) -> None:
     assert httpx.get(local.url + "/httpx").json() == {"local": True}
     assert requests.get(local.url + "/requests", timeout=10).json() == {"local": True}
 
@@ -320,7 +286,7 @@ def test_leaving_restores_every_patch_even_after_an_error() -> None:
     assert patches() == before
 
 
-def test_a_thread_still_calling_after_the_mock_ended_gets_an_error(local: Local) -> None:
+def test_a_thread_still_calling_after_the_mock_ended_gets_an_error(local: LocalServer) -> None:
     before = patches()
     go_on = threading.Event()
     called = threading.Event()
@@ -350,7 +316,7 @@ def test_a_thread_still_calling_after_the_mock_ended_gets_an_error(local: Local)
     assert patches() == before
 
 
-def test_a_thread_started_during_the_mock_is_refused_after_it(local: Local) -> None:
+def test_a_thread_started_during_the_mock_is_refused_after_it(local: LocalServer) -> None:
     go_on = threading.Event()
     outcome: list[BaseException] = []
 

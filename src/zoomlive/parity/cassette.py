@@ -30,13 +30,13 @@ type and the replay can still send it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from zoomlive._atomic import write_atomically
 
 FORMAT = "zoomlive-cassette"
 VERSION = 1
@@ -219,17 +219,7 @@ class Cassette:
     def save(self, path: Path) -> None:
         """Write the whole cassette atomically: a crash leaves the previous file whole."""
         text = json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, text)
 
     @property
     def exchanges(self) -> list[Exchange]:

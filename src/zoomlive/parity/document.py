@@ -35,12 +35,16 @@ class DocOp:
     """Documented status -> its JSON schema (folded, as meant), ``None`` without one."""
 
 
-def _as_meant(schema: Any) -> Any:
+def as_meant(schema: Any) -> Any:
+    """Zoom's answer schemas as they can be met. Two constructs of the documents no answer can
+    satisfy: ``oneOf`` of overlapping variants (user settings: one variant has no property, so
+    every object is valid under two), read as ``anyOf``; and a date-time string that is "an
+    object with format date-time, or the empty string", read as a string."""
     if isinstance(schema, list):
-        return [_as_meant(s) for s in schema]
+        return [as_meant(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {("anyOf" if k == "oneOf" else k): _as_meant(v) for k, v in schema.items()}
+    out = {("anyOf" if k == "oneOf" else k): as_meant(v) for k, v in schema.items()}
     if out.get("type") == "object" and out.get("format") == "date-time":
         out["type"] = "string"
     return out
@@ -57,7 +61,7 @@ def _build(op: zoomdoc.DocOperation) -> DocOp:
     responses: dict[str, dict[str, Any] | None] = {}
     for status, answer in spec.get("responses", {}).items():
         schema = answer.get("content", {}).get("application/json", {}).get("schema")
-        responses[str(status)] = _as_meant(fold(schema)) if schema else None
+        responses[str(status)] = as_meant(fold(schema)) if schema else None
     return DocOp(
         doc=op,
         names=tuple(re.findall(r"\{([^}]+)\}", op.path)),
