@@ -22,7 +22,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -79,19 +79,6 @@ def assert_stream_set(zoom: MockZoom, webinar_id: int, client: str) -> None:
     """The PATCH reached the emulator's store, whichever client sent it."""
     state = zoom.control.stream_state(webinar_id)
     assert (state.configured, state.stream_key) == (True, f"key-{client}")
-
-
-@pytest.fixture
-def zoom() -> Iterator[MockZoom]:
-    with mock_zoom() as mock:
-        yield mock
-
-
-@pytest.fixture
-def local() -> Iterator[LocalServer]:
-    server = LocalServer()
-    yield server
-    server.close()
 
 
 # aiohttp -----------------------------------------------------------------------------------

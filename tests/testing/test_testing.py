@@ -10,7 +10,6 @@ import logging
 import socket
 import threading
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +48,6 @@ def zoom_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     ):
         monkeypatch.setenv(name, "")  # recorded, so that teardown restores (or removes) it
         monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def zoom() -> Iterator[MockZoom]:
-    with mock_zoom() as mock:
-        yield mock
-
-
-@pytest.fixture
-def local() -> Iterator[LocalServer]:
-    server = LocalServer()
-    yield server
-    server.close()
 
 
 def token(creds: Credentials) -> str:
