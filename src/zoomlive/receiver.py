@@ -255,7 +255,7 @@ class RtmpReceiver:
         self.on_frame = on_frame
         self.on_packet = on_packet
         """Called with each audio and video packet as demuxed (before it is recorded), e.g.
-        :meth:`zoomlive.emulator.media.relay.FlvRelay.on_packet`; it must not keep the
+        :meth:`zoomlive.relay.FlvRelay.on_packet`; it must not keep the
         packet's stream."""
         self.tls = tls
         """With a certificate: ``rtmps://`` through a TLS front (zoomlive.tls) on ``port``,
@@ -844,7 +844,7 @@ def run_receive(
     ``watch_port``, what arrives is served as live FLV at
     ``http://host:watch_port/{app}/{key}.flv`` (docs/watch.md).
     """
-    from zoomlive.emulator.media.relay import FlvRelay, FlvServer  # no emulator dependency
+    from zoomlive.relay import FlvRelay, FlvServer
 
     relay = FlvRelay() if watch_port is not None else None
 

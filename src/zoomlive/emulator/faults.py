@@ -54,7 +54,7 @@ from zoomlive.api.errors import (
     lookup,
     validation_failed,
 )
-from zoomlive.emulator.control.routes import ControlRequest, endpoint
+from zoomlive.emulator.control.endpoints import ControlRequest, endpoint
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.http import error_response, validate_model
 from zoomlive.emulator.ratelimit import PER_SECOND_MESSAGE, ZOOM_LIMITS

@@ -6,7 +6,7 @@ demo webinar's target, ``rtmp://127.0.0.1:1935/live/demo-stream-key``, with an e
 call then goes ``live`` with no other command. ``--no-demo-receiver`` turns it off; without
 PyAV, or when the port is taken, one line says so and the emulator carries on.
 
-What it receives is relayed as live FLV (:class:`zoomlive.emulator.media.relay.FlvRelay`,
+What it receives is relayed as live FLV (:class:`zoomlive.relay.FlvRelay`,
 stream copy) at ``GET /_emulator/watch/{app}/{key}.flv``, which the dashboard plays with
 mpegts.js (served at ``/_dashboard/player.js`` from ``--watch-player``, installed by
 ``scripts/player``).
@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from zoomlive.api.errors import E, ZoomError
-from zoomlive.emulator.control.routes import check_admin
+from zoomlive.emulator.control.endpoints import check_admin
 from zoomlive.emulator.control.seed import DEMO_STREAM_KEY, DEMO_STREAM_URL
 from zoomlive.emulator.http import error_response, get_env
 from zoomlive.emulator.settings import Settings
@@ -57,8 +57,8 @@ class DemoReceiver:
     def start(self) -> bool:
         """Listen, or say in one line why not (no PyAV, port taken) and return False."""
         try:
-            from zoomlive.emulator.media.relay import FlvRelay
             from zoomlive.receiver import RtmpReceiver
+            from zoomlive.relay import FlvRelay
         except ImportError:
             log.warning(
                 "demo receiver off: it needs PyAV (pip install 'zoomlive[media]'); "

@@ -7,10 +7,7 @@ Errors use the same ``{"code", "message"}`` body as the Zoom routes.
 from __future__ import annotations
 
 import hmac
-import logging
 import os
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,84 +20,24 @@ from zoomlive._version import __version__
 from zoomlive.api.errors import E, ZoomError
 from zoomlive.api.sessions import KINDS, SessionKind
 from zoomlive.emulator import webhooks
-from zoomlive.emulator.control import seed, trigger
+from zoomlive.emulator.control import seed, snapshots, trigger
+from zoomlive.emulator.control.endpoints import (
+    ControlHandler,
+    ControlRequest,
+    check_admin,
+    endpoint,
+)
 from zoomlive.emulator.control.state import account_record, state_dump, stream_state
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.feed import events_response
 from zoomlive.emulator.http import (
     error_response,
     get_env,
-    internal_error,
-    parse_document,
-    read_body,
     validate_model,
 )
 from zoomlive.emulator.rules.common import parse_session_id
 from zoomlive.emulator.rules.sessions import end_session, session_record, start_session
 from zoomlive.emulator.store import LiveStream, Session, WebhookSubscription
-
-ADMIN_HEADER = "x-admin-key"
-backend_log = logging.getLogger("zoomlive.control")
-
-
-@dataclass
-class ControlRequest:
-    path: dict[str, str]
-    query: dict[str, str]
-    raw: bytes
-
-    def document(self) -> Any:
-        return parse_document(self.raw)
-
-
-ControlHandler = Callable[[Env, ControlRequest], Response]
-
-
-def check_admin(env: Env, request: Request) -> None:
-    key = env.settings.admin_key
-    if key is None:
-        return
-    # Header values arrive as bytes (Starlette shows them as latin-1); a client sends a
-    # non-ASCII key as UTF-8, so compare the bytes with the key's UTF-8 bytes.
-    # More than one key is refused, whichever is right: no guessing which counts.
-    keys = request.headers.getlist(ADMIN_HEADER)
-    given = keys[0].encode("latin-1") if keys else b""
-    if not hmac.compare_digest(given, key.encode("utf-8")) or len(keys) > 1:
-        raise E.CONTROL_ADMIN_KEY.error()
-
-
-def endpoint(
-    handler: ControlHandler | Callable[[Env, ControlRequest], Awaitable[Response]],
-    *,
-    guarded: bool = True,
-) -> Callable[[Request], Awaitable[Response]]:
-    """A handler runs in a worker thread; a coroutine function (one that waits on the network,
-    e.g. ``set_webhook``) runs on the event loop and moves its own store work to threads."""
-    import inspect
-
-    async def run_endpoint(request: Request) -> Response:
-        env = get_env(request)
-        try:
-            if guarded:
-                check_admin(env, request)
-            raw = await read_body(request, env.settings.max_body_bytes)
-        except ZoomError as err:
-            return error_response(err)
-        call = ControlRequest(dict(request.path_params), dict(request.query_params), raw)
-
-        try:
-            if inspect.iscoroutinefunction(handler):
-                return cast(Response, await handler(env, call))
-            return await run_in_threadpool(cast(ControlHandler, handler), env, call)
-        except ZoomError as err:
-            return error_response(err)
-        except Exception:
-            backend_log.exception("unhandled error in control API")
-            return internal_error()
-
-    run_endpoint.__name__ = handler.__name__
-    return run_endpoint
-
 
 # paging: every list of the control API is paged as Zoom pages its own lists (page_size,
 # next_page_token); a list answered as a JSON array names its next page in headers, so the
@@ -530,7 +467,6 @@ SESSION_PARAMS: tuple[tuple[SessionKind, str], ...] = tuple(
 
 
 def routes() -> list[BaseRoute]:
-    from zoomlive.emulator.control import snapshots  # it builds on this module
 
     p = "/_emulator"
     return [

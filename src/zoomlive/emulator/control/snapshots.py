@@ -32,7 +32,12 @@ from starlette.routing import BaseRoute, Route
 from zoomlive._atomic import write_atomically
 from zoomlive._version import __version__
 from zoomlive.api.errors import E, ZoomError
-from zoomlive.emulator.control.routes import ControlRequest, backend_log, check_admin, endpoint
+from zoomlive.emulator.control.endpoints import (
+    ControlRequest,
+    backend_log,
+    check_admin,
+    endpoint,
+)
 from zoomlive.emulator.env import Env
 from zoomlive.emulator.http import error_response, get_env, internal_error, read_body
 from zoomlive.emulator.http import validate_model as validate

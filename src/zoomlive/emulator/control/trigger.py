@@ -43,7 +43,7 @@ from zoomlive.emulator.store import Tx, WebhookSubscription
 from zoomlive.emulator.webhook_payloads import event_body, payload_for, payload_schema, resolved
 
 if TYPE_CHECKING:
-    from zoomlive.emulator.control.routes import ControlRequest
+    from zoomlive.emulator.control.endpoints import ControlRequest
 
 Needs = Literal["meeting", "webinar", "user", "account"]
 IDS: dict[Needs, tuple[str, ...]] = {

@@ -25,13 +25,29 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from av.packet import Packet
     from av.stream import Stream
 
-    from zoomlive.receiver import PublishSession
+
+class PublishSession(Protocol):
+    """What the relay reads of a receiver's publish session
+    (:class:`zoomlive.receiver.PublishSession`): its codecs and picture size."""
+
+    @property
+    def video_codec(self) -> str | None: ...
+
+    @property
+    def audio_codec(self) -> str | None: ...
+
+    @property
+    def width(self) -> int | None: ...
+
+    @property
+    def height(self) -> int | None: ...
+
 
 __all__ = ["FlvRelay", "FlvServer", "Viewer"]
 
