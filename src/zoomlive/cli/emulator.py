@@ -6,17 +6,22 @@ missing; this module itself imports nothing of the emulator beyond the media pro
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from zoomlive._extras import EXTRAS, missing, store_modules
 from zoomlive.cli.errors import EXIT_USAGE, fail
 from zoomlive.emulator.media.command import PROFILES
+
+if TYPE_CHECKING:
+    from zoomlive.emulator.env import Env
 
 DEFAULT_DB = "zoomlive.db"
 EMULATOR_MODULES = EXTRAS["emulator"]
@@ -442,9 +447,25 @@ def seed_cmd(
         return
 
     from zoomlive.api.errors import ZoomError
-    from zoomlive.emulator.app import open_env
     from zoomlive.emulator.control import seed as seeding
     from zoomlive.emulator.http import parse_document, validate_model
+
+    with _store_env(db) as env:
+        try:
+            doc = validate_model(seeding.SeedDoc, parse_document(raw))
+            with env.store.write() as tx:
+                credentials = seeding.load(env, tx, doc)
+        except ZoomError as err:
+            detail = "".join(f" {e.field}" for e in err.errors or [])
+            raise fail(f"{err.message}{detail}") from None
+    typer.echo(json.dumps({"credentials": credentials}, indent=2))
+
+
+@contextlib.contextmanager
+def _store_env(db: str) -> Iterator[Env]:
+    """``zoomlive seed --db``: the emulator's environment on that store, without serving it,
+    closed however the seeding ends."""
+    from zoomlive.emulator.app import open_env
     from zoomlive.emulator.settings import SETTINGS_ERRORS, Settings
 
     try:
@@ -453,15 +474,9 @@ def seed_cmd(
         raise _refuse("seed", exc, {"db": "--db"}) from None
     env = open_env(settings)
     try:
-        doc = validate_model(seeding.SeedDoc, parse_document(raw))
-        with env.store.write() as tx:
-            credentials = seeding.load(env, tx, doc)
-    except ZoomError as err:
-        detail = "".join(f" {e.field}" for e in err.errors or [])
-        raise fail(f"{err.message}{detail}") from None
+        yield env
     finally:
         env.close()
-    typer.echo(json.dumps({"credentials": credentials}, indent=2))
 
 
 def _is_state_file(raw: bytes) -> bool:
@@ -482,22 +497,14 @@ def _seed_state(file: Path, raw: bytes, db: str, url: str | None, admin_key: str
 
         import_(file, url, admin_key)
         return
-    from zoomlive.emulator.app import open_env
     from zoomlive.emulator.control import snapshots
-    from zoomlive.emulator.settings import SETTINGS_ERRORS, Settings
     from zoomlive.emulator.store.dump import StateFileError
 
-    try:
-        settings = Settings.from_env(db=db, demo=False)
-    except SETTINGS_ERRORS as exc:
-        raise _refuse("seed", exc, {"db": "--db"}) from None
-    env = open_env(settings)
-    try:
-        result = snapshots.import_state(env, snapshots.parse_state(raw))
-    except StateFileError as exc:
-        raise fail(f"cannot import {file}: {exc}") from None
-    finally:
-        env.close()
+    with _store_env(db) as env:
+        try:
+            result = snapshots.import_state(env, snapshots.parse_state(raw))
+        except StateFileError as exc:
+            raise fail(f"cannot import {file}: {exc}") from None
     typer.echo(f"imported {sum(result['rows'].values())} rows from {file} into {db}")
 
 
